@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/version"
+	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+func collectCmd(g *globals) *cobra.Command {
+	var sources, streams []string
+	var full bool
+	var since string
+	c := &cobra.Command{
+		Use:   "collect",
+		Short: "Collect new and changed records from every source into the warehouse",
+		Long: `collect reads each source's streams incrementally (since the stored cursor minus
+the overlap), applies the privacy policy and lands the records. Interrupting it
+(Ctrl-C, SIGTERM) lands the pages already read; the next run resumes from there.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			o := pipeline.Options{Sources: sources, Streams: streams, Full: full, Command: "collect"}
+			if since != "" {
+				t, err := parseDate(since)
+				if err != nil {
+					return usageError{fmt.Errorf("--since: %w", err)}
+				}
+				o.Since = t
+			}
+			for _, s := range streams {
+				if !containsStr(config.GitLabStreams, s) {
+					return usageError{fmt.Errorf("--stream %q: unknown (one of: %s)", s, strings.Join(config.GitLabStreams, ", "))}
+				}
+			}
+			_, err = collect(cmd.Context(), g, cfg, o)
+			return err
+		},
+	}
+	f := c.Flags()
+	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
+	f.StringSliceVar(&streams, "stream", nil, "only these streams: "+strings.Join(config.GitLabStreams, ", "))
+	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")
+	f.StringVar(&since, "since", "", "collect records updated since this date (YYYY-MM-DD or RFC 3339), ignoring cursors")
+	return c
+}
+
+func parseDate(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD or RFC 3339)", s)
+}
+
+// collect runs the pipeline and prints a summary; shared by collect and demo.
+func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Options) (*pipeline.Result, error) {
+	log := g.logger(cfg.Log)
+	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
+	if err != nil {
+		return nil, &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
+	}
+	wh, err := duckdb.Open(ctx, cfg.Warehouse.Path)
+	if err != nil {
+		return nil, err
+	}
+	defer wh.Close()
+	prog := newProgress(g.stderr, log)
+	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog}
+	start := time.Now()
+	res, err := r.Collect(ctx, o)
+	prog.Stop()
+	if res != nil {
+		printSummary(g.stdout, res, time.Since(start))
+	}
+	if err != nil && ctx.Err() != nil {
+		return res, fmt.Errorf("interrupted: the pages read so far were landed; run the same command again to resume")
+	}
+	return res, err
+}
+
+func printSummary(w io.Writer, res *pipeline.Result, d time.Duration) {
+	keys := make([]string, 0, len(res.Run.Records))
+	total := 0
+	for k, v := range res.Run.Records {
+		keys = append(keys, k)
+		total += v
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(w, "run %s: %s in %s, %d records, %d API requests\n", res.Run.ID, res.Run.Status, d.Round(time.Millisecond), total, res.Run.Requests)
+	for _, k := range keys {
+		fmt.Fprintf(w, "  %-32s %8d\n", k, res.Run.Records[k])
+	}
+	if len(res.Run.Policy) > 0 {
+		fmt.Fprintln(w, "  removed by privacy rules:")
+		pk := make([]string, 0, len(res.Run.Policy))
+		for k := range res.Run.Policy {
+			pk = append(pk, k)
+		}
+		sort.Strings(pk)
+		for _, k := range pk {
+			fmt.Fprintf(w, "    %-40s %6d\n", k, res.Run.Policy[k])
+		}
+	}
+}
+
+func queryCmd(g *globals) *cobra.Command {
+	var format string
+	c := &cobra.Command{
+		Use:   `query "SQL"`,
+		Short: "Run read-only SQL against the warehouse",
+		Example: `  devpulse query "SELECT project_path, count(*) FROM merge_requests GROUP BY 1"
+  devpulse query --format json "SELECT * FROM runs ORDER BY started_at DESC LIMIT 5"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "table" && format != "csv" && format != "json" {
+				return usageError{fmt.Errorf("--format %q: use table, csv or json", format)}
+			}
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			wh, err := duckdb.OpenReadOnly(cmd.Context(), cfg.Warehouse.Path)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			res, err := wh.Query(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return writeResult(g.stdout, res, format)
+		},
+	}
+	c.Flags().StringVar(&format, "format", "table", "output format: table, csv or json")
+	return c
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case time.Time:
+		return x.UTC().Format(time.RFC3339)
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func writeResult(w io.Writer, res *warehouse.Result, format string) error {
+	switch format {
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(res.Columns)
+		for _, r := range res.Rows {
+			rec := make([]string, len(r))
+			for i, v := range r {
+				rec[i] = cell(v)
+			}
+			cw.Write(rec)
+		}
+		cw.Flush()
+		return cw.Error()
+	case "json":
+		out := make([]map[string]any, 0, len(res.Rows))
+		for _, r := range res.Rows {
+			m := make(map[string]any, len(r))
+			for i, v := range r {
+				if t, ok := v.(time.Time); ok {
+					v = t.UTC().Format(time.RFC3339Nano)
+				}
+				m[res.Columns[i]] = v
+			}
+			out = append(out, m)
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(res.Columns, "\t"))
+	for _, r := range res.Rows {
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = cell(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	fmt.Fprintf(tw, "(%d rows)\n", len(res.Rows))
+	return tw.Flush()
+}
+
+func doctorCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor",
+		Short: "Check the config, each source's reachability and credentials, and the warehouse",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			w := g.stdout
+			cfg, err := g.load()
+			if err != nil {
+				fmt.Fprintln(w, "config: FAIL")
+				return err
+			}
+			where := cfg.File
+			if where == "" {
+				where = "(no file; defaults and environment)"
+			}
+			fmt.Fprintf(w, "config: ok %s\n", where)
+			failed := 0
+			pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
+			if err != nil {
+				fmt.Fprintf(w, "privacy: FAIL %v\n", err)
+				failed++
+			} else {
+				fmt.Fprintln(w, "privacy policy in effect:")
+				for _, l := range pol.Describe() {
+					fmt.Fprintln(w, "  "+l)
+				}
+			}
+			names := make([]string, 0, len(cfg.Sources))
+			for n := range cfg.Sources {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				src := cfg.Sources[n]
+				col, err := collectors.New(src, collectors.Env{Logger: g.logger(cfg.Log)})
+				if err == nil {
+					ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
+					if ch, ok := col.(collectors.Checker); ok {
+						err = ch.Check(ctx)
+					}
+					if err == nil {
+						var scopes []string
+						ss, _ := col.Scopes(ctx)
+						for _, s := range ss {
+							scopes = append(scopes, s.Path)
+						}
+						fmt.Fprintf(w, "source %s (%s %s): ok, %d projects\n", n, src.Type, src.URL, len(scopes))
+					}
+					cancel()
+				}
+				if err != nil {
+					fmt.Fprintf(w, "source %s (%s %s): FAIL %v\n", n, src.Type, src.URL, err)
+					failed++
+				}
+			}
+			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			if err != nil {
+				fmt.Fprintf(w, "warehouse %s: FAIL %v\n", cfg.Warehouse.Path, err)
+				failed++
+			} else {
+				wh.Close()
+				fmt.Fprintf(w, "warehouse duckdb %s: ok (writable, migrations applied)\n", cfg.Warehouse.Path)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d check(s) failed", failed)
+			}
+			return nil
+		},
+	}
+}
+
+func configCmd(g *globals) *cobra.Command {
+	c := &cobra.Command{Use: "config", Short: "Inspect the configuration"}
+	c.AddCommand(&cobra.Command{
+		Use:   "show",
+		Short: "Print the effective configuration (secrets masked)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(g.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(cfg)
+		},
+	})
+	return c
+}
+
+func versionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintln(g.stdout, "devpulse", version.Version)
+		},
+	}
+}
+
+func containsStr(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,112 @@
+// Command devpulse collects development data (GitLab, later JIRA and Redmine),
+// applies the privacy policy and lands records and metrics in a warehouse.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devpulse/devpulse/config"
+)
+
+// Exit codes: scripts and schedulers branch on them.
+const (
+	exitOK     = 0
+	exitFailed = 1 // the run failed (a source, the warehouse)
+	exitUsage  = 2 // bad flags or configuration: nothing was attempted
+)
+
+// usageError marks errors that mean "fix how you called me".
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+type globals struct {
+	configPath string
+	logFormat  string
+	logLevel   string
+	warehouse  string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:           "devpulse",
+		Short:         "Collect development data safely and derive DORA and flow metrics",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetArgs(args)
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.configPath, "config", "", "config file (default ./devpulse.yaml)")
+	pf.StringVar(&g.logFormat, "log-format", "", "log format: text or json (overrides log.format)")
+	pf.StringVar(&g.logLevel, "log-level", "", "log level: debug, info, warn, error (overrides log.level)")
+	pf.StringVar(&g.warehouse, "warehouse", "", "warehouse file (overrides warehouse.path)")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+
+	root.AddCommand(collectCmd(g), queryCmd(g), doctorCmd(g), configCmd(g), versionCmd(g), demoCmd(g))
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "devpulse:", err)
+	var ue usageError
+	var ce *config.ConfigError
+	if errors.As(err, &ue) || errors.As(err, &ce) || isCobraUsage(err) {
+		return exitUsage
+	}
+	return exitFailed
+}
+
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "accepts ", "requires ", "invalid argument"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// load reads the config with flag overrides applied.
+func (g *globals) load() (*config.Config, error) {
+	ov := map[string]any{}
+	if g.logFormat != "" {
+		ov["log.format"] = g.logFormat
+	}
+	if g.logLevel != "" {
+		ov["log.level"] = g.logLevel
+	}
+	if g.warehouse != "" {
+		ov["warehouse.path"] = g.warehouse
+	}
+	return config.Load(config.Options{Path: g.configPath, Overrides: ov})
+}
+
+func (g *globals) logger(c config.Log) *slog.Logger {
+	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.Level]
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(g.stderr, opts))
+}

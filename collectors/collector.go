@@ -1,0 +1,34 @@
+// Package collectors defines the small contract every source implements and
+// registers them in one visible table (registry.go).
+package collectors
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/devpulse/devpulse/internal/httpx"
+	"github.com/devpulse/devpulse/models"
+)
+
+// Collector collects the streams of one configured source.
+type Collector interface {
+	Name() string     // configured name, e.g. "gitlab"
+	Instance() string // server host, part of every record id
+	Streams() []string
+	// Scopes resolves configured projects and groups to project scopes.
+	Scopes(ctx context.Context) ([]models.Scope, error)
+	// Collect reads one stream of one scope, records updated at or after since.
+	Collect(ctx context.Context, scope models.Scope, stream string, since time.Time, emit models.Emit) error
+}
+
+// Checker is the optional ability to verify reachability and credentials (doctor).
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// Env is what the runner gives every collector.
+type Env struct {
+	Logger *slog.Logger
+	Stats  *httpx.Stats
+}

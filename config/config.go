@@ -1,0 +1,481 @@
+// Package config loads devpulse's configuration once: devpulse.yaml, then
+// DEVPULSE_* environment variables, then flags, decoded strictly into typed
+// structs and validated before any network call. Nothing below cmd/ reads viper.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/spf13/viper"
+)
+
+// Secret is a credential. It prints as *** everywhere (fmt, logs, JSON, YAML)
+// so that no code path can leak it by accident; Reveal is the one way out.
+type Secret string
+
+func (s Secret) String() string   { return mask(s) }
+func (s Secret) GoString() string { return mask(s) }
+
+// MarshalText keeps secrets out of JSON/YAML renderings of the config.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(mask(s)), nil }
+
+// Reveal returns the credential for the one place that must send it.
+func (s Secret) Reveal() string { return string(s) }
+
+func mask(s Secret) string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// Duration accepts Go durations plus a day unit ("90d"), since lookbacks are in days.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalText renders durations readably in `config show`.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ParseDuration parses "10m", "36h", "90d".
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasSuffix(s, "d") {
+		var n float64
+		if _, err := fmt.Sscanf(strings.TrimSuffix(s, "d"), "%g", &n); err != nil {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		return Duration(time.Duration(n * float64(24*time.Hour))), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 12h, 90d)", s)
+	}
+	return Duration(d), nil
+}
+
+// Config is the whole, validated configuration.
+type Config struct {
+	File      string              `mapstructure:"-" json:"file"`
+	Sources   map[string]*Source  `mapstructure:"sources" json:"sources"`
+	Teams     map[string][]string `mapstructure:"teams" json:"teams"`
+	Warehouse Warehouse           `mapstructure:"warehouse" json:"warehouse"`
+	Privacy   Privacy             `mapstructure:"privacy" json:"privacy"`
+	Metrics   Metrics             `mapstructure:"metrics" json:"metrics"`
+	Log       Log                 `mapstructure:"log" json:"log"`
+}
+
+// Source is one server to collect from.
+type Source struct {
+	Name            string   `mapstructure:"-" json:"name"`
+	Type            string   `mapstructure:"type" json:"type"`
+	URL             string   `mapstructure:"url" json:"url"`
+	Token           Secret   `mapstructure:"token" json:"token"`
+	TokenEnv        string   `mapstructure:"token_env" json:"token_env"`
+	CAFile          string   `mapstructure:"ca_file" json:"ca_file"`
+	Projects        []string `mapstructure:"projects" json:"projects"`
+	Groups          []string `mapstructure:"groups" json:"groups"`
+	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"`
+	Streams         []string `mapstructure:"streams" json:"streams"`
+	Concurrency     int      `mapstructure:"concurrency" json:"concurrency"`
+	RateLimit       float64  `mapstructure:"rate_limit" json:"rate_limit"`
+	Timeout         Duration `mapstructure:"timeout" json:"timeout"`
+	MaxRetries      int      `mapstructure:"max_retries" json:"max_retries"`
+	Overlap         Duration `mapstructure:"overlap" json:"overlap"`
+	Lookback        Duration `mapstructure:"lookback" json:"lookback"`
+}
+
+// Warehouse selects and configures the landing engine.
+type Warehouse struct {
+	Engine    string `mapstructure:"engine" json:"engine"`
+	Path      string `mapstructure:"path" json:"path"`
+	BatchSize int    `mapstructure:"batch_size" json:"batch_size"`
+}
+
+// Privacy is the policy applied before anything lands.
+type Privacy struct {
+	Secret            Secret            `mapstructure:"secret" json:"secret"`
+	People            string            `mapstructure:"people" json:"people"`
+	AllowPersonalData bool              `mapstructure:"allow_personal_data" json:"allow_personal_data"`
+	Titles            string            `mapstructure:"titles" json:"titles"`
+	Identities        map[string]string `mapstructure:"identities" json:"identities"`
+	Exclude           Exclude           `mapstructure:"exclude" json:"exclude"`
+}
+
+// Exclude lists what contracts forbid analysing; matching records never land.
+type Exclude struct {
+	Projects   []string `mapstructure:"projects" json:"projects"`
+	Groups     []string `mapstructure:"groups" json:"groups"`
+	Labels     []string `mapstructure:"labels" json:"labels"`
+	IssueTypes []string `mapstructure:"issue_types" json:"issue_types"`
+}
+
+// Metrics configures derivations.
+type Metrics struct {
+	Timezone    string   `mapstructure:"timezone" json:"timezone"`
+	BotAuthors  []string `mapstructure:"bot_authors" json:"bot_authors"`
+	IncludeBots bool     `mapstructure:"include_bots" json:"include_bots"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `mapstructure:"level" json:"level"`
+	Format string `mapstructure:"format" json:"format"`
+}
+
+// Streams a GitLab source offers, in collection order.
+var GitLabStreams = []string{"merge_requests", "pipelines", "deployments", "issues"}
+
+func setDefaults(v *viper.Viper) {
+	v.SetDefault("warehouse.engine", "duckdb")
+	v.SetDefault("warehouse.path", "devpulse.duckdb")
+	v.SetDefault("warehouse.batch_size", 2000)
+	v.SetDefault("privacy.secret", "")
+	v.SetDefault("privacy.people", "pseudonymize")
+	v.SetDefault("privacy.allow_personal_data", false)
+	v.SetDefault("privacy.titles", "drop")
+	v.SetDefault("metrics.timezone", "UTC")
+	v.SetDefault("metrics.bot_authors", []string{"*bot", "*[bot]", "project_*_bot*", "ghost"})
+	v.SetDefault("metrics.include_bots", false)
+	v.SetDefault("log.level", "info")
+	v.SetDefault("log.format", "text")
+}
+
+// SourceDefaults are applied to every source for keys it leaves unset.
+var SourceDefaults = map[string]any{
+	"concurrency": 4,
+	"rate_limit":  10.0,
+	"timeout":     "30s",
+	"max_retries": 8,
+	"overlap":     "10m",
+	"lookback":    "365d",
+}
+
+// Options are what cmd/ passes in: where the file is and flag overrides.
+type Options struct {
+	Path      string              // --config; "" means ./devpulse.yaml if it exists
+	Overrides map[string]any      // flag values, by config key
+	Env       func(string) string // os.Getenv by default; tests inject
+}
+
+// ConfigError is a validation failure: one line naming the key and the file.
+type ConfigError struct {
+	File, Key, Msg string
+}
+
+func (e *ConfigError) Error() string {
+	where := e.File
+	if where == "" {
+		where = "config"
+	}
+	if e.Key == "" {
+		return fmt.Sprintf("%s: %s", where, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", where, e.Key, e.Msg)
+}
+
+// Load reads, decodes and validates the configuration.
+func Load(opts Options) (*Config, error) {
+	getenv := opts.Env
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	v := viper.New()
+	v.SetEnvPrefix("DEVPULSE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	setDefaults(v)
+
+	file := opts.Path
+	explicit := file != ""
+	if !explicit {
+		file = "devpulse.yaml"
+	}
+	if _, err := os.Stat(file); err == nil {
+		v.SetConfigFile(file)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, &ConfigError{File: file, Msg: "cannot parse: " + oneLine(err.Error())}
+		}
+	} else if explicit {
+		return nil, &ConfigError{File: file, Msg: "cannot read: " + err.Error()}
+	} else {
+		file = ""
+	}
+
+	// Environment: viper only sees env vars for keys it already knows, so bind
+	// every default key and every key each configured source may have.
+	for _, k := range v.AllKeys() {
+		_ = v.BindEnv(k)
+	}
+	for name := range v.GetStringMap("sources") {
+		for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
+			_ = v.BindEnv("sources." + name + "." + k)
+		}
+	}
+	v.AutomaticEnv()
+	for k, val := range opts.Overrides {
+		v.Set(k, val)
+	}
+
+	if err := checkUnknownKeys(v, file); err != nil {
+		return nil, err
+	}
+
+	var c Config
+	dec := func(dc *mapstructure.DecoderConfig) {
+		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(","))
+		dc.WeaklyTypedInput = true
+	}
+	if err := v.Unmarshal(&c, dec); err != nil {
+		return nil, &ConfigError{File: file, Msg: decodeMessage(err)}
+	}
+	c.File = file
+	for name, s := range c.Sources {
+		if s == nil {
+			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: "is empty"}
+		}
+		s.Name = name
+		if err := applySourceDefaults(s); err != nil {
+			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: err.Error()}
+		}
+		if s.Token == "" && s.TokenEnv != "" {
+			s.Token = Secret(getenv(s.TokenEnv))
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+var durationType = reflect.TypeOf(Duration(0))
+
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != durationType {
+		return data, nil
+	}
+	switch x := data.(type) {
+	case string:
+		return ParseDuration(x)
+	case int, int64, float64:
+		return nil, fmt.Errorf("duration %v needs a unit (e.g. 30s, 10m, 90d)", x)
+	}
+	return data, nil
+}
+
+func applySourceDefaults(s *Source) error {
+	if s.Concurrency == 0 {
+		s.Concurrency = SourceDefaults["concurrency"].(int)
+	}
+	if s.RateLimit == 0 {
+		s.RateLimit = SourceDefaults["rate_limit"].(float64)
+	}
+	if s.MaxRetries == 0 {
+		s.MaxRetries = SourceDefaults["max_retries"].(int)
+	}
+	for key, dst := range map[string]*Duration{"timeout": &s.Timeout, "overlap": &s.Overlap, "lookback": &s.Lookback} {
+		if *dst == 0 {
+			d, err := ParseDuration(SourceDefaults[key].(string))
+			if err != nil {
+				return err
+			}
+			*dst = d
+		}
+	}
+	if len(s.Streams) == 0 && s.Type == "gitlab" {
+		s.Streams = append([]string(nil), GitLabStreams...)
+	}
+	return nil
+}
+
+// Validate checks everything that can be checked without the network.
+func (c *Config) Validate() error {
+	bad := func(key, format string, a ...any) error {
+		return &ConfigError{File: c.File, Key: key, Msg: fmt.Sprintf(format, a...)}
+	}
+	names := make([]string, 0, len(c.Sources))
+	for n := range c.Sources {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s := c.Sources[n]
+		k := "sources." + n
+		switch s.Type {
+		case "gitlab":
+		case "":
+			return bad(k+".type", "missing (one of: gitlab)")
+		default:
+			return bad(k+".type", "unknown source type %q (one of: gitlab)", s.Type)
+		}
+		u, err := url.Parse(s.URL)
+		if s.URL == "" {
+			return bad(k+".url", "missing (e.g. https://gitlab.example.com)")
+		}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad(k+".url", "malformed URL %q (want http(s)://host[:port][/path])", s.URL)
+		}
+		if u.User != nil {
+			return bad(k+".url", "must not contain credentials; use token or token_env")
+		}
+		if s.Token == "" {
+			hint := fmt.Sprintf("set DEVPULSE_SOURCES_%s_TOKEN", strings.ToUpper(n))
+			if s.TokenEnv != "" {
+				hint = fmt.Sprintf("environment variable %s is empty", s.TokenEnv)
+			}
+			return bad(k+".token", "missing API token (%s, or token_env: NAME)", hint)
+		}
+		if len(s.Projects) == 0 && len(s.Groups) == 0 {
+			return bad(k+".projects", "no scope: list projects (path or id) and/or groups")
+		}
+		for _, st := range s.Streams {
+			if !contains(GitLabStreams, st) {
+				return bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(GitLabStreams, ", "))
+			}
+		}
+		if s.Concurrency < 1 || s.Concurrency > 64 {
+			return bad(k+".concurrency", "must be 1..64, got %d", s.Concurrency)
+		}
+		if s.RateLimit < 0 {
+			return bad(k+".rate_limit", "must be > 0 requests/s, got %g", s.RateLimit)
+		}
+		if s.Timeout <= 0 || s.Overlap < 0 || s.Lookback <= 0 {
+			return bad(k+".timeout", "durations must be positive")
+		}
+		if s.CAFile != "" {
+			if _, err := os.Stat(s.CAFile); err != nil {
+				return bad(k+".ca_file", "cannot read %s: %v", s.CAFile, errors.Unwrap(err))
+			}
+		}
+	}
+	for team, members := range c.Teams {
+		if len(members) == 0 {
+			return bad("teams."+team, "has no members")
+		}
+		for _, m := range members {
+			src, _, ok := strings.Cut(m, ":")
+			if !ok {
+				return bad("teams."+team, "member %q must be <source>:<project path>", m)
+			}
+			if _, found := c.Sources[src]; !found {
+				return bad("teams."+team, "member %q names unknown source %q", m, src)
+			}
+		}
+	}
+	switch c.Warehouse.Engine {
+	case "duckdb":
+		if c.Warehouse.Path == "" {
+			return bad("warehouse.path", "missing (e.g. devpulse.duckdb)")
+		}
+	default:
+		return bad("warehouse.engine", "unknown engine %q (available: duckdb)", c.Warehouse.Engine)
+	}
+	if c.Warehouse.BatchSize < 1 {
+		return bad("warehouse.batch_size", "must be >= 1")
+	}
+	switch c.Privacy.People {
+	case "pseudonymize", "drop":
+	case "keep":
+		if !c.Privacy.AllowPersonalData {
+			return bad("privacy.people", "keep lands personal data in clear; it also needs privacy.allow_personal_data: true")
+		}
+	default:
+		return bad("privacy.people", "unknown value %q (pseudonymize, drop or keep)", c.Privacy.People)
+	}
+	switch c.Privacy.Titles {
+	case "drop", "keep", "hash":
+	default:
+		return bad("privacy.titles", "unknown value %q (drop, keep or hash)", c.Privacy.Titles)
+	}
+	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
+		return bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		return bad("log.format", "unknown value %q (text or json)", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log.level", "unknown value %q (debug, info, warn or error)", c.Log.Level)
+	}
+	return nil
+}
+
+// checkUnknownKeys names the first key that no struct field takes: a typo
+// silently ignored is how a collector ends up with half its scope.
+func checkUnknownKeys(v *viper.Viper, file string) error {
+	known := map[string]bool{}
+	for _, k := range structKeys(reflect.TypeOf(Config{}), "") {
+		known[k] = true
+	}
+	srcKeys := map[string]bool{}
+	for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
+		srcKeys[k] = true
+	}
+	keys := v.AllKeys()
+	sort.Strings(keys)
+	for _, k := range keys {
+		parts := strings.Split(k, ".")
+		switch {
+		case known[k]:
+		case parts[0] == "teams" && len(parts) == 2:
+		case parts[0] == "privacy" && len(parts) == 3 && parts[1] == "identities":
+		case parts[0] == "sources" && len(parts) == 3 && srcKeys[parts[2]]:
+		default:
+			return &ConfigError{File: file, Key: k, Msg: "unknown key (see devpulse.example.yaml for the keys there are)"}
+		}
+	}
+	return nil
+}
+
+// structKeys lists the dotted keys a struct accepts (maps are open-ended and skipped).
+func structKeys(t reflect.Type, prefix string) []string {
+	var out []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := prefix + tag
+		ft := f.Type
+		if ft.Kind() == reflect.Struct {
+			out = append(out, structKeys(ft, key+".")...)
+			continue
+		}
+		if ft.Kind() == reflect.Map {
+			continue
+		}
+		out = append(out, key)
+	}
+	return out
+}
+
+func decodeMessage(err error) string {
+	msg := oneLine(err.Error())
+	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s): ")
+	return msg
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

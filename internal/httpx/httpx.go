@@ -1,0 +1,298 @@
+// Package httpx is the one HTTP behaviour every collector shares: a client-side
+// rate limiter, retries of 429 (honouring Retry-After / RateLimit-Reset) and of
+// 5xx and transport faults with jittered, capped exponential backoff, a timeout
+// on every attempt, private CAs, proxies from the environment and a User-Agent.
+// 4xx other than 429 are never retried: a bad token does not get better.
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/devpulse/devpulse/internal/version"
+)
+
+// Options configure one source's client.
+type Options struct {
+	Source     string        // named in log lines
+	CAFile     string        // PEM bundle added to the system roots
+	Timeout    time.Duration // per attempt, body included
+	RateLimit  float64       // requests per second; 0 = unlimited
+	Burst      int
+	MaxRetries int
+	// MaxInFlight bounds concurrent requests of this source (0 = unbounded),
+	// however many streams and detail fetches run at once.
+	MaxInFlight int
+	BaseDelay  time.Duration // first backoff; default 500ms
+	MaxDelay   time.Duration // cap of one wait; default 60s
+	Logger     *slog.Logger
+	Stats      *Stats
+	Transport  http.RoundTripper // the base transport; tests may inject
+	// Sleep waits; tests inject a fake clock. It must honour ctx.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Stats counts what a client did; safe for concurrent use.
+type Stats struct {
+	Requests atomic.Int64 // attempts sent, retries included
+	Retries  atomic.Int64
+	Waited   atomic.Int64 // nanoseconds spent in backoff/Retry-After waits
+	mu       sync.Mutex
+	byStatus map[int]int64
+}
+
+func (s *Stats) record(status int) {
+	s.mu.Lock()
+	if s.byStatus == nil {
+		s.byStatus = map[int]int64{}
+	}
+	s.byStatus[status]++
+	s.mu.Unlock()
+}
+
+// ByStatus returns attempts by HTTP status (0 = transport error).
+func (s *Stats) ByStatus() map[int]int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[int]int64, len(s.byStatus))
+	for k, v := range s.byStatus {
+		out[k] = v
+	}
+	return out
+}
+
+// NewClient builds the client. It never disables certificate verification:
+// a private CA is added with CAFile instead.
+func NewClient(o Options) (*http.Client, error) {
+	base := o.Transport
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.Proxy = http.ProxyFromEnvironment
+		t.MaxIdleConnsPerHost = 64
+		if o.CAFile != "" {
+			pem, err := os.ReadFile(o.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("read ca_file: %w", err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("ca_file %s holds no PEM certificate", o.CAFile)
+			}
+			t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		}
+		base = t
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.BaseDelay == 0 {
+		o.BaseDelay = 500 * time.Millisecond
+	}
+	if o.MaxDelay == 0 {
+		o.MaxDelay = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Stats == nil {
+		o.Stats = &Stats{}
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	lim := rate.NewLimiter(rate.Inf, 1)
+	if o.RateLimit > 0 {
+		burst := o.Burst
+		if burst < 1 {
+			burst = 1
+		}
+		lim = rate.NewLimiter(rate.Limit(o.RateLimit), burst)
+	}
+	t := &transport{o: o, base: base, lim: lim}
+	if o.MaxInFlight > 0 {
+		t.sem = make(chan struct{}, o.MaxInFlight)
+	}
+	return &http.Client{Transport: t}, nil
+}
+
+type transport struct {
+	o    Options
+	base http.RoundTripper
+	lim  *rate.Limiter
+	sem  chan struct{}
+}
+
+// ErrAuth marks a rejected credential (401/403): the source stops, others go on.
+var ErrAuth = errors.New("authentication failed")
+
+// ErrNotFound marks an unknown project, group or resource (404).
+var ErrNotFound = errors.New("not found")
+
+// Sentinel for attempts that failed in transit (reset, timeout, short body).
+var errTransient = errors.New("transient")
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	var lastErr error
+	for attempt := 0; ; attempt++ {
+		if err := t.lim.Wait(ctx); err != nil {
+			return nil, err
+		}
+		resp, err := t.attempt(req)
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		t.o.Stats.Requests.Add(1)
+		t.o.Stats.record(status)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			lastErr = err
+			wait = t.backoff(attempt)
+		case status == http.StatusTooManyRequests:
+			wait = retryAfter(resp.Header, time.Now())
+			if wait <= 0 {
+				wait = t.backoff(attempt)
+			}
+			lastErr = fmt.Errorf("HTTP 429 Too Many Requests")
+		case status >= 500 && status != http.StatusNotImplemented:
+			wait = t.backoff(attempt)
+			lastErr = fmt.Errorf("HTTP %d", status)
+		default:
+			return resp, nil
+		}
+		if attempt >= t.o.MaxRetries {
+			if resp != nil {
+				return resp, nil // the caller sees the final status and reports it
+			}
+			return nil, fmt.Errorf("%s %s: gave up after %d attempts: %w", req.Method, redactURL(req), attempt+1, lastErr)
+		}
+		if wait > t.o.MaxDelay {
+			wait = t.o.MaxDelay
+		}
+		t.o.Logger.Debug("retrying request", "source", t.o.Source, "path", req.URL.Path, "status", status, "attempt", attempt+1, "wait", wait.String(), "error", errString(err))
+		t.o.Stats.Retries.Add(1)
+		t.o.Stats.Waited.Add(int64(wait))
+		if err := t.o.Sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		if req.Body != nil && req.GetBody != nil {
+			b, err := req.GetBody()
+			if err != nil {
+				return nil, err
+			}
+			req = req.Clone(ctx)
+			req.Body = b
+		}
+	}
+}
+
+// attempt sends once, with its own timeout, and buffers the body so that a
+// connection cut mid-body is a retryable fault rather than half a page.
+func (t *transport) attempt(req *http.Request) (*http.Response, error) {
+	if t.sem != nil {
+		select {
+		case t.sem <- struct{}{}:
+			defer func() { <-t.sem }()
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), t.o.Timeout)
+	defer cancel()
+	r := req.Clone(ctx)
+	r.Header.Set("User-Agent", version.UserAgent())
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errTransient, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading body of %s: %v", errTransient, redactURL(req), err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	return resp, nil
+}
+
+func (t *transport) backoff(attempt int) time.Duration {
+	d := t.o.BaseDelay << min(attempt, 16)
+	if d > t.o.MaxDelay || d <= 0 {
+		d = t.o.MaxDelay
+	}
+	// full jitter in [d/2, d): spreads a burst of clients that failed together
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+// retryAfter reads Retry-After (seconds or HTTP date) or RateLimit-Reset (unix time).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := h.Get("Retry-After"); v != "" {
+		if s, err := strconv.Atoi(v); err == nil {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			return t.Sub(now)
+		}
+	}
+	if v := h.Get("RateLimit-Reset"); v != "" {
+		if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+			if s > 1_000_000_000 { // an epoch, as GitLab sends
+				return time.Unix(s, 0).Sub(now)
+			}
+			return time.Duration(s) * time.Second
+		}
+	}
+	return 0
+}
+
+// redactURL drops the query: tokens may travel there on some APIs.
+func redactURL(r *http.Request) string {
+	u := *r.URL
+	u.RawQuery = ""
+	u.User = nil
+	return u.String()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

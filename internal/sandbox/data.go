@@ -1,0 +1,452 @@
+// Package sandbox is a deterministic, seeded software organisation served over
+// HTTP in GitLab's REST shapes (same JSON fields and pagination headers as the
+// real API), with injectable latency, 429s, 5xx and truncated bodies. Tests,
+// benchmarks and `devpulse demo` collect from it with the real collector.
+package sandbox
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Size says how big the organisation is.
+type Size struct {
+	Projects              int
+	MRsPerProject         int
+	PipelinesPerProject   int
+	DeploymentsPerProject int // production deployments; staging ones come on top
+	IssuesPerProject      int
+}
+
+// DemoSize is small enough to collect in seconds, big enough for real metrics.
+var DemoSize = Size{Projects: 4, MRsPerProject: 120, PipelinesPerProject: 200, DeploymentsPerProject: 30, IssuesPerProject: 40}
+
+type user struct {
+	ID       int64
+	Username string
+	Name     string
+	Email    string
+	Bot      bool
+}
+
+type project struct {
+	ID            int64
+	Path          string // group/sub/name
+	Name          string
+	GroupPath     string
+	DefaultBranch string
+	Archived      bool
+	mrs           []*mr
+	pipelines     []*pipeline
+	deployments   []*deployment
+	issues        []*issue
+}
+
+type mr struct {
+	ID, IID        int64
+	Title          string
+	Description    string
+	State          string
+	Draft          bool
+	Author         int // index in users
+	SourceBranch   string
+	Labels         []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	MergedAt       time.Time // zero if not merged
+	ClosedAt       time.Time
+	SHA, MergeSHA  string
+	nCommits       int
+	nComments      int
+	approved       bool
+	readyAfter     time.Duration // >0: was a draft, marked ready this long after creation
+	firstCommitAgo time.Duration
+	rev            int // bumped by Touch: changes the generated notes
+}
+
+type pipeline struct {
+	ID, IID   int64
+	Ref, SHA  string
+	Status    string
+	Source    string
+	User      int
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	Started   time.Time
+	Finished  time.Time
+	Duration  int64
+	Queued    int64
+}
+
+type deployment struct {
+	ID, IID    int64
+	Env        string
+	Tier       string
+	Status     string
+	Ref, SHA   string
+	User       int
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	FinishedAt time.Time
+	PipelineID int64
+	JobID      int64
+	MRs        []int64 // iids
+}
+
+type issue struct {
+	ID, IID     int64
+	Title       string
+	Description string
+	Type        string // issue, incident
+	Labels      []string
+	State       string
+	Author      int
+	Assignee    int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    time.Time
+}
+
+var (
+	firstNames = []string{"Alice", "Bruno", "Chiara", "Dmitri", "Emeka", "Fatima", "Goran", "Hana", "Ines", "Jonas", "Keiko", "Liam", "Mei", "Nikolai", "Olga", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Ursula", "Viktor", "Wen", "Ximena", "Yusuf", "Zofia"}
+	lastNames  = []string{"Achterberg", "Bianchi", "Castellanos", "Dubois", "Eriksen", "Fujimoto", "Grabowski", "Haddad", "Iyer", "Jankowski", "Kowalczyk", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quiroga", "Rasmussen", "Santoro", "Takahashi"}
+	groups     = []string{"acme/payments", "acme/platform", "acme/mobile", "acme/data"}
+	services   = []string{"api", "web", "ledger", "gateway", "auth", "search", "billing", "notifier", "ios", "android", "etl", "warehouse"}
+	verbs      = []string{"Add", "Fix", "Refactor", "Remove", "Speed up", "Document", "Harden", "Migrate"}
+	nouns      = []string{"checkout flow", "retry logic", "login page", "rate limiter", "CSV export", "audit log", "feature flag", "cache layer", "search index", "webhook handler"}
+)
+
+// Org is the generated organisation.
+type Org struct {
+	Seed     uint64
+	Now      time.Time
+	users    []user
+	projects []*project
+	byID     map[int64]*project
+	byPath   map[string]*project
+}
+
+func hash(parts ...any) uint64 {
+	h := fnv.New64a()
+	for _, p := range parts {
+		fmt.Fprint(h, p, "|")
+	}
+	return h.Sum64()
+}
+
+func rngFor(seed uint64, parts ...any) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, hash(parts...)))
+}
+
+func sha(r *rand.Rand) string {
+	const hexd = "0123456789abcdef"
+	b := make([]byte, 40)
+	for i := range b {
+		b[i] = hexd[r.IntN(16)]
+	}
+	return string(b)
+}
+
+// Generate builds the organisation. The same seed, size and now give the same org.
+func Generate(seed uint64, size Size, now time.Time) *Org {
+	now = now.UTC().Truncate(time.Second)
+	o := &Org{Seed: seed, Now: now, byID: map[int64]*project{}, byPath: map[string]*project{}}
+	r := rngFor(seed, "users")
+	for i := 0; i < 28; i++ {
+		f, l := firstNames[i%len(firstNames)], lastNames[r.IntN(len(lastNames))]
+		un := strings.ToLower(f[:1] + l)
+		o.users = append(o.users, user{ID: int64(1000 + i), Username: un, Name: f + " " + l,
+			Email: strings.ToLower(f+"."+l) + "@acme.example"})
+	}
+	o.users = append(o.users,
+		user{ID: 1900, Username: "renovate-bot", Name: "Renovate Bot", Email: "bot@renovate.example", Bot: true},
+		user{ID: 1901, Username: "project_17_bot_3f2a", Name: "Release Token", Email: "project17_bot@noreply.acme.example", Bot: true})
+
+	span := 120 * 24 * time.Hour
+	start := now.Add(-span)
+	for pi := 0; pi < size.Projects; pi++ {
+		g := groups[pi%len(groups)]
+		name := services[pi%len(services)]
+		if pi >= len(services) {
+			name = fmt.Sprintf("%s-%d", name, pi/len(services))
+		}
+		p := &project{ID: int64(100 + pi), Path: g + "/" + name, Name: name, GroupPath: g, DefaultBranch: "main"}
+		o.projects = append(o.projects, p)
+		o.byID[p.ID] = p
+		o.byPath[p.Path] = p
+		o.genProject(p, pi, size, start, span)
+	}
+	return o
+}
+
+func (o *Org) humans() int { return len(o.users) - 2 }
+
+func (o *Org) genProject(p *project, pi int, size Size, start time.Time, span time.Duration) {
+	r := rngFor(o.Seed, "project", pi)
+	team := r.IntN(o.humans()) // each project has a core team of 6
+	member := func() int { return (team + r.IntN(6)) % o.humans() }
+	for i := 0; i < size.MRsPerProject; i++ {
+		m := &mr{ID: p.ID*1_000_000 + int64(i+1), IID: int64(i + 1)}
+		m.Author = member()
+		if r.IntN(20) == 0 {
+			m.Author = o.humans() + r.IntN(2) // bots
+		}
+		m.CreatedAt = start.Add(time.Duration(r.Int64N(int64(span)))).Truncate(time.Millisecond)
+		noun := nouns[r.IntN(len(nouns))]
+		m.Title = verbs[r.IntN(len(verbs))] + " " + noun
+		switch k := r.IntN(10); {
+		case k == 0:
+			m.Labels = []string{"bug"}
+			m.SourceBranch = fmt.Sprintf("fix/%d-%s", m.IID, slug(noun))
+		case k == 1:
+			m.Labels = []string{"hotfix"}
+			m.SourceBranch = fmt.Sprintf("hotfix/%d-%s", m.IID, slug(noun))
+		case k == 2:
+			m.SourceBranch = fmt.Sprintf("%s/%s", o.users[m.Author].Username, slug(noun))
+		default:
+			m.Labels = []string{"feature"}
+			m.SourceBranch = fmt.Sprintf("feature/%d-%s", m.IID, slug(noun))
+		}
+		if r.IntN(15) == 0 {
+			m.Labels = append(m.Labels, "confidential-client")
+		}
+		m.Description = fmt.Sprintf("This change was discussed with %s. Contact %s for details.",
+			o.users[member()].Name, o.users[m.Author].Email)
+		if r.IntN(4) == 0 && size.IssuesPerProject > 0 {
+			m.Description += fmt.Sprintf("\n\nCloses #%d", 1+r.IntN(size.IssuesPerProject))
+		}
+		m.nCommits = 1 + r.IntN(5)
+		m.nComments = r.IntN(4)
+		m.approved = r.IntN(10) < 8
+		m.firstCommitAgo = time.Duration(r.Int64N(int64(72 * time.Hour)))
+		if r.IntN(5) == 0 {
+			m.Draft = true
+			m.readyAfter = time.Duration(1+r.IntN(48)) * time.Hour
+		}
+		m.SHA = sha(r)
+		m.UpdatedAt = m.CreatedAt.Add(time.Duration(r.IntN(3600)) * time.Second)
+		switch k := r.IntN(20); {
+		case k < 15:
+			m.State = "merged"
+			m.Draft = false
+			m.MergedAt = m.CreatedAt.Add(m.readyAfter + time.Duration(2+r.IntN(96))*time.Hour).Truncate(time.Millisecond)
+			if m.MergedAt.After(o.Now) {
+				m.State, m.MergedAt = "opened", time.Time{}
+			} else {
+				m.MergeSHA = sha(r)
+				m.UpdatedAt = m.MergedAt.Add(time.Second)
+			}
+		case k < 17:
+			m.State = "closed"
+			m.ClosedAt = m.CreatedAt.Add(time.Duration(1+r.IntN(200)) * time.Hour).Truncate(time.Millisecond)
+			if m.ClosedAt.After(o.Now) {
+				m.State, m.ClosedAt = "opened", time.Time{}
+			} else {
+				m.UpdatedAt = m.ClosedAt
+			}
+		default:
+			m.State = "opened"
+		}
+		if m.UpdatedAt.After(o.Now) {
+			m.UpdatedAt = o.Now
+		}
+		p.mrs = append(p.mrs, m)
+	}
+	// Pipelines: mostly on main, timings realistic.
+	for i := 0; i < size.PipelinesPerProject; i++ {
+		pl := &pipeline{ID: p.ID*10_000_000 + int64(i+1), IID: int64(i + 1), User: member()}
+		pl.CreatedAt = start.Add(time.Duration(r.Int64N(int64(span)))).Truncate(time.Millisecond)
+		pl.Ref = "main"
+		pl.Source = "push"
+		if r.IntN(10) < 4 && len(p.mrs) > 0 {
+			pl.Ref = p.mrs[r.IntN(len(p.mrs))].SourceBranch
+			pl.Source = "merge_request_event"
+		}
+		pl.SHA = sha(r)
+		pl.Queued = int64(1 + r.IntN(90))
+		pl.Duration = int64(240 + r.IntN(1500))
+		switch k := r.IntN(100); {
+		case k < 80:
+			pl.Status = "success"
+		case k < 93:
+			pl.Status = "failed"
+		default:
+			pl.Status = "canceled"
+		}
+		pl.Started = pl.CreatedAt.Add(time.Duration(pl.Queued) * time.Second)
+		pl.Finished = pl.Started.Add(time.Duration(pl.Duration) * time.Second)
+		if pl.Finished.After(o.Now) {
+			pl.Status, pl.Finished, pl.Duration = "running", time.Time{}, 0
+		}
+		pl.UpdatedAt = pl.CreatedAt
+		if !pl.Finished.IsZero() {
+			pl.UpdatedAt = pl.Finished
+		}
+		p.pipelines = append(p.pipelines, pl)
+	}
+	// Deployments: merged MRs ship in trains, staging then production.
+	merged := make([]*mr, 0)
+	for _, m := range p.mrs {
+		if m.State == "merged" {
+			merged = append(merged, m)
+		}
+	}
+	sort.Slice(merged, func(i, j int) bool { return merged[i].MergedAt.Before(merged[j].MergedAt) })
+	if size.DeploymentsPerProject > 0 {
+		gap := span / time.Duration(size.DeploymentsPerProject)
+		next := 0
+		var did int64
+		for k := 0; k < size.DeploymentsPerProject; k++ {
+			at := start.Add(time.Duration(k+1) * gap).Add(-time.Duration(r.Int64N(int64(gap / 2)))).Truncate(time.Millisecond)
+			if at.After(o.Now) {
+				break
+			}
+			var ship []int64
+			for next < len(merged) && !merged[next].MergedAt.After(at) {
+				ship = append(ship, merged[next].IID)
+				next++
+			}
+			sha := sha(r)
+			pid := p.ID*10_000_000 + int64(size.PipelinesPerProject+k+1)
+			for _, env := range []string{"staging", "production"} {
+				did++
+				d := &deployment{ID: p.ID*100_000 + did, IID: did, Env: env, Tier: env, Ref: "main", SHA: sha,
+					User: member(), PipelineID: pid, JobID: p.ID*100_000_000 + did}
+				d.CreatedAt = at
+				if env == "production" {
+					d.CreatedAt = at.Add(20 * time.Minute)
+				}
+				d.FinishedAt = d.CreatedAt.Add(time.Duration(60+r.IntN(600)) * time.Second)
+				d.Status = "success"
+				if env == "production" && r.IntN(12) == 0 {
+					d.Status = "failed"
+				} else {
+					d.MRs = ship
+				}
+				d.UpdatedAt = d.FinishedAt
+				p.deployments = append(p.deployments, d)
+			}
+			// If production failed, the changes ride the next train.
+			if last := p.deployments[len(p.deployments)-1]; last.Status == "failed" {
+				next -= len(ship)
+			}
+		}
+	}
+	// Issues and incidents; incidents follow some production deployments.
+	for i := 0; i < size.IssuesPerProject; i++ {
+		x := &issue{ID: p.ID*1_000_000 + 500_000 + int64(i+1), IID: int64(i + 1), Author: member(), Assignee: member()}
+		x.Type = "issue"
+		x.Title = "Customer cannot use " + nouns[r.IntN(len(nouns))]
+		x.Description = fmt.Sprintf("Reported by %s (%s) on the support line.", o.users[x.Assignee].Name, o.users[x.Author].Email)
+		x.CreatedAt = start.Add(time.Duration(r.Int64N(int64(span)))).Truncate(time.Millisecond)
+		if r.IntN(4) == 0 {
+			x.Labels = []string{"bug"}
+		}
+		if r.IntN(5) == 0 && len(p.deployments) > 0 {
+			d := p.deployments[r.IntN(len(p.deployments))]
+			x.Type = "incident"
+			x.Labels = []string{"incident"}
+			x.Title = "Production errors after deploy"
+			x.CreatedAt = d.FinishedAt.Add(time.Duration(5+r.IntN(600)) * time.Minute)
+		}
+		x.UpdatedAt = x.CreatedAt
+		if r.IntN(3) > 0 {
+			close := time.Duration(1+r.IntN(72)) * time.Hour
+			if x.Type == "incident" {
+				close = time.Duration(10+r.IntN(600)) * time.Minute
+			}
+			if c := x.CreatedAt.Add(close); c.Before(o.Now) {
+				x.State, x.ClosedAt, x.UpdatedAt = "closed", c, c
+			}
+		}
+		if x.State == "" {
+			x.State = "opened"
+		}
+		if x.CreatedAt.After(o.Now) {
+			x.CreatedAt, x.UpdatedAt = o.Now, o.Now
+		}
+		p.issues = append(p.issues, x)
+	}
+}
+
+func slug(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "-") }
+
+// commits of an MR, generated on demand from the seed.
+func (o *Org) commits(p *project, m *mr) []commitJSON {
+	r := rngFor(o.Seed, "commits", p.ID, m.IID)
+	out := make([]commitJSON, m.nCommits)
+	first := m.CreatedAt.Add(-m.firstCommitAgo)
+	for i := range out {
+		at := first.Add(time.Duration(i) * time.Duration(1+r.IntN(180)) * time.Minute).Truncate(time.Second)
+		if at.After(m.CreatedAt) && i > 0 {
+			at = m.CreatedAt.Add(-time.Duration(i) * time.Second)
+		}
+		u := o.users[m.Author]
+		s := sha(r)
+		out[i] = commitJSON{ID: s, ShortID: s[:8], CreatedAt: ts(at), ParentIDs: []string{}, Title: m.Title,
+			Message: m.Title + "\n\nSigned-off-by: " + u.Name + " <" + u.Email + ">\n", AuthorName: u.Name, AuthorEmail: u.Email,
+			AuthoredDate: ts(at), CommitterName: u.Name, CommitterEmail: u.Email, CommittedDate: ts(at),
+			Trailers: map[string]string{}, WebURL: "https://gitlab.sandbox/" + p.Path + "/-/commit/" + s}
+	}
+	return out
+}
+
+// notes of an MR: human comments by others, system notes for approval and ready.
+func (o *Org) notes(p *project, m *mr) []noteJSON {
+	r := rngFor(o.Seed, "notes", p.ID, m.IID, m.rev)
+	var out []noteJSON
+	id := m.ID * 100
+	add := func(u int, body string, system bool, at time.Time) {
+		id++
+		out = append(out, noteJSON{ID: id, Body: body, Author: o.basicUser(u), CreatedAt: ts(at), UpdatedAt: ts(at), System: system,
+			NoteableID: m.ID, NoteableType: "MergeRequest", NoteableIID: m.IID, CommandsChanges: map[string]any{}})
+	}
+	end := m.UpdatedAt
+	if !m.MergedAt.IsZero() {
+		end = m.MergedAt
+	}
+	window := end.Sub(m.CreatedAt)
+	if window <= 0 {
+		window = time.Minute
+	}
+	if m.readyAfter > 0 {
+		add(m.Author, "marked this merge request as **ready**", true, m.CreatedAt.Add(m.readyAfter))
+	}
+	for i := 0; i < m.nComments+m.rev; i++ {
+		u := (m.Author + 1 + r.IntN(5)) % o.humans()
+		if i == 0 && r.IntN(4) == 0 {
+			u = m.Author // authors answer too; that is not a review
+		}
+		at := m.CreatedAt.Add(m.readyAfter + time.Duration(r.Int64N(int64(window))))
+		if at.After(end) {
+			at = end.Add(-time.Second)
+		}
+		add(u, fmt.Sprintf("@%s could you double-check this with %s?", o.users[m.Author].Username, o.users[u].Name), false, at)
+	}
+	if m.approved && !m.MergedAt.IsZero() {
+		u := (m.Author + 1 + r.IntN(5)) % o.humans()
+		add(u, "approved this merge request", true, m.MergedAt.Add(-time.Duration(1+r.IntN(60))*time.Minute))
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt < out[j].CreatedAt })
+	return out
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Facts the leak test uses: every name, username and email of the org.
+func (o *Org) PersonalStrings() []string {
+	var out []string
+	for _, u := range o.users {
+		out = append(out, u.Username, u.Name, u.Email)
+	}
+	return out
+}

@@ -1,0 +1,587 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The JSON shapes below follow GitLab REST v4 as recorded in
+// ../shared/fixtures/gitlab (field names, nesting, nulls for absent times).
+
+type userJSON struct {
+	ID        int64  `json:"id"`
+	Username  string `json:"username"`
+	Name      string `json:"name"`
+	State     string `json:"state"`
+	Locked    bool   `json:"locked"`
+	AvatarURL string `json:"avatar_url"`
+	WebURL    string `json:"web_url"`
+}
+
+type commitJSON struct {
+	ID             string            `json:"id"`
+	ShortID        string            `json:"short_id"`
+	CreatedAt      string            `json:"created_at"`
+	ParentIDs      []string          `json:"parent_ids"`
+	Title          string            `json:"title"`
+	Message        string            `json:"message"`
+	AuthorName     string            `json:"author_name"`
+	AuthorEmail    string            `json:"author_email"`
+	AuthoredDate   string            `json:"authored_date"`
+	CommitterName  string            `json:"committer_name"`
+	CommitterEmail string            `json:"committer_email"`
+	CommittedDate  string            `json:"committed_date"`
+	Trailers       map[string]string `json:"trailers"`
+	WebURL         string            `json:"web_url"`
+}
+
+type noteJSON struct {
+	ID              int64          `json:"id"`
+	Type            *string        `json:"type"`
+	Body            string         `json:"body"`
+	Attachment      *string        `json:"attachment"`
+	Author          userJSON       `json:"author"`
+	CreatedAt       string         `json:"created_at"`
+	UpdatedAt       string         `json:"updated_at"`
+	System          bool           `json:"system"`
+	NoteableID      int64          `json:"noteable_id"`
+	NoteableType    string         `json:"noteable_type"`
+	Resolvable      bool           `json:"resolvable"`
+	Confidential    bool           `json:"confidential"`
+	Internal        bool           `json:"internal"`
+	NoteableIID     int64          `json:"noteable_iid"`
+	CommandsChanges map[string]any `json:"commands_changes"`
+}
+
+func (o *Org) basicUser(i int) userJSON {
+	u := o.users[i]
+	return userJSON{ID: u.ID, Username: u.Username, Name: u.Name, State: "active",
+		AvatarURL: "https://gitlab.sandbox/uploads/-/system/user/avatar/" + strconv.FormatInt(u.ID, 10) + "/avatar.png",
+		WebURL:    "https://gitlab.sandbox/" + u.Username}
+}
+
+func nullTS(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return ts(t)
+}
+
+func (o *Org) projectJSON(p *project) map[string]any {
+	return map[string]any{
+		"id": p.ID, "description": "", "name": p.Name, "name_with_namespace": strings.ReplaceAll(p.Path, "/", " / "),
+		"path": p.Name, "path_with_namespace": p.Path, "created_at": ts(o.Now.Add(-400 * 24 * time.Hour)),
+		"default_branch": p.DefaultBranch, "archived": p.Archived, "visibility": "private",
+		"web_url":   "https://gitlab.sandbox/" + p.Path,
+		"namespace": map[string]any{"id": hash(p.GroupPath) % 100000, "name": p.GroupPath, "path": p.GroupPath, "kind": "group", "full_path": p.GroupPath},
+	}
+}
+
+func (o *Org) mrJSON(p *project, m *mr) map[string]any {
+	var mergedBy any
+	if !m.MergedAt.IsZero() {
+		mergedBy = o.basicUser((m.Author + 1) % o.humans())
+	}
+	labels := m.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	return map[string]any{
+		"id": m.ID, "iid": m.IID, "project_id": p.ID, "title": m.Title, "description": m.Description, "state": m.State,
+		"created_at": ts(m.CreatedAt), "updated_at": ts(m.UpdatedAt), "merged_by": mergedBy, "merge_user": mergedBy,
+		"merged_at": nullTS(m.MergedAt), "closed_by": nil, "closed_at": nullTS(m.ClosedAt),
+		"target_branch": p.DefaultBranch, "source_branch": m.SourceBranch, "user_notes_count": m.nComments,
+		"upvotes": 0, "downvotes": 0, "author": o.basicUser(m.Author), "assignees": []any{}, "assignee": nil, "reviewers": []any{},
+		"source_project_id": p.ID, "target_project_id": p.ID, "labels": labels, "draft": m.Draft, "work_in_progress": m.Draft,
+		"milestone": nil, "merge_when_pipeline_succeeds": false, "merge_status": "can_be_merged", "detailed_merge_status": "mergeable",
+		"sha": m.SHA, "merge_commit_sha": nilIfEmpty(m.MergeSHA), "squash_commit_sha": nil, "discussion_locked": nil,
+		"should_remove_source_branch": nil, "force_remove_source_branch": true, "reference": fmt.Sprintf("!%d", m.IID),
+		"references": map[string]string{"short": fmt.Sprintf("!%d", m.IID), "relative": fmt.Sprintf("!%d", m.IID), "full": fmt.Sprintf("%s!%d", p.Path, m.IID)},
+		"web_url":    fmt.Sprintf("https://gitlab.sandbox/%s/-/merge_requests/%d", p.Path, m.IID),
+		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
+		"squash":     false, "task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "has_conflicts": false,
+		"blocking_discussions_resolved": true, "approvals_before_merge": nil,
+	}
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (o *Org) pipelineJSON(p *project, pl *pipeline, detail bool) map[string]any {
+	j := map[string]any{
+		"id": pl.ID, "iid": pl.IID, "project_id": p.ID, "sha": pl.SHA, "ref": pl.Ref, "status": pl.Status, "source": pl.Source,
+		"created_at": ts(pl.CreatedAt), "updated_at": ts(pl.UpdatedAt),
+		"web_url": fmt.Sprintf("https://gitlab.sandbox/%s/-/pipelines/%d", p.Path, pl.ID),
+	}
+	if detail {
+		var dur, q any
+		if !pl.Finished.IsZero() {
+			dur, q = pl.Duration, pl.Queued
+		}
+		j["before_sha"] = "0000000000000000000000000000000000000000"
+		j["tag"] = false
+		j["yaml_errors"] = nil
+		j["user"] = o.basicUser(pl.User)
+		j["started_at"] = nullTS(pl.Started)
+		j["finished_at"] = nullTS(pl.Finished)
+		j["committed_at"] = nil
+		j["duration"] = dur
+		j["queued_duration"] = q
+		j["coverage"] = nil
+		j["detailed_status"] = map[string]any{"icon": "status_" + pl.Status, "text": pl.Status, "label": pl.Status, "group": pl.Status}
+		j["name"] = nil
+	}
+	return j
+}
+
+func (o *Org) deploymentJSON(p *project, d *deployment) map[string]any {
+	u := o.basicUser(d.User)
+	return map[string]any{
+		"id": d.ID, "iid": d.IID, "ref": d.Ref, "sha": d.SHA, "created_at": ts(d.CreatedAt), "updated_at": ts(d.UpdatedAt),
+		"status": d.Status, "user": u,
+		"environment": map[string]any{"id": hash(p.ID, d.Env) % 1000000, "name": d.Env, "slug": d.Env, "tier": d.Tier,
+			"external_url": "https://" + d.Env + ".acme.example", "created_at": ts(o.Now.Add(-400 * 24 * time.Hour)), "updated_at": ts(d.UpdatedAt)},
+		"deployable": map[string]any{
+			"id": d.JobID, "status": d.Status, "stage": "deploy", "name": "deploy_" + d.Env, "ref": d.Ref, "tag": false,
+			"coverage": nil, "allow_failure": false, "created_at": ts(d.CreatedAt), "started_at": ts(d.CreatedAt),
+			"finished_at": nullTS(d.FinishedAt), "erased_at": nil, "duration": d.FinishedAt.Sub(d.CreatedAt).Seconds(),
+			"queued_duration": 1.5, "user": u,
+			"commit": map[string]any{"id": d.SHA, "short_id": d.SHA[:8], "created_at": ts(d.CreatedAt), "parent_ids": []string{},
+				"title": "Merge branch into main", "message": "Merge branch into main", "author_name": o.users[d.User].Name,
+				"author_email": o.users[d.User].Email, "authored_date": ts(d.CreatedAt), "committer_name": o.users[d.User].Name,
+				"committer_email": o.users[d.User].Email, "committed_date": ts(d.CreatedAt), "trailers": map[string]string{}},
+			"pipeline": map[string]any{"id": d.PipelineID, "iid": d.PipelineID % 10000, "project_id": p.ID, "sha": d.SHA, "ref": d.Ref,
+				"status": d.Status, "source": "push", "created_at": ts(d.CreatedAt), "updated_at": ts(d.UpdatedAt),
+				"web_url": fmt.Sprintf("https://gitlab.sandbox/%s/-/pipelines/%d", p.Path, d.PipelineID)},
+			"failure_reason": nil,
+			"web_url":        fmt.Sprintf("https://gitlab.sandbox/%s/-/jobs/%d", p.Path, d.JobID),
+		},
+	}
+}
+
+func (o *Org) issueJSON(p *project, x *issue) map[string]any {
+	labels := x.Labels
+	if labels == nil {
+		labels = []string{}
+	}
+	var closedBy any
+	if !x.ClosedAt.IsZero() {
+		closedBy = o.basicUser(x.Assignee)
+	}
+	return map[string]any{
+		"id": x.ID, "iid": x.IID, "project_id": p.ID, "title": x.Title, "description": x.Description, "state": x.State,
+		"created_at": ts(x.CreatedAt), "updated_at": ts(x.UpdatedAt), "closed_at": nullTS(x.ClosedAt), "closed_by": closedBy,
+		"labels": labels, "milestone": nil, "assignees": []any{o.basicUser(x.Assignee)}, "author": o.basicUser(x.Author),
+		"type": strings.ToUpper(x.Type), "assignee": o.basicUser(x.Assignee), "user_notes_count": 0, "merge_requests_count": 0,
+		"upvotes": 0, "downvotes": 0, "due_date": nil, "confidential": false, "discussion_locked": nil, "issue_type": x.Type,
+		"web_url":    fmt.Sprintf("https://gitlab.sandbox/%s/-/issues/%d", p.Path, x.IID),
+		"time_stats": map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
+		"task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "weight": nil, "blocking_issues_count": 0,
+		"has_tasks": false, "references": map[string]string{"short": fmt.Sprintf("#%d", x.IID), "relative": fmt.Sprintf("#%d", x.IID), "full": fmt.Sprintf("%s#%d", p.Path, x.IID)},
+		"severity": "UNKNOWN", "moved_to_id": nil, "service_desk_reply_to": nil,
+	}
+}
+
+// Fault is what the server does instead of (or to) a normal answer.
+type Fault struct {
+	Status     int    // e.g. 429, 500, 401; 0 = answer normally
+	RetryAfter string // sent with Status
+	Truncate   bool   // cut the JSON body in half (valid HTTP, broken JSON)
+}
+
+// Options configure the server.
+type Options struct {
+	Token   string        // required PRIVATE-TOKEN; "" accepts any
+	Latency time.Duration // added to every request
+	// Random faults, as probabilities per request (deterministic per seed).
+	P429, P5xx, PTruncate float64
+	// FaultFunc decides faults per request (n counts requests from 1); it wins over the probabilities.
+	FaultFunc func(r *http.Request, n int64) Fault
+}
+
+// Server serves an Org.
+type Server struct {
+	Org  *Org
+	URL  string
+	opts Options
+	hs   *httptest.Server
+	mu   sync.RWMutex
+	n    atomic.Int64
+	cmu  sync.Mutex
+	cnt  map[string]int64
+	rng  *rand.Rand
+	rmu  sync.Mutex
+}
+
+// Start serves org on a loopback port.
+func Start(org *Org, opts Options) *Server {
+	s := &Server{Org: org, opts: opts, cnt: map[string]int64{}, rng: rngFor(org.Seed, "faults")}
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.hs.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.hs.Close() }
+
+// Requests returns the number of requests served so far, by endpoint kind.
+func (s *Server) Requests() map[string]int64 {
+	s.cmu.Lock()
+	defer s.cmu.Unlock()
+	out := make(map[string]int64, len(s.cnt))
+	for k, v := range s.cnt {
+		out[k] = v
+	}
+	return out
+}
+
+// Total is the number of requests served.
+func (s *Server) Total() int64 { return s.n.Load() }
+
+// ResetCounts zeroes the request counters.
+func (s *Server) ResetCounts() {
+	s.cmu.Lock()
+	s.cnt = map[string]int64{}
+	s.cmu.Unlock()
+	s.n.Store(0)
+}
+
+func (s *Server) count(kind string) {
+	s.cmu.Lock()
+	s.cnt[kind]++
+	s.cmu.Unlock()
+}
+
+// Touch updates n merge requests (spread over projects): a new review note and
+// a newer updated_at, as a person commenting would. It returns their ids in
+// devpulse's form.
+func (s *Server) Touch(n int, host string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	at := s.Org.Now.Add(time.Minute)
+	for i := 0; i < n; i++ {
+		p := s.Org.projects[i%len(s.Org.projects)]
+		m := p.mrs[(i*7919)%len(p.mrs)]
+		m.rev++
+		m.UpdatedAt = at.Add(time.Duration(i) * time.Millisecond)
+		ids = append(ids, fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID))
+	}
+	return ids
+}
+
+func (s *Server) fault(r *http.Request, n int64) Fault {
+	if s.opts.FaultFunc != nil {
+		if f := s.opts.FaultFunc(r, n); f.Status != 0 || f.Truncate {
+			return f
+		}
+	}
+	if s.opts.P429+s.opts.P5xx+s.opts.PTruncate == 0 {
+		return Fault{}
+	}
+	s.rmu.Lock()
+	x := s.rng.Float64()
+	s.rmu.Unlock()
+	switch {
+	case x < s.opts.P429:
+		return Fault{Status: 429, RetryAfter: "1"}
+	case x < s.opts.P429+s.opts.P5xx:
+		return Fault{Status: 502}
+	case x < s.opts.P429+s.opts.P5xx+s.opts.PTruncate:
+		return Fault{Truncate: true}
+	}
+	return Fault{}
+}
+
+func writeErr(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	n := s.n.Add(1)
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	f := s.fault(r, n)
+	if f.Status != 0 {
+		s.count(fmt.Sprintf("fault_%d", f.Status))
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		writeErr(w, f.Status, http.StatusText(f.Status))
+		return
+	}
+	if s.opts.Token != "" && r.Header.Get("PRIVATE-TOKEN") != s.opts.Token {
+		s.count("unauthorized")
+		writeErr(w, 401, "401 Unauthorized")
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeErr(w, 405, "405 Method Not Allowed")
+		return
+	}
+	s.mu.RLock()
+	kind, body, hdr, status := s.route(r)
+	s.mu.RUnlock()
+	s.count(kind)
+	for k, v := range hdr {
+		w.Header().Set(k, v)
+	}
+	if status != 200 {
+		writeErr(w, status, body.(string))
+		return
+	}
+	b, _ := json.Marshal(body)
+	if f.Truncate {
+		b = b[:len(b)/2]
+		s.count("fault_truncated")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
+}
+
+func (s *Server) findProject(id string) *project {
+	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
+		return s.Org.byID[n]
+	}
+	return s.Org.byPath[id]
+}
+
+// route answers one GET. It returns the endpoint kind (for counting), the body, headers and status.
+func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
+	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/api/v4/")
+	parts := strings.Split(raw, "/")
+	for i := range parts {
+		parts[i], _ = url.PathUnescape(parts[i])
+	}
+	q := r.URL.Query()
+	switch {
+	case raw == "user":
+		return "user", map[string]any{"id": 1, "username": "devpulse-reader", "name": "devpulse reader", "state": "active"}, nil, 200
+	case raw == "version":
+		return "version", map[string]string{"version": "17.8.0-ee", "revision": "sandbox"}, nil, 200
+	case len(parts) >= 3 && parts[0] == "groups" && parts[2] == "projects":
+		return s.groupProjects(r, parts[1], q)
+	case len(parts) >= 2 && parts[0] == "projects":
+		p := s.findProject(parts[1])
+		if p == nil {
+			return "not_found", "404 Project Not Found", nil, 404
+		}
+		rest := parts[2:]
+		switch {
+		case len(rest) == 0:
+			return "project", s.Org.projectJSON(p), nil, 200
+		case rest[0] == "merge_requests" && len(rest) == 1:
+			items := filterSort(p.mrs, q, func(m *mr) (time.Time, int64) { return m.UpdatedAt, m.ID })
+			return page(r, "merge_requests", items, func(m *mr) any { return s.Org.mrJSON(p, m) })
+		case rest[0] == "merge_requests" && len(rest) == 3:
+			iid, _ := strconv.ParseInt(rest[1], 10, 64)
+			if iid < 1 || int(iid) > len(p.mrs) {
+				return "not_found", "404 Not found", nil, 404
+			}
+			m := p.mrs[iid-1]
+			switch rest[2] {
+			case "commits":
+				return page(r, "mr_commits", s.Org.commits(p, m), func(c commitJSON) any { return c })
+			case "notes":
+				return page(r, "mr_notes", s.Org.notes(p, m), func(n noteJSON) any { return n })
+			}
+		case rest[0] == "pipelines" && len(rest) == 1:
+			items := filterSort(p.pipelines, q, func(x *pipeline) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			return page(r, "pipelines", items, func(x *pipeline) any { return s.Org.pipelineJSON(p, x, false) })
+		case rest[0] == "pipelines" && len(rest) == 2:
+			id, _ := strconv.ParseInt(rest[1], 10, 64)
+			for _, x := range p.pipelines {
+				if x.ID == id {
+					return "pipeline", s.Org.pipelineJSON(p, x, true), nil, 200
+				}
+			}
+			return "not_found", "404 Not found", nil, 404
+		case rest[0] == "deployments" && len(rest) == 1:
+			items := filterSort(p.deployments, q, func(x *deployment) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			return page(r, "deployments", items, func(x *deployment) any { return s.Org.deploymentJSON(p, x) })
+		case rest[0] == "deployments" && len(rest) == 3 && rest[2] == "merge_requests":
+			id, _ := strconv.ParseInt(rest[1], 10, 64)
+			for _, d := range p.deployments {
+				if d.ID == id {
+					var ms []*mr
+					for _, iid := range d.MRs {
+						ms = append(ms, p.mrs[iid-1])
+					}
+					return page(r, "deployment_mrs", ms, func(m *mr) any { return s.Org.mrJSON(p, m) })
+				}
+			}
+			return "not_found", "404 Not found", nil, 404
+		case rest[0] == "issues" && len(rest) == 1:
+			items := filterSort(p.issues, q, func(x *issue) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			return page(r, "issues", items, func(x *issue) any { return s.Org.issueJSON(p, x) })
+		}
+	}
+	return "not_found", "404 Not found", nil, 404
+}
+
+// filterSort applies updated_after (inclusive, as GitLab) and order_by=updated_at sort=asc|desc.
+func filterSort[T any](items []T, q url.Values, key func(T) (time.Time, int64)) []T {
+	out := items
+	if ua := q.Get("updated_after"); ua != "" {
+		t, err := time.Parse(time.RFC3339, ua)
+		if err == nil {
+			out = nil
+			for _, it := range items {
+				if u, _ := key(it); !u.Before(t) {
+					out = append(out, it)
+				}
+			}
+		}
+	}
+	sorted := append([]T(nil), out...)
+	desc := q.Get("sort") != "asc"
+	byUpdated := q.Get("order_by") == "updated_at"
+	sort.SliceStable(sorted, func(i, j int) bool {
+		ui, ii := key(sorted[i])
+		uj, ij := key(sorted[j])
+		less := ii < ij
+		if byUpdated && !ui.Equal(uj) {
+			less = ui.Before(uj)
+		}
+		if desc {
+			return !less
+		}
+		return less
+	})
+	return sorted
+}
+
+// page slices items as GitLab's offset pagination does, with its headers.
+// X-Total and X-Total-Pages are left out above 10,000 items, as GitLab does.
+func page[T any](r *http.Request, kind string, items []T, render func(T) any) (string, any, map[string]string, int) {
+	q := r.URL.Query()
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 {
+		per = 20
+	}
+	if per > 100 {
+		per = 100
+	}
+	pg, _ := strconv.Atoi(q.Get("page"))
+	if pg <= 0 {
+		pg = 1
+	}
+	total := len(items)
+	pages := (total + per - 1) / per
+	if pages == 0 {
+		pages = 1
+	}
+	lo, hi := (pg-1)*per, pg*per
+	if lo > total {
+		lo = total
+	}
+	if hi > total {
+		hi = total
+	}
+	out := make([]any, 0, hi-lo)
+	for _, it := range items[lo:hi] {
+		out = append(out, render(it))
+	}
+	h := map[string]string{"X-Page": strconv.Itoa(pg), "X-Per-Page": strconv.Itoa(per), "X-Next-Page": "", "X-Prev-Page": ""}
+	if pg < pages {
+		h["X-Next-Page"] = strconv.Itoa(pg + 1)
+	}
+	if pg > 1 {
+		h["X-Prev-Page"] = strconv.Itoa(pg - 1)
+	}
+	if total <= 10000 {
+		h["X-Total"] = strconv.Itoa(total)
+		h["X-Total-Pages"] = strconv.Itoa(pages)
+	}
+	link := func(p int, rel string) string {
+		u := *r.URL
+		u.Scheme, u.Host = "http", r.Host
+		qq := u.Query()
+		qq.Set("page", strconv.Itoa(p))
+		u.RawQuery = qq.Encode()
+		return fmt.Sprintf("<%s>; rel=\"%s\"", u.String(), rel)
+	}
+	var links []string
+	if pg < pages {
+		links = append(links, link(pg+1, "next"))
+	}
+	links = append(links, link(1, "first"))
+	h["Link"] = strings.Join(links, ", ")
+	return kind, out, h, 200
+}
+
+// groupProjects supports keyset pagination (pagination=keyset, order_by=id),
+// the kind GitLab offers for project lists, and offset pagination otherwise.
+func (s *Server) groupProjects(r *http.Request, group string, q url.Values) (string, any, map[string]string, int) {
+	var ps []*project
+	for _, p := range s.Org.projects {
+		if p.GroupPath == group || strings.HasPrefix(p.GroupPath, group+"/") {
+			if p.Archived && q.Get("archived") == "false" {
+				continue
+			}
+			ps = append(ps, p)
+		}
+	}
+	known := false
+	for _, g := range groups {
+		if g == group || strings.HasPrefix(g, group+"/") {
+			known = true
+		}
+	}
+	if !known {
+		return "not_found", "404 Group Not Found", nil, 404
+	}
+	if q.Get("pagination") != "keyset" {
+		return page(r, "group_projects", ps, func(p *project) any { return s.Org.projectJSON(p) })
+	}
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 || per > 100 {
+		per = 20
+	}
+	after, _ := strconv.ParseInt(q.Get("id_after"), 10, 64)
+	var out []any
+	var last int64
+	more := false
+	for _, p := range ps {
+		if p.ID <= after {
+			continue
+		}
+		if len(out) == per {
+			more = true
+			break
+		}
+		out = append(out, s.Org.projectJSON(p))
+		last = p.ID
+	}
+	h := map[string]string{}
+	if more {
+		u := *r.URL
+		u.Scheme, u.Host = "http", r.Host
+		qq := u.Query()
+		qq.Set("id_after", strconv.FormatInt(last, 10))
+		u.RawQuery = qq.Encode()
+		h["Link"] = fmt.Sprintf("<%s>; rel=\"next\"", u.String())
+	}
+	if out == nil {
+		out = []any{}
+	}
+	return "group_projects", out, h, 200
+}

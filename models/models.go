@@ -1,0 +1,195 @@
+// Package models holds the normalized records every collector emits and every
+// warehouse engine lands. Free text (descriptions, note bodies, commit
+// messages) has no field here at all: collectors cannot hand it on. Fields that can identify a person are typed Person so
+// that the privacy stage can find all of them by type, not by remembering names.
+package models
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Person is a reference to a human (or bot) as the source reported it. Before the
+// privacy stage it holds raw identifiers; after it, only Token (and IsBot) may be set.
+type Person struct {
+	Token    string // pseudonym filled by the privacy stage; the only field that lands
+	Username string
+	Name     string
+	Email    string
+	ID       string // account id at the source
+	IsBot    bool   // decided before pseudonymization, from the raw username
+}
+
+// Empty reports whether no identifier is known.
+func (p Person) Empty() bool {
+	return p.Token == "" && p.Username == "" && p.Name == "" && p.Email == "" && p.ID == ""
+}
+
+// Origin says where a record came from; every row carries it.
+type Origin struct {
+	Source   string // "gitlab", "jira", "redmine"
+	Instance string // host of the server
+}
+
+// MergeRequest is a GitLab merge request (or any review request).
+type MergeRequest struct {
+	Origin
+	ID              string // gitlab:<host>:<project_id>:mr:<iid>
+	ProjectID       int64
+	ProjectPath     string
+	IID             int64
+	Title           string // free text: dropped unless the policy keeps titles
+	State           string // opened, closed, merged, locked
+	Draft           bool
+	Author          Person
+	SourceBranch    string
+	TargetBranch    string
+	Labels          []string
+	SHA             string
+	MergeCommitSHA  string
+	SquashCommitSHA string
+	ClosesIssues    []string // issue references ("#12", "group/p#3") parsed from the description, which itself is discarded
+	WebURL          string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	ReadyAt         *time.Time // when a draft was marked ready; nil if never a draft
+	MergedAt        *time.Time
+	ClosedAt        *time.Time
+
+	Commits []MRCommit
+	Reviews []MRReview
+}
+
+// MRCommit is one commit listed by the MR commits API.
+type MRCommit struct {
+	MRID        string
+	SHA         string
+	Author      Person
+	AuthoredAt  time.Time
+	CommittedAt time.Time
+}
+
+// Review kinds.
+const (
+	ReviewComment  = "comment"
+	ReviewApproval = "approval"
+)
+
+// MRReview is a review event by someone: a non-system note or an approval.
+type MRReview struct {
+	MRID      string
+	ID        string // <mr id>:note:<note id>
+	Kind      string
+	Reviewer  Person
+	CreatedAt time.Time
+}
+
+// Pipeline is a CI pipeline run.
+type Pipeline struct {
+	Origin
+	ID              string // gitlab:<host>:<project_id>:pipeline:<id>
+	ProjectID       int64
+	ProjectPath     string
+	PipelineID      int64
+	Ref             string
+	SHA             string
+	Status          string
+	Trigger         string // GitLab "source": push, merge_request_event, schedule...
+	IsDefaultBranch bool
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	DurationS       *float64
+	QueuedDurationS *float64
+	User            Person
+}
+
+// Deployment is a deployment to an environment.
+type Deployment struct {
+	Origin
+	ID              string // gitlab:<host>:<project_id>:deployment:<id>
+	ProjectID       int64
+	ProjectPath     string
+	DeploymentID    int64
+	Environment     string
+	EnvironmentTier string
+	Status          string
+	Ref             string
+	SHA             string
+	PipelineID      int64
+	JobName         string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	FinishedAt      *time.Time
+	Deployer        Person
+
+	// Changes are the merge requests GitLab lists for the deployment.
+	Changes []DeploymentChange
+}
+
+// DeploymentChange links a deployment to a merge request it shipped.
+type DeploymentChange struct {
+	DeploymentID string
+	MRID         string
+	MRLabels     []string // lets the policy drop links to excluded MRs; not landed
+}
+
+// Issue is a tracker issue (GitLab issue or incident, JIRA issue, Redmine issue).
+type Issue struct {
+	Origin
+	ID          string // gitlab:<host>:<project_id>:issue:<iid>
+	ProjectID   int64
+	ProjectPath string
+	Key         string // #12, APP-123, 4711
+	Title       string // free text: dropped unless the policy keeps titles
+	Type        string // as the source names it: issue, incident, Bug, ...
+	Labels      []string
+	State       string
+	Author      Person
+	Assignee    Person
+	WebURL      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	ClosedAt    *time.Time
+}
+
+// Batch is what a collector hands on at a time: the records of one stream,
+// landed together with the cursor that covers them.
+type Batch struct {
+	MergeRequests []MergeRequest
+	Pipelines     []Pipeline
+	Deployments   []Deployment
+	Issues        []Issue
+}
+
+// Len counts the top-level records.
+func (b *Batch) Len() int {
+	return len(b.MergeRequests) + len(b.Pipelines) + len(b.Deployments) + len(b.Issues)
+}
+
+// Append adds the records of o to b.
+func (b *Batch) Append(o *Batch) {
+	b.MergeRequests = append(b.MergeRequests, o.MergeRequests...)
+	b.Pipelines = append(b.Pipelines, o.Pipelines...)
+	b.Deployments = append(b.Deployments, o.Deployments...)
+	b.Issues = append(b.Issues, o.Issues...)
+}
+
+// GitLabID builds an origin-naming identifier.
+func GitLabID(host string, projectID int64, kind string, n int64) string {
+	return fmt.Sprintf("gitlab:%s:%d:%s:%d", host, projectID, kind, n)
+}
+
+// Scope is one project a collector reads.
+type Scope struct {
+	Path          string // group/project: how the policy and teams name it
+	ID            int64  // 0 when unknown
+	DefaultBranch string
+}
+
+// Emit hands on one batch of a stream together with the cursor it reaches:
+// the updated_at of its newest record. Streams are read oldest-first, so
+// everything up to the cursor has been emitted once Emit returns.
+type Emit func(ctx context.Context, b *Batch, cursor time.Time) error

@@ -1,0 +1,306 @@
+// Package pipeline runs collection: collector → privacy policy → warehouse.
+// It is the only caller of Warehouse.Land, and Land only takes batches the
+// policy cleared, so no collector or engine can skip the policy.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/httpx"
+	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+// Options select what one collect run does.
+type Options struct {
+	Sources []string  // empty = all
+	Streams []string  // empty = each source's configured streams
+	Full    bool      // ignore cursors: re-read the whole lookback
+	Since   time.Time // explicit start; overrides cursors and lookback
+	Command string    // recorded in runs
+	// NewCollector builds collectors; defaults to collectors.New. Tests and
+	// the demo use it to inject transports.
+	NewCollector func(*config.Source, collectors.Env) (collectors.Collector, error)
+}
+
+// Progress receives live events; implementations must be goroutine-safe.
+type Progress interface {
+	Start(key warehouse.StreamKey)
+	Records(key warehouse.StreamKey, n int) // n more records emitted
+	Done(key warehouse.StreamKey, total int, err error)
+}
+
+// Runner owns the parts of a run.
+type Runner struct {
+	Cfg       *config.Config
+	WH        warehouse.Warehouse
+	Policy    *policy.Policy
+	Log       *slog.Logger
+	Progress  Progress
+	Now       func() time.Time
+	sourceErr map[string]error
+}
+
+// Result summarises a run.
+type Result struct {
+	Run      *warehouse.Run
+	Requests map[string]*httpx.Stats // per source
+	Errors   []error
+}
+
+// Collect runs every selected (source, scope, stream) and records the run.
+func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.NewCollector == nil {
+		o.NewCollector = collectors.New
+	}
+	run := &warehouse.Run{ID: newRunID(r.Now()), Command: o.Command, StartedAt: r.Now().UTC(), Status: "running",
+		Records: map[string]int{}, Policy: map[string]int{}}
+	if err := r.WH.BeginRun(ctx, run); err != nil {
+		return nil, err
+	}
+	res := &Result{Run: run, Requests: map[string]*httpx.Stats{}}
+	var mu sync.Mutex // guards run.Records, run.Policy, res.Errors
+	fail := func(err error) {
+		mu.Lock()
+		res.Errors = append(res.Errors, err)
+		mu.Unlock()
+	}
+
+	names := make([]string, 0, len(r.Cfg.Sources))
+	for n := range r.Cfg.Sources {
+		if len(o.Sources) == 0 || contains(o.Sources, n) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, want := range o.Sources {
+		if _, ok := r.Cfg.Sources[want]; !ok {
+			fail(fmt.Errorf("--source %s: no such source in %s", want, r.Cfg.File))
+		}
+	}
+
+	// Sources run side by side: one failing (bad token, server down) does not stop the others.
+	var wg sync.WaitGroup
+	for _, name := range names {
+		src := r.Cfg.Sources[name]
+		stats := &httpx.Stats{}
+		res.Requests[name] = stats
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			counts, records, errs := r.collectSource(ctx, src, stats, o)
+			mu.Lock()
+			for k, v := range records {
+				run.Records[k] += v
+			}
+			for k, v := range counts {
+				run.Policy[k] += v
+			}
+			res.Errors = append(res.Errors, errs...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+
+	for _, s := range res.Requests {
+		run.Requests += s.Requests.Load()
+	}
+	run.FinishedAt = r.Now().UTC()
+	run.Status = "ok"
+	if ctx.Err() != nil {
+		run.Status = "interrupted"
+		res.Errors = append(res.Errors, fmt.Errorf("interrupted: %w", context.Cause(ctx)))
+	} else if len(res.Errors) > 0 {
+		run.Status = "failed"
+	}
+	if len(res.Errors) > 0 {
+		msgs := make([]string, len(res.Errors))
+		for i, e := range res.Errors {
+			msgs[i] = e.Error()
+		}
+		run.Error = strings.Join(msgs, "; ")
+	}
+	if err := r.WH.FinishRun(ctx, run); err != nil {
+		res.Errors = append(res.Errors, err)
+	}
+	if len(res.Errors) > 0 {
+		return res, errors.Join(res.Errors...)
+	}
+	return res, nil
+}
+
+type unit struct {
+	scope  models.Scope
+	stream string
+}
+
+func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *httpx.Stats, o Options) (policy.Counts, map[string]int, []error) {
+	counts := policy.Counts{}
+	records := map[string]int{}
+	var mu sync.Mutex
+	var errs []error
+
+	col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats})
+	if err != nil {
+		return counts, records, []error{err}
+	}
+	scopes, err := col.Scopes(ctx)
+	if err != nil {
+		return counts, records, []error{err}
+	}
+	streams := col.Streams()
+	if len(o.Streams) > 0 {
+		var sel []string
+		for _, s := range o.Streams {
+			if contains(streams, s) {
+				sel = append(sel, s)
+			}
+		}
+		streams = sel
+	}
+	var units []unit
+	for _, s := range scopes {
+		// Excluded projects are not even fetched.
+		if rule, ex := r.Policy.ExcludesProject(s.Path); ex {
+			counts[rule+" (projects not fetched)"]++
+			continue
+		}
+		for _, st := range streams {
+			units = append(units, unit{s, st})
+		}
+	}
+
+	// An authentication failure stops the source's remaining work at once.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, src.Concurrency)
+	var wg sync.WaitGroup
+	for _, u := range units {
+		select {
+		case sem <- struct{}{}:
+		case <-sctx.Done():
+		}
+		if sctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			key := warehouse.StreamKey{Source: src.Name, Instance: col.Instance(), Scope: u.scope.Path, Stream: u.stream}
+			n, c, err := r.collectUnit(sctx, col, src, key, u, o)
+			mu.Lock()
+			records[src.Name+"/"+u.stream] += n
+			counts.Add(c)
+			if err != nil && !(errors.Is(err, context.Canceled) && context.Cause(sctx) != nil && ctx.Err() == nil) {
+				errs = append(errs, err)
+			}
+			mu.Unlock()
+			if err != nil && isAuth(err) {
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return counts, records, errs
+}
+
+func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }
+
+// collectUnit reads one stream of one scope, landing every batch_size records
+// with the cursor they reach. Whatever was emitted before an error or a
+// cancellation is still landed: pages are complete, so the cursor is exact.
+func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src *config.Source, key warehouse.StreamKey, u unit, o Options) (int, policy.Counts, error) {
+	counts := policy.Counts{}
+	since := r.Now().Add(-time.Duration(src.Lookback))
+	if !o.Since.IsZero() {
+		since = o.Since
+	} else if !o.Full {
+		cur, ok, err := r.WH.Cursor(ctx, key)
+		if err != nil {
+			return 0, counts, err
+		}
+		if ok {
+			since = cur.Add(-time.Duration(src.Overlap))
+		}
+	}
+	if r.Progress != nil {
+		r.Progress.Start(key)
+	}
+	pending := &models.Batch{}
+	var pendingCursor time.Time
+	total := 0
+	land := func(ctx context.Context) error {
+		if pending.Len() == 0 && pendingCursor.IsZero() {
+			return nil
+		}
+		cleared, c := r.Policy.Apply(pending)
+		counts.Add(c)
+		if err := r.WH.Land(ctx, key, cleared, pendingCursor); err != nil {
+			return err
+		}
+		pending = &models.Batch{}
+		pendingCursor = time.Time{}
+		return nil
+	}
+	err := col.Collect(ctx, u.scope, u.stream, since, func(ctx context.Context, b *models.Batch, cursor time.Time) error {
+		pending.Append(b)
+		if cursor.After(pendingCursor) {
+			pendingCursor = cursor
+		}
+		total += b.Len()
+		if r.Progress != nil {
+			r.Progress.Records(key, b.Len())
+		}
+		if pending.Len() >= r.Cfg.Warehouse.BatchSize {
+			return land(ctx)
+		}
+		return nil
+	})
+	// Land what was fully read even when stopping: a re-run then resumes after it.
+	if lerr := land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
+		err = lerr
+	}
+	if r.Progress != nil {
+		r.Progress.Done(key, total, err)
+	}
+	if err != nil {
+		r.Log.Error("stream failed", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total, "error", err.Error())
+	} else {
+		r.Log.Debug("stream done", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total)
+	}
+	return total, counts, err
+}
+
+func newRunID(t time.Time) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,388 @@
+// Package policy is the privacy stage between every collector and every
+// warehouse: it drops what contracts exclude, turns people into pseudonyms and
+// masks personal data in the text it keeps. Engines accept only a *Cleared
+// batch, which only this package can make, so nothing can land around it.
+package policy
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/models"
+)
+
+// Cleared is a batch that went through the policy.
+type Cleared struct{ b *models.Batch }
+
+// Batch gives engines read access to the cleared records.
+func (c *Cleared) Batch() *models.Batch { return c.b }
+
+// Counts is how many records each rule removed (counts only, never which).
+type Counts map[string]int
+
+// Add merges o into c.
+func (c Counts) Add(o Counts) {
+	for k, v := range o {
+		c[k] += v
+	}
+}
+
+type rule struct {
+	name  string
+	match func(project string, labels []string, typ string) bool
+}
+
+// Policy is immutable after New and safe for concurrent use.
+type Policy struct {
+	secret     []byte
+	people     string
+	titles     string
+	identities map[string]string
+	bots       []*regexp.Regexp
+	projRules  []rule // decide on the project alone: applied to scopes before fetching too
+	recRules   []rule // need the record: labels, types
+}
+
+// ErrNoSecret is returned when people would be pseudonymized without a key.
+var ErrNoSecret = errors.New("privacy.secret is not set: people cannot be pseudonymized without it; set DEVPULSE_PRIVACY_SECRET to a long random value (e.g. `openssl rand -hex 32`), or set privacy.people: drop")
+
+// New builds the policy from config. botPatterns are metrics.bot_authors.
+func New(p config.Privacy, botPatterns []string) (*Policy, error) {
+	if p.Secret == "" && (p.People == "pseudonymize" || p.Titles == "hash") {
+		return nil, ErrNoSecret
+	}
+	if p.Secret != "" && len(p.Secret.Reveal()) < 16 {
+		return nil, fmt.Errorf("privacy.secret is too short (%d characters): use at least 16 random characters", len(p.Secret.Reveal()))
+	}
+	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}}
+	for alias, email := range p.Identities {
+		pol.identities[strings.ToLower(alias)] = strings.ToLower(strings.TrimSpace(email))
+	}
+	for _, b := range botPatterns {
+		pol.bots = append(pol.bots, glob(b, false))
+	}
+	for _, g := range p.Exclude.Projects {
+		re := glob(g, true)
+		pol.projRules = append(pol.projRules, rule{"exclude.projects[" + g + "]", func(project string, _ []string, _ string) bool { return re.MatchString(project) }})
+	}
+	for _, g := range p.Exclude.Groups {
+		prefix := strings.Trim(g, "/") + "/"
+		pol.projRules = append(pol.projRules, rule{"exclude.groups[" + g + "]", func(project string, _ []string, _ string) bool { return strings.HasPrefix(project, prefix) }})
+	}
+	for _, l := range p.Exclude.Labels {
+		l := l
+		pol.recRules = append(pol.recRules, rule{"exclude.labels[" + l + "]", func(_ string, labels []string, _ string) bool {
+			for _, x := range labels {
+				if strings.EqualFold(x, l) {
+					return true
+				}
+			}
+			return false
+		}})
+	}
+	for _, t := range p.Exclude.IssueTypes {
+		t := t
+		pol.recRules = append(pol.recRules, rule{"exclude.issue_types[" + t + "]", func(_ string, _ []string, typ string) bool { return strings.EqualFold(typ, t) }})
+	}
+	return pol, nil
+}
+
+// glob compiles a pattern where * matches anything (within a path segment when
+// pathy, with ** crossing segments).
+func glob(pattern string, pathy bool) *regexp.Regexp {
+	var sb strings.Builder
+	sb.WriteString("(?i)^")
+	for i := 0; i < len(pattern); i++ {
+		switch {
+		case pathy && strings.HasPrefix(pattern[i:], "**"):
+			sb.WriteString(".*")
+			i++
+		case pattern[i] == '*' && pathy:
+			sb.WriteString("[^/]*")
+		case pattern[i] == '*':
+			sb.WriteString(".*")
+		default:
+			sb.WriteString(regexp.QuoteMeta(pattern[i : i+1]))
+		}
+	}
+	sb.WriteString("$")
+	return regexp.MustCompile(sb.String())
+}
+
+// ExcludesProject tells whether a whole project is excluded, so collectors
+// need not even fetch it. It returns the rule's name.
+func (p *Policy) ExcludesProject(path string) (string, bool) {
+	for _, r := range p.projRules {
+		if r.match(path, nil, "") {
+			return r.name, true
+		}
+	}
+	return "", false
+}
+
+func (p *Policy) excluded(project string, labels []string, typ string) (string, bool) {
+	for _, r := range p.projRules {
+		if r.match(project, labels, typ) {
+			return r.name, true
+		}
+	}
+	for _, r := range p.recRules {
+		if r.match(project, labels, typ) {
+			return r.name, true
+		}
+	}
+	return "", false
+}
+
+// IsBot applies metrics.bot_authors to a raw username.
+func (p *Policy) IsBot(username string) bool {
+	if username == "" {
+		return false
+	}
+	for _, re := range p.bots {
+		if re.MatchString(username) {
+			return true
+		}
+	}
+	return false
+}
+
+// key is the normalized identifier of a person: the lower-cased email when
+// known (so one person is one token across GitLab, JIRA and Redmine), else an
+// alias from privacy.identities, else the account at its source.
+func (p *Policy) key(o models.Origin, x models.Person) string {
+	if x.Email != "" {
+		return "email:" + strings.ToLower(strings.TrimSpace(x.Email))
+	}
+	for _, a := range []string{x.Username, x.ID} {
+		if a == "" {
+			continue
+		}
+		if e, ok := p.identities[strings.ToLower(o.Source+":"+a)]; ok {
+			return "email:" + e
+		}
+	}
+	switch {
+	case x.Username != "":
+		return "user:" + o.Source + ":" + o.Instance + ":" + strings.ToLower(x.Username)
+	case x.ID != "":
+		return "id:" + o.Source + ":" + o.Instance + ":" + x.ID
+	case x.Name != "":
+		return "name:" + o.Source + ":" + o.Instance + ":" + strings.ToLower(x.Name)
+	}
+	return ""
+}
+
+// Token is the pseudonym: HMAC-SHA256(secret, key), 16 hex characters.
+func (p *Policy) token(key string) string {
+	m := hmac.New(sha256.New, p.secret)
+	m.Write([]byte(key))
+	return hex.EncodeToString(m.Sum(nil))[:16]
+}
+
+func (p *Policy) person(o models.Origin, x models.Person, m *masker) models.Person {
+	if x.Token != "" && x.Username == "" && x.Email == "" && x.Name == "" && x.ID == "" {
+		return x // already cleared
+	}
+	bot := x.IsBot || p.IsBot(x.Username)
+	m.learn(x)
+	switch p.people {
+	case "drop":
+		return models.Person{IsBot: bot}
+	case "keep":
+		for _, v := range []string{x.Username, x.Email, x.Name, x.ID} {
+			if v != "" {
+				return models.Person{Token: v, IsBot: bot}
+			}
+		}
+		return models.Person{IsBot: bot}
+	}
+	k := p.key(o, x)
+	if k == "" {
+		return models.Person{IsBot: bot}
+	}
+	return models.Person{Token: p.token(k), IsBot: bot}
+}
+
+var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+
+// masker hides the people of a batch inside text the policy keeps.
+type masker struct {
+	words []string
+	re    *regexp.Regexp
+}
+
+func (m *masker) learn(x models.Person) {
+	for _, w := range []string{x.Username, x.Name} {
+		if len(w) >= 3 {
+			m.words = append(m.words, w)
+		}
+	}
+	if x.Email != "" {
+		if local, _, ok := strings.Cut(x.Email, "@"); ok && len(local) >= 3 {
+			m.words = append(m.words, local)
+		}
+	}
+	m.re = nil
+}
+
+func (m *masker) mask(s string) string {
+	if s == "" {
+		return s
+	}
+	s = emailRe.ReplaceAllString(s, "[email]")
+	if len(m.words) == 0 {
+		return s
+	}
+	if m.re == nil {
+		// Longest first so "Ann Lee" wins over "Ann"; one regexp per batch.
+		sort.Slice(m.words, func(i, j int) bool { return len(m.words[i]) > len(m.words[j]) })
+		alts := make([]string, len(m.words))
+		for i, w := range m.words {
+			alts[i] = regexp.QuoteMeta(w)
+		}
+		m.re = regexp.MustCompile(`(?i)(?:` + strings.Join(alts, "|") + `)`)
+	}
+	var sb strings.Builder
+	last := 0
+	for _, loc := range m.re.FindAllStringIndex(s, -1) {
+		if !boundary(s, loc[0], true) || !boundary(s, loc[1], false) {
+			continue
+		}
+		sb.WriteString(s[last:loc[0]])
+		sb.WriteString("[person]")
+		last = loc[1]
+	}
+	sb.WriteString(s[last:])
+	return sb.String()
+}
+
+// boundary: the match must not continue a word ("al" inside "total" stays).
+func boundary(s string, i int, before bool) bool {
+	var r rune
+	if before {
+		if i == 0 {
+			return true
+		}
+		r, _ = utf8.DecodeLastRuneInString(s[:i])
+	} else {
+		if i >= len(s) {
+			return true
+		}
+		r, _ = utf8.DecodeRuneInString(s[i:])
+	}
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
+
+func (p *Policy) title(t string, m *masker) string {
+	switch p.titles {
+	case "keep":
+		return m.mask(t)
+	case "hash":
+		if t == "" {
+			return ""
+		}
+		return "h:" + p.token("title:"+t)
+	}
+	return ""
+}
+
+// Apply runs the policy over a batch. It never modifies b.
+func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
+	counts := Counts{}
+	out := &models.Batch{}
+	m := &masker{}
+	// People first, so their names are known to the masker before any text is kept.
+	for _, x := range b.MergeRequests {
+		if r, ex := p.excluded(x.ProjectPath, x.Labels, ""); ex {
+			counts[r]++
+			continue
+		}
+		x.Author = p.person(x.Origin, x.Author, m)
+		cs := make([]models.MRCommit, len(x.Commits))
+		for i, c := range x.Commits {
+			c.Author = p.person(x.Origin, c.Author, m)
+			cs[i] = c
+		}
+		x.Commits = cs
+		rs := make([]models.MRReview, len(x.Reviews))
+		for i, r := range x.Reviews {
+			r.Reviewer = p.person(x.Origin, r.Reviewer, m)
+			rs[i] = r
+		}
+		x.Reviews = rs
+		out.MergeRequests = append(out.MergeRequests, x)
+	}
+	for _, x := range b.Pipelines {
+		if r, ex := p.excluded(x.ProjectPath, nil, ""); ex {
+			counts[r]++
+			continue
+		}
+		x.User = p.person(x.Origin, x.User, m)
+		out.Pipelines = append(out.Pipelines, x)
+	}
+	for _, x := range b.Deployments {
+		if r, ex := p.excluded(x.ProjectPath, nil, ""); ex {
+			counts[r]++
+			continue
+		}
+		x.Deployer = p.person(x.Origin, x.Deployer, m)
+		var ch []models.DeploymentChange
+		for _, c := range x.Changes {
+			if r, ex := p.excluded(x.ProjectPath, c.MRLabels, ""); ex {
+				counts[r]++
+				continue
+			}
+			c.MRLabels = nil
+			ch = append(ch, c)
+		}
+		x.Changes = ch
+		out.Deployments = append(out.Deployments, x)
+	}
+	for _, x := range b.Issues {
+		if r, ex := p.excluded(x.ProjectPath, x.Labels, x.Type); ex {
+			counts[r]++
+			continue
+		}
+		x.Author = p.person(x.Origin, x.Author, m)
+		x.Assignee = p.person(x.Origin, x.Assignee, m)
+		out.Issues = append(out.Issues, x)
+	}
+	// Then text: titles per policy, branches always masked.
+	for i := range out.MergeRequests {
+		x := &out.MergeRequests[i]
+		x.Title = p.title(x.Title, m)
+		x.SourceBranch = m.mask(x.SourceBranch)
+	}
+	for i := range out.Issues {
+		out.Issues[i].Title = p.title(out.Issues[i].Title, m)
+	}
+	return &Cleared{b: out}, counts
+}
+
+// Describe lists the effective policy for `devpulse doctor`.
+func (p *Policy) Describe() []string {
+	out := []string{
+		"people: " + p.people + map[string]string{
+			"pseudonymize": " (HMAC-SHA256 tokens, 16 hex; same email = same token across sources)",
+			"drop":         " (no person columns are filled)",
+			"keep":         " (PERSONAL DATA IN CLEAR: allow_personal_data is true)",
+		}[p.people],
+		"titles: " + p.titles,
+		"free text (descriptions, notes, commit messages): never collected",
+		fmt.Sprintf("identity aliases: %d", len(p.identities)),
+	}
+	for _, r := range append(append([]rule(nil), p.projRules...), p.recRules...) {
+		out = append(out, "exclude: "+r.name)
+	}
+	return out
+}

@@ -1,0 +1,356 @@
+// Package duckdb is the embedded default engine: one file, no server.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// DB is a DuckDB warehouse file.
+type DB struct {
+	mu       sync.Mutex // one pinned connection: statements must not interleave
+	db       *sql.DB
+	conn     *sql.Conn // pinned: temp staging tables live on one connection
+	path     string
+	readOnly bool
+	now      func() time.Time
+}
+
+// Open opens (creating if needed) the file read-write and applies pending migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	return open(ctx, path, false)
+}
+
+// OpenReadOnly opens an existing file for queries; writes fail inside DuckDB.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("duckdb: warehouse %s does not exist yet (run `devpulse collect` or `devpulse demo` first)", path)
+	}
+	return open(ctx, path, true)
+}
+
+func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("duckdb: create directory for %s: %w", path, err)
+		}
+	}
+	dsn := path
+	if readOnly {
+		dsn += "?access_mode=read_only"
+	}
+	connector, err := duck.NewConnector(dsn, nil)
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, lockMessage(path, err))
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, lockMessage(path, err))
+	}
+	w := &DB{db: db, conn: conn, path: path, readOnly: readOnly, now: time.Now}
+	if !readOnly {
+		if err := w.migrate(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
+		// A run left 'running' by a killed process is not running any more:
+		// only one process can hold this file for writing.
+		if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, now()) WHERE status = 'running'`); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("duckdb: mark interrupted runs: %w", err)
+		}
+	}
+	return w, nil
+}
+
+var lockRe = regexp.MustCompile(`PID (\d+)`)
+
+// lockMessage turns DuckDB's lock conflict into something a person can act on.
+func lockMessage(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+		holder := "another process"
+		if m := lockRe.FindStringSubmatch(msg); m != nil {
+			holder = "process " + m[1]
+		}
+		return fmt.Errorf("warehouse file %s is in use by %s (DuckDB allows one writer); wait for it to finish or stop it", path, holder)
+	}
+	return err
+}
+
+// Path is the file's path.
+func (w *DB) Path() string { return w.path }
+
+// Close releases the file.
+func (w *DB) Close() error {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	return w.db.Close()
+}
+
+func (w *DB) migrate(ctx context.Context) error {
+	if _, err := w.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)`); err != nil {
+		return fmt.Errorf("duckdb: create schema_migrations: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := w.conn.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("duckdb: read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	files, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		name := filepath.Base(f)
+		num, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("duckdb: migration %s has no number", name)
+		}
+		if applied[num] {
+			continue
+		}
+		body, _ := migrationFS.ReadFile(f)
+		if err := w.inTx(ctx, func() error {
+			if _, err := w.conn.ExecContext(ctx, string(body)); err != nil {
+				return err
+			}
+			_, err := w.conn.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?, now())`, num, name)
+			return err
+		}); err != nil {
+			return fmt.Errorf("duckdb: apply migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction on the pinned connection. SQL-level BEGIN is
+// used (not sql.Tx) so the Appender, which works on the raw connection, writes
+// inside the same transaction.
+func (w *DB) inTx(ctx context.Context, fn func() error) (err error) {
+	if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// Roll back on a fresh context: the caller's may be the reason we stopped.
+			_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err := fn(); err != nil {
+		return err
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// Cursor implements warehouse.Warehouse.
+func (w *DB) Cursor(ctx context.Context, k warehouse.StreamKey) (time.Time, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var t time.Time
+	err := w.conn.QueryRowContext(ctx, `SELECT "cursor" FROM collection_state WHERE source=? AND instance=? AND scope=? AND stream=?`,
+		k.Source, k.Instance, k.Scope, k.Stream).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("duckdb: read cursor of %s/%s: %w", k.Scope, k.Stream, err)
+	}
+	return t.UTC(), true, nil
+}
+
+// Land implements warehouse.Warehouse.
+func (w *DB) Land(ctx context.Context, k warehouse.StreamKey, b *policy.Cleared, cursor time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tables := warehouse.BatchRows(b.Batch(), w.now().UTC())
+	err := w.inTx(ctx, func() error {
+		for _, t := range tables {
+			if err := w.upsert(ctx, t); err != nil {
+				return fmt.Errorf("upsert %s: %w", t.Table.Name, err)
+			}
+		}
+		if cursor.IsZero() {
+			return nil
+		}
+		_, err := w.conn.ExecContext(ctx, `INSERT INTO collection_state VALUES (?, ?, ?, ?, ?, now())
+			ON CONFLICT (source, instance, scope, stream) DO UPDATE
+			SET "cursor" = greatest(collection_state."cursor", excluded."cursor"), updated_at = now()`,
+			k.Source, k.Instance, k.Scope, k.Stream, cursor.UTC())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("duckdb: land %s/%s: %w", k.Scope, k.Stream, err)
+	}
+	return nil
+}
+
+// upsert stages rows through the Appender (bulk, no per-row SQL) and replaces
+// them by natural key. For child tables, every child of a staged parent is
+// replaced, including children the new batch no longer has.
+func (w *DB) upsert(ctx context.Context, r warehouse.Rows) error {
+	t := r.Table
+	stg := "stg_" + t.Name
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s LIMIT 0`, stg, t.Name)); err != nil {
+		return err
+	}
+	if len(r.Rows) > 0 {
+		err := w.conn.Raw(func(dc any) error {
+			app, err := duck.NewAppender(dc.(driver.Conn), "temp", "main", stg)
+			if err != nil {
+				return err
+			}
+			for _, row := range r.Rows {
+				vals := make([]driver.Value, len(row))
+				for i, v := range row {
+					vals[i] = v
+				}
+				if err := app.AppendRow(vals...); err != nil {
+					app.Close()
+					return err
+				}
+			}
+			return app.Close()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if t.Parent != "" {
+		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT id FROM stg_%s)`, t.Name, t.Parent, t.Of)); err != nil {
+			return err
+		}
+	}
+	if len(r.Rows) == 0 {
+		return nil
+	}
+	var on []string
+	for _, k := range t.Key {
+		on = append(on, fmt.Sprintf(`%s.%s = s.%s`, t.Name, quote(k), quote(k)))
+	}
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s USING %s s WHERE %s`, t.Name, stg, strings.Join(on, " AND "))); err != nil {
+		return err
+	}
+	_, err := w.conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s SELECT * FROM %s`, t.Name, stg))
+	return err
+}
+
+func quote(c string) string { return `"` + c + `"` }
+
+// BeginRun implements warehouse.Warehouse.
+func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.conn.ExecContext(ctx, `INSERT INTO runs (run_id, command, started_at, status) VALUES (?, ?, ?, 'running')`,
+		r.ID, r.Command, r.StartedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("duckdb: record run start: %w", err)
+	}
+	return nil
+}
+
+// FinishRun implements warehouse.Warehouse.
+func (w *DB) FinishRun(ctx context.Context, r *warehouse.Run) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec, _ := json.Marshal(r.Records)
+	pol, _ := json.Marshal(r.Policy)
+	_, err := w.conn.ExecContext(context.WithoutCancel(ctx), `UPDATE runs SET finished_at=?, status=?, records=?, requests=?, policy=?, error=? WHERE run_id=?`,
+		r.FinishedAt.UTC(), r.Status, string(rec), r.Requests, string(pol), nullIfEmpty(r.Error), r.ID)
+	if err != nil {
+		return fmt.Errorf("duckdb: record run end: %w", err)
+	}
+	return nil
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// Query implements warehouse.Warehouse. On a read-write handle the statement
+// runs in a transaction that is always rolled back, so nothing it does sticks.
+func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.readOnly {
+		if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+			return nil, err
+		}
+		defer w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	}
+	rows, err := w.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	res := &warehouse.Result{Columns: cols}
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	return res, rows.Err()
+}
+
+// Exec runs a write statement; for maintenance commands and tests.
+func (w *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, err := w.conn.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+var _ warehouse.Warehouse = (*DB)(nil)

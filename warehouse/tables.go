@@ -1,0 +1,169 @@
+package warehouse
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// Table describes how one record type becomes rows. Key columns are the
+// natural key; Parent, when set, is the column holding the parent record's id:
+// children of a re-landed parent are replaced, so a commit dropped by a
+// force-push or a review deleted upstream disappears too.
+type Table struct {
+	Name    string
+	Columns []string
+	Key     []string
+	Parent  string // child tables only: column referencing the parent id
+	Of      string // parent table name
+}
+
+// Tables in landing order: parents before children.
+var (
+	MergeRequests = Table{Name: "merge_requests", Key: []string{"id"}, Columns: []string{
+		"id", "source", "instance", "project_id", "project_path", "iid", "title", "state", "draft",
+		"author", "author_is_bot", "source_branch", "target_branch", "labels", "sha", "merge_commit_sha",
+		"squash_commit_sha", "closes_issues", "web_url", "created_at", "updated_at", "ready_at", "merged_at", "closed_at",
+		"collected_at", "deleted_at"}}
+	MRCommits = Table{Name: "mr_commits", Key: []string{"mr_id", "sha"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
+		"mr_id", "sha", "source", "instance", "author", "authored_at", "committed_at", "collected_at"}}
+	MRReviews = Table{Name: "mr_reviews", Key: []string{"id"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
+		"id", "mr_id", "source", "instance", "kind", "reviewer", "reviewer_is_bot", "created_at", "collected_at"}}
+	Pipelines = Table{Name: "pipelines", Key: []string{"id"}, Columns: []string{
+		"id", "source", "instance", "project_id", "project_path", "pipeline_id", "ref", "sha", "status", "trigger",
+		"is_default_branch", "triggered_by", "created_at", "updated_at", "started_at", "finished_at",
+		"duration_s", "queued_duration_s", "collected_at", "deleted_at"}}
+	Deployments = Table{Name: "deployments", Key: []string{"id"}, Columns: []string{
+		"id", "source", "instance", "project_id", "project_path", "deployment_id", "environment", "environment_tier",
+		"status", "ref", "sha", "pipeline_id", "job_name", "deployer", "created_at", "updated_at", "finished_at",
+		"collected_at", "deleted_at"}}
+	DeploymentChanges = Table{Name: "deployment_changes", Key: []string{"deployment_id", "mr_id"}, Parent: "deployment_id", Of: "deployments", Columns: []string{
+		"deployment_id", "mr_id", "source", "instance", "collected_at"}}
+	Issues = Table{Name: "issues", Key: []string{"id"}, Columns: []string{
+		"id", "source", "instance", "project_id", "project_path", "key", "title", "type", "labels", "state",
+		"author", "assignee", "web_url", "created_at", "updated_at", "closed_at", "collected_at", "deleted_at"}}
+)
+
+// RecordTables lists every record table, parents first.
+var RecordTables = []Table{MergeRequests, MRCommits, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues}
+
+// Rows is a table with the rows of one batch, in column order.
+type Rows struct {
+	Table Table
+	Rows  [][]any
+}
+
+// BatchRows maps a batch to rows per table. Only a Person's Token is ever
+// read: raw names, emails and ids have no column to land in. Duplicates of a
+// natural key within the batch keep the last occurrence (the newest page).
+func BatchRows(b *models.Batch, now time.Time) []Rows {
+	var mr, mc, rv, pl, dp, dc, is [][]any
+	for i := range b.MergeRequests {
+		m := &b.MergeRequests[i]
+		mr = append(mr, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
+			nullStr(m.Author.Token), m.Author.IsBot, m.SourceBranch, m.TargetBranch, joinLabels(m.Labels), nullStr(m.SHA),
+			nullStr(m.MergeCommitSHA), nullStr(m.SquashCommitSHA), joinLabels(m.ClosesIssues), nullStr(m.WebURL), m.CreatedAt, m.UpdatedAt,
+			nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil})
+		for _, c := range m.Commits {
+			mc = append(mc, []any{m.ID, c.SHA, m.Source, m.Instance, nullStr(c.Author.Token), c.AuthoredAt, c.CommittedAt, now})
+		}
+		for _, r := range m.Reviews {
+			rv = append(rv, []any{r.ID, m.ID, m.Source, m.Instance, r.Kind, nullStr(r.Reviewer.Token), r.Reviewer.IsBot, r.CreatedAt, now})
+		}
+	}
+	for i := range b.Pipelines {
+		p := &b.Pipelines[i]
+		pl = append(pl, []any{p.ID, p.Source, p.Instance, p.ProjectID, p.ProjectPath, p.PipelineID, p.Ref, nullStr(p.SHA), p.Status,
+			nullStr(p.Trigger), p.IsDefaultBranch, nullStr(p.User.Token), p.CreatedAt, p.UpdatedAt, nullTime(p.StartedAt),
+			nullTime(p.FinishedAt), nullFloat(p.DurationS), nullFloat(p.QueuedDurationS), now, nil})
+	}
+	for i := range b.Deployments {
+		d := &b.Deployments[i]
+		dp = append(dp, []any{d.ID, d.Source, d.Instance, d.ProjectID, d.ProjectPath, d.DeploymentID, d.Environment,
+			nullStr(d.EnvironmentTier), d.Status, nullStr(d.Ref), nullStr(d.SHA), d.PipelineID, nullStr(d.JobName),
+			nullStr(d.Deployer.Token), d.CreatedAt, d.UpdatedAt, nullTime(d.FinishedAt), now, nil})
+		for _, c := range d.Changes {
+			dc = append(dc, []any{d.ID, c.MRID, d.Source, d.Instance, now})
+		}
+	}
+	for i := range b.Issues {
+		x := &b.Issues[i]
+		is = append(is, []any{x.ID, x.Source, x.Instance, x.ProjectID, x.ProjectPath, x.Key, nullStr(x.Title), nullStr(x.Type),
+			joinLabels(x.Labels), x.State, nullStr(x.Author.Token), nullStr(x.Assignee.Token), nullStr(x.WebURL),
+			x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil})
+	}
+	var out []Rows
+	for _, r := range []Rows{{MergeRequests, mr}, {MRCommits, mc}, {MRReviews, rv}, {Pipelines, pl},
+		{Deployments, dp}, {DeploymentChanges, dc}, {Issues, is}} {
+		r.Rows = dedupe(r.Table, r.Rows)
+		// Parents are always listed, even empty, so children get replaced.
+		out = append(out, r)
+	}
+	return out
+}
+
+func dedupe(t Table, rows [][]any) [][]any {
+	if len(rows) < 2 {
+		return rows
+	}
+	idx := make([]int, len(t.Key))
+	for i, k := range t.Key {
+		for j, c := range t.Columns {
+			if c == k {
+				idx[i] = j
+			}
+		}
+	}
+	seen := make(map[string]int, len(rows))
+	out := rows[:0:0]
+	var sb strings.Builder
+	for _, r := range rows {
+		sb.Reset()
+		for _, i := range idx {
+			sb.WriteString(r[i].(string))
+			sb.WriteByte(0)
+		}
+		k := sb.String()
+		if at, ok := seen[k]; ok {
+			out[at] = r
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+// joinLabels stores labels sorted and comma-joined: portable across engines
+// (no arrays/VARIANT needed) and easy to filter with LIKE or SPLIT.
+func joinLabels(l []string) any {
+	if len(l) == 0 {
+		return nil
+	}
+	c := append([]string(nil), l...)
+	sort.Strings(c)
+	return strings.Join(c, ",")
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
+
+func nullFloat(f *float64) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}

@@ -1,0 +1,53 @@
+// Package warehouse defines what a landing engine must do. Engines live in
+// sub-packages (duckdb, later snowflake) and share the row mapping here, so
+// the tables mean the same thing whichever engine holds them.
+package warehouse
+
+import (
+	"context"
+	"time"
+
+	"github.com/devpulse/devpulse/policy"
+)
+
+// StreamKey names one incremental stream: its cursor is kept per key.
+type StreamKey struct {
+	Source   string // configured source name
+	Instance string // server host
+	Scope    string // project path (or group) the stream covers
+	Stream   string // merge_requests, pipelines, ...
+}
+
+// Run is one row of the runs table.
+type Run struct {
+	ID         string
+	Command    string
+	StartedAt  time.Time
+	FinishedAt time.Time
+	Status     string         // running, ok, failed, interrupted
+	Records    map[string]int // per "source/stream"
+	Requests   int64
+	Policy     map[string]int // records removed per privacy rule (counts only)
+	Error      string
+}
+
+// Result is a query answer, engine-neutral.
+type Result struct {
+	Columns []string
+	Rows    [][]any
+}
+
+// Warehouse is a landing engine.
+type Warehouse interface {
+	// Cursor returns the stream's cursor, ok=false if it never landed.
+	Cursor(ctx context.Context, key StreamKey) (cursor time.Time, ok bool, err error)
+	// Land upserts the batch by natural key and advances the stream's cursor
+	// (never backwards) in one transaction: all of it lands or none of it.
+	// Only a batch cleared by the privacy policy can be landed.
+	Land(ctx context.Context, key StreamKey, b *policy.Cleared, cursor time.Time) error
+	BeginRun(ctx context.Context, r *Run) error
+	FinishRun(ctx context.Context, r *Run) error
+	// Query runs read-only SQL.
+	Query(ctx context.Context, sql string) (*Result, error)
+	Close() error
+}
