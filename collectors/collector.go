@@ -19,7 +19,7 @@ type Collector interface {
 	// Scopes resolves configured projects and groups to project scopes.
 	Scopes(ctx context.Context) ([]models.Scope, error)
 	// Collect reads one stream of one scope, records updated at or after since.
-	Collect(ctx context.Context, scope models.Scope, stream string, since time.Time, emit models.Emit) error
+	Collect(ctx context.Context, scope models.Scope, stream string, since time.Time, out models.Output) error
 }
 
 // Checker is the optional ability to verify reachability and credentials (doctor).

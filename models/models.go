@@ -189,6 +189,38 @@ type Scope struct {
 	DefaultBranch string
 }
 
+// Output is where a collector sends a stream.
+type Output struct {
+	Emit Emit
+	// Landed returns the updated_at already landed for these record ids (absent
+	// = not landed). A record listed again with the same updated_at is
+	// unchanged: the collector skips its detail requests and does not emit it.
+	// May be nil (then everything is treated as new).
+	Landed func(ctx context.Context, ids []string) (map[string]time.Time, error)
+}
+
+// Unchanged filters ids whose landed updated_at equals the listed one.
+func (o Output) Unchanged(ctx context.Context, listed map[string]time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	if o.Landed == nil || len(listed) == 0 {
+		return out, nil
+	}
+	ids := make([]string, 0, len(listed))
+	for id := range listed {
+		ids = append(ids, id)
+	}
+	have, err := o.Landed(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, t := range listed {
+		if h, ok := have[id]; ok && h.Equal(t) {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
 // Emit hands on one batch of a stream together with the cursor it reaches:
 // the updated_at of its newest record. Streams are read oldest-first, so
 // everything up to the cursor has been emitted once Emit returns.

@@ -261,7 +261,14 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 		pendingCursor = time.Time{}
 		return nil
 	}
-	err := col.Collect(ctx, u.scope, u.stream, since, func(ctx context.Context, b *models.Batch, cursor time.Time) error {
+	out := models.Output{}
+	if !o.Full && o.Since.IsZero() {
+		// Incremental: records re-listed by the overlap window are skipped if unchanged.
+		out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {
+			return r.WH.Landed(ctx, u.stream, ids)
+		}
+	}
+	out.Emit = func(ctx context.Context, b *models.Batch, cursor time.Time) error {
 		pending.Append(b)
 		if cursor.After(pendingCursor) {
 			pendingCursor = cursor
@@ -274,7 +281,8 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 			return land(ctx)
 		}
 		return nil
-	})
+	}
+	err := col.Collect(ctx, u.scope, u.stream, since, out)
 	// Land what was fully read even when stopping: a re-run then resumes after it.
 	if lerr := land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
 		err = lerr

@@ -217,50 +217,78 @@ var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}
 
 // masker hides the people of a batch inside text the policy keeps.
 type masker struct {
-	words []string
-	re    *regexp.Regexp
+	set   map[string]bool
+	words []string // distinct, longest first; rebuilt lazily
 }
 
 func (m *masker) learn(x models.Person) {
-	for _, w := range []string{x.Username, x.Name} {
-		if len(w) >= 3 {
-			m.words = append(m.words, w)
+	add := func(w string) {
+		w = strings.TrimSpace(w)
+		if len(w) < 3 {
+			return
+		}
+		k := strings.ToLower(w)
+		if m.set == nil {
+			m.set = map[string]bool{}
+		}
+		if !m.set[k] {
+			m.set[k] = true
+			m.words = nil
 		}
 	}
-	if x.Email != "" {
-		if local, _, ok := strings.Cut(x.Email, "@"); ok && len(local) >= 3 {
-			m.words = append(m.words, local)
-		}
+	add(x.Username)
+	add(x.Name)
+	if local, _, ok := strings.Cut(x.Email, "@"); ok {
+		add(local)
 	}
-	m.re = nil
 }
 
 func (m *masker) mask(s string) string {
 	if s == "" {
 		return s
 	}
-	s = emailRe.ReplaceAllString(s, "[email]")
-	if len(m.words) == 0 {
+	if strings.IndexByte(s, '@') >= 0 {
+		s = emailRe.ReplaceAllString(s, "[email]")
+	}
+	if len(m.set) == 0 {
 		return s
 	}
-	if m.re == nil {
-		// Longest first so "Ann Lee" wins over "Ann"; one regexp per batch.
-		sort.Slice(m.words, func(i, j int) bool { return len(m.words[i]) > len(m.words[j]) })
-		alts := make([]string, len(m.words))
-		for i, w := range m.words {
-			alts[i] = regexp.QuoteMeta(w)
+	if m.words == nil {
+		for w := range m.set {
+			m.words = append(m.words, w)
 		}
-		m.re = regexp.MustCompile(`(?i)(?:` + strings.Join(alts, "|") + `)`)
+		// Longest first so "ann lee" wins over "ann".
+		sort.Slice(m.words, func(i, j int) bool {
+			if len(m.words[i]) != len(m.words[j]) {
+				return len(m.words[i]) > len(m.words[j])
+			}
+			return m.words[i] < m.words[j]
+		})
 	}
 	var sb strings.Builder
 	last := 0
-	for _, loc := range m.re.FindAllStringIndex(s, -1) {
-		if !boundary(s, loc[0], true) || !boundary(s, loc[1], false) {
+	for i := 0; i < len(s); {
+		matched := 0
+		if boundary(s, i, true) {
+			for _, w := range m.words {
+				if i+len(w) <= len(s) && strings.EqualFold(s[i:i+len(w)], w) && boundary(s, i+len(w), false) {
+					matched = len(w)
+					break
+				}
+			}
+		}
+		if matched > 0 {
+			sb.WriteString(s[last:i])
+			sb.WriteString("[person]")
+			i += matched
+			last = i
 			continue
 		}
-		sb.WriteString(s[last:loc[0]])
-		sb.WriteString("[person]")
-		last = loc[1]
+		_, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+	}
+	if last == 0 {
+		return s
 	}
 	sb.WriteString(s[last:])
 	return sb.String()

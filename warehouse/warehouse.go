@@ -45,9 +45,19 @@ type Warehouse interface {
 	// (never backwards) in one transaction: all of it lands or none of it.
 	// Only a batch cleared by the privacy policy can be landed.
 	Land(ctx context.Context, key StreamKey, b *policy.Cleared, cursor time.Time) error
+	// Landed returns the landed updated_at of these ids in the stream's table.
+	Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error)
 	BeginRun(ctx context.Context, r *Run) error
 	FinishRun(ctx context.Context, r *Run) error
 	// Query runs read-only SQL.
 	Query(ctx context.Context, sql string) (*Result, error)
 	Close() error
+}
+
+// StreamTable maps a stream name to the table holding its top-level records.
+var StreamTable = map[string]string{
+	"merge_requests": "merge_requests",
+	"pipelines":      "pipelines",
+	"deployments":    "deployments",
+	"issues":         "issues",
 }

@@ -189,6 +189,11 @@ func Deployment(host, projectPath string, projectID int64, d *gl.Deployment) mod
 		UpdatedAt:    t0(d.UpdatedAt),
 		FinishedAt:   tp(d.Deployable.FinishedAt),
 	}
+	// Some GitLab versions (and the recorded fixtures) list deployments without
+	// updated_at; the job's finish, else creation, is the last change we can see.
+	if out.UpdatedAt.IsZero() {
+		out.UpdatedAt = deploymentUpdated(d)
+	}
 	if d.Environment != nil {
 		out.Environment = d.Environment.Name
 		out.EnvironmentTier = d.Environment.Tier
@@ -227,4 +232,14 @@ func Issue(host, projectPath string, x *gl.Issue) models.Issue {
 		out.Assignee = models.Person{Username: x.Assignee.Username, Name: x.Assignee.Name, ID: idStr(x.Assignee.ID)}
 	}
 	return out
+}
+
+func deploymentUpdated(d *gl.Deployment) time.Time {
+	if u := t0(d.UpdatedAt); !u.IsZero() {
+		return u
+	}
+	if f := t0(d.Deployable.FinishedAt); !f.IsZero() {
+		return f
+	}
+	return t0(d.CreatedAt)
 }

@@ -177,16 +177,16 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 }
 
 // Collect implements collectors.Collector.
-func (c *Collector) Collect(ctx context.Context, s models.Scope, stream string, since time.Time, emit models.Emit) error {
+func (c *Collector) Collect(ctx context.Context, s models.Scope, stream string, since time.Time, out models.Output) error {
 	switch stream {
 	case "merge_requests":
-		return c.mergeRequests(ctx, s, since, emit)
+		return c.mergeRequests(ctx, s, since, out)
 	case "pipelines":
-		return c.pipelines(ctx, s, since, emit)
+		return c.pipelines(ctx, s, since, out)
 	case "deployments":
-		return c.deployments(ctx, s, since, emit)
+		return c.deployments(ctx, s, since, out)
 	case "issues":
-		return c.issues(ctx, s, since, emit)
+		return c.issues(ctx, s, since, out)
 	}
 	return fmt.Errorf("gitlab %s: unknown stream %q", c.src.Name, stream)
 }
@@ -225,179 +225,207 @@ func (c *Collector) forEach(ctx context.Context, n int, fn func(ctx context.Cont
 	return g.Wait()
 }
 
-func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since time.Time, emit models.Emit) error {
+// pages reads a list endpoint ordered by updated_at ascending, page by page.
+// Records already landed with the same updated_at (the overlap window of an
+// incremental run) are skipped before build, so they cost no detail request
+// and land nothing. Each page is emitted with the newest updated_at listed.
+func pages[T any](ctx context.Context, c *Collector, what string, out models.Output,
+	list func(page int64) ([]T, *gl.Response, error),
+	key func(T) (id string, updated time.Time),
+	build func(ctx context.Context, changed []T) (*models.Batch, error),
+) error {
+	page := int64(1)
+	for {
+		items, resp, err := list(page)
+		if err != nil {
+			return c.apiError(fmt.Sprintf("%s (page %d)", what, page), resp, err)
+		}
+		if len(items) > 0 {
+			listed := make(map[string]time.Time, len(items))
+			var cursor time.Time
+			for _, it := range items {
+				id, u := key(it)
+				listed[id] = u
+				if u.After(cursor) {
+					cursor = u
+				}
+			}
+			same, err := out.Unchanged(ctx, listed)
+			if err != nil {
+				return fmt.Errorf("gitlab %s: %s: look up landed records: %w", c.src.Name, what, err)
+			}
+			changed := make([]T, 0, len(items))
+			for _, it := range items {
+				if id, _ := key(it); !same[id] {
+					changed = append(changed, it)
+				}
+			}
+			b, err := build(ctx, changed)
+			if err != nil {
+				return err
+			}
+			if err := out.Emit(ctx, b, cursor); err != nil {
+				return err
+			}
+		}
+		if resp.NextPage == 0 {
+			return nil
+		}
+		page = resp.NextPage
+	}
+}
+
+func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectMergeRequestsOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage, Page: 1},
+		ListOptions:  gl.ListOptions{PerPage: perPage},
 		State:        gl.Ptr("all"),
 		Scope:        gl.Ptr("all"),
 		OrderBy:      gl.Ptr("updated_at"),
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	for {
-		list, resp, err := c.api.MergeRequests.ListProjectMergeRequests(pid(s), opt, gl.WithContext(ctx))
-		if err != nil {
-			return c.apiError(fmt.Sprintf("list merge requests of %s (page %d)", s.Path, opt.Page), resp, err)
-		}
-		mrs := make([]models.MergeRequest, len(list))
-		for i, m := range list {
-			mrs[i] = MergeRequest(c.host, s.Path, m)
-		}
-		// Children only for MRs on this page: they were updated since the cursor.
-		err = c.forEach(ctx, len(mrs), func(ctx context.Context, i int) error {
-			m := &mrs[i]
-			commits, resp, err := allPages(func(page int64) ([]*gl.Commit, *gl.Response, error) {
-				return c.api.MergeRequests.GetMergeRequestCommits(m.ProjectID, m.IID,
-					&gl.GetMergeRequestCommitsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
-			})
-			if err != nil {
-				return c.apiError(fmt.Sprintf("list commits of %s!%d", s.Path, m.IID), resp, err)
+	return pages(ctx, c, "list merge requests of "+s.Path, out,
+		func(page int64) ([]*gl.BasicMergeRequest, *gl.Response, error) {
+			opt.Page = page
+			return c.api.MergeRequests.ListProjectMergeRequests(pid(s), opt, gl.WithContext(ctx))
+		},
+		func(m *gl.BasicMergeRequest) (string, time.Time) {
+			return models.GitLabID(c.host, m.ProjectID, "mr", m.IID), t0(m.UpdatedAt)
+		},
+		func(ctx context.Context, list []*gl.BasicMergeRequest) (*models.Batch, error) {
+			mrs := make([]models.MergeRequest, len(list))
+			for i, m := range list {
+				mrs[i] = MergeRequest(c.host, s.Path, m)
 			}
-			m.Commits = Commits(m.ID, commits)
-			notes, resp, err := allPages(func(page int64) ([]*gl.Note, *gl.Response, error) {
-				return c.api.Notes.ListMergeRequestNotes(m.ProjectID, m.IID, &gl.ListMergeRequestNotesOptions{
-					ListOptions: gl.ListOptions{PerPage: perPage, Page: page}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")}, gl.WithContext(ctx))
+			err := c.forEach(ctx, len(mrs), func(ctx context.Context, i int) error {
+				m := &mrs[i]
+				commits, resp, err := allPages(func(page int64) ([]*gl.Commit, *gl.Response, error) {
+					return c.api.MergeRequests.GetMergeRequestCommits(m.ProjectID, m.IID,
+						&gl.GetMergeRequestCommitsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
+				})
+				if err != nil {
+					return c.apiError(fmt.Sprintf("list commits of %s!%d", s.Path, m.IID), resp, err)
+				}
+				m.Commits = Commits(m.ID, commits)
+				notes, resp, err := allPages(func(page int64) ([]*gl.Note, *gl.Response, error) {
+					return c.api.Notes.ListMergeRequestNotes(m.ProjectID, m.IID, &gl.ListMergeRequestNotesOptions{
+						ListOptions: gl.ListOptions{PerPage: perPage, Page: page}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")}, gl.WithContext(ctx))
+				})
+				if err != nil {
+					return c.apiError(fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), resp, err)
+				}
+				m.Reviews, m.ReadyAt = Notes(m, notes)
+				return nil
 			})
-			if err != nil {
-				return c.apiError(fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), resp, err)
-			}
-			m.Reviews, m.ReadyAt = Notes(m, notes)
-			return nil
+			return &models.Batch{MergeRequests: mrs}, err
 		})
-		if err != nil {
-			return err
-		}
-		if len(mrs) > 0 {
-			if err := emit(ctx, &models.Batch{MergeRequests: mrs}, mrs[len(mrs)-1].UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		opt.Page = resp.NextPage
-	}
 }
 
 // finished statuses: a pipeline in one of these no longer changes its timings.
 var finished = map[string]bool{"success": true, "failed": true, "canceled": true}
 
-func (c *Collector) pipelines(ctx context.Context, s models.Scope, since time.Time, emit models.Emit) error {
+func (c *Collector) pipelines(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectPipelinesOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage, Page: 1},
+		ListOptions:  gl.ListOptions{PerPage: perPage},
 		OrderBy:      gl.Ptr("updated_at"),
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	for {
-		list, resp, err := c.api.Pipelines.ListProjectPipelines(pid(s), opt, gl.WithContext(ctx))
-		if err != nil {
-			return c.apiError(fmt.Sprintf("list pipelines of %s (page %d)", s.Path, opt.Page), resp, err)
-		}
-		out := make([]models.Pipeline, len(list))
-		// duration and queued_duration exist only on the single-pipeline
-		// endpoint; metrics use them for finished default-branch pipelines, so
-		// only those cost a request.
-		err = c.forEach(ctx, len(list), func(ctx context.Context, i int) error {
-			p := list[i]
-			var detail *gl.Pipeline
-			if finished[p.Status] && p.Ref == s.DefaultBranch {
-				d, resp, err := c.api.Pipelines.GetPipeline(p.ProjectID, p.ID, gl.WithContext(ctx))
-				if err != nil {
-					return c.apiError(fmt.Sprintf("get pipeline %d of %s", p.ID, s.Path), resp, err)
+	return pages(ctx, c, "list pipelines of "+s.Path, out,
+		func(page int64) ([]*gl.PipelineInfo, *gl.Response, error) {
+			opt.Page = page
+			return c.api.Pipelines.ListProjectPipelines(pid(s), opt, gl.WithContext(ctx))
+		},
+		func(p *gl.PipelineInfo) (string, time.Time) {
+			u := t0(p.UpdatedAt)
+			if u.IsZero() {
+				u = t0(p.CreatedAt)
+			}
+			return models.GitLabID(c.host, p.ProjectID, "pipeline", p.ID), u
+		},
+		func(ctx context.Context, list []*gl.PipelineInfo) (*models.Batch, error) {
+			pls := make([]models.Pipeline, len(list))
+			// duration and queued_duration exist only on the single-pipeline
+			// endpoint; metrics use them for finished default-branch pipelines,
+			// so only those cost a request.
+			err := c.forEach(ctx, len(list), func(ctx context.Context, i int) error {
+				p := list[i]
+				var detail *gl.Pipeline
+				if finished[p.Status] && p.Ref == s.DefaultBranch {
+					d, resp, err := c.api.Pipelines.GetPipeline(p.ProjectID, p.ID, gl.WithContext(ctx))
+					if err != nil {
+						return c.apiError(fmt.Sprintf("get pipeline %d of %s", p.ID, s.Path), resp, err)
+					}
+					detail = d
 				}
-				detail = d
-			}
-			out[i] = Pipeline(c.host, s.Path, s.DefaultBranch, p, detail)
-			return nil
+				pls[i] = Pipeline(c.host, s.Path, s.DefaultBranch, p, detail)
+				return nil
+			})
+			return &models.Batch{Pipelines: pls}, err
 		})
-		if err != nil {
-			return err
-		}
-		if len(out) > 0 {
-			if err := emit(ctx, &models.Batch{Pipelines: out}, out[len(out)-1].UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		opt.Page = resp.NextPage
-	}
 }
 
-func (c *Collector) deployments(ctx context.Context, s models.Scope, since time.Time, emit models.Emit) error {
+func (c *Collector) deployments(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectDeploymentsOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage, Page: 1},
+		ListOptions:  gl.ListOptions{PerPage: perPage},
 		OrderBy:      gl.Ptr("updated_at"),
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	for {
-		list, resp, err := c.api.Deployments.ListProjectDeployments(pid(s), opt, gl.WithContext(ctx))
-		if err != nil {
-			return c.apiError(fmt.Sprintf("list deployments of %s (page %d)", s.Path, opt.Page), resp, err)
-		}
-		out := make([]models.Deployment, len(list))
-		err = c.forEach(ctx, len(list), func(ctx context.Context, i int) error {
-			d := Deployment(c.host, s.Path, s.ID, list[i])
-			// Only a successful deployment ships changes; the others need no call.
-			if d.Status == "success" {
-				mrs, resp, err := allPages(func(page int64) ([]*gl.MergeRequest, *gl.Response, error) {
-					return c.api.DeploymentMergeRequests.ListDeploymentMergeRequests(pid(s), d.DeploymentID,
-						&gl.ListMergeRequestsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
-				})
-				if err != nil {
-					return c.apiError(fmt.Sprintf("list merge requests of deployment %d of %s", d.DeploymentID, s.Path), resp, err)
+	return pages(ctx, c, "list deployments of "+s.Path, out,
+		func(page int64) ([]*gl.Deployment, *gl.Response, error) {
+			opt.Page = page
+			return c.api.Deployments.ListProjectDeployments(pid(s), opt, gl.WithContext(ctx))
+		},
+		func(d *gl.Deployment) (string, time.Time) {
+			return models.GitLabID(c.host, s.ID, "deployment", d.ID), deploymentUpdated(d)
+		},
+		func(ctx context.Context, list []*gl.Deployment) (*models.Batch, error) {
+			deps := make([]models.Deployment, len(list))
+			err := c.forEach(ctx, len(list), func(ctx context.Context, i int) error {
+				d := Deployment(c.host, s.Path, s.ID, list[i])
+				// Only a successful deployment ships changes; the others need no call.
+				if d.Status == "success" {
+					mrs, resp, err := allPages(func(page int64) ([]*gl.MergeRequest, *gl.Response, error) {
+						return c.api.DeploymentMergeRequests.ListDeploymentMergeRequests(pid(s), d.DeploymentID,
+							&gl.ListMergeRequestsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
+					})
+					if err != nil {
+						return c.apiError(fmt.Sprintf("list merge requests of deployment %d of %s", d.DeploymentID, s.Path), resp, err)
+					}
+					for _, m := range mrs {
+						d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID,
+							MRID: models.GitLabID(c.host, m.ProjectID, "mr", m.IID), MRLabels: m.Labels})
+					}
 				}
-				for _, m := range mrs {
-					d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID,
-						MRID: models.GitLabID(c.host, m.ProjectID, "mr", m.IID), MRLabels: m.Labels})
-				}
-			}
-			out[i] = d
-			return nil
+				deps[i] = d
+				return nil
+			})
+			return &models.Batch{Deployments: deps}, err
 		})
-		if err != nil {
-			return err
-		}
-		if len(out) > 0 {
-			if err := emit(ctx, &models.Batch{Deployments: out}, out[len(out)-1].UpdatedAt); err != nil {
-				return err
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		opt.Page = resp.NextPage
-	}
 }
 
-func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time, emit models.Emit) error {
+func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectIssuesOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage, Page: 1},
+		ListOptions:  gl.ListOptions{PerPage: perPage},
 		Scope:        gl.Ptr("all"),
 		OrderBy:      gl.Ptr("updated_at"),
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	for {
-		list, resp, err := c.api.Issues.ListProjectIssues(pid(s), opt, gl.WithContext(ctx))
-		if err != nil {
-			return c.apiError(fmt.Sprintf("list issues of %s (page %d)", s.Path, opt.Page), resp, err)
-		}
-		out := make([]models.Issue, len(list))
-		for i, x := range list {
-			out[i] = Issue(c.host, s.Path, x)
-		}
-		if len(out) > 0 {
-			if err := emit(ctx, &models.Batch{Issues: out}, out[len(out)-1].UpdatedAt); err != nil {
-				return err
+	return pages(ctx, c, "list issues of "+s.Path, out,
+		func(page int64) ([]*gl.Issue, *gl.Response, error) {
+			opt.Page = page
+			return c.api.Issues.ListProjectIssues(pid(s), opt, gl.WithContext(ctx))
+		},
+		func(x *gl.Issue) (string, time.Time) {
+			return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
+		},
+		func(_ context.Context, list []*gl.Issue) (*models.Batch, error) {
+			out := make([]models.Issue, len(list))
+			for i, x := range list {
+				out[i] = Issue(c.host, s.Path, x)
 			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		opt.Page = resp.NextPage
-	}
+			return &models.Batch{Issues: out}, nil
+		})
 }

@@ -38,11 +38,11 @@ type Options struct {
 	// MaxInFlight bounds concurrent requests of this source (0 = unbounded),
 	// however many streams and detail fetches run at once.
 	MaxInFlight int
-	BaseDelay  time.Duration // first backoff; default 500ms
-	MaxDelay   time.Duration // cap of one wait; default 60s
-	Logger     *slog.Logger
-	Stats      *Stats
-	Transport  http.RoundTripper // the base transport; tests may inject
+	BaseDelay   time.Duration // first backoff; default 500ms
+	MaxDelay    time.Duration // cap of one wait; default 60s
+	Logger      *slog.Logger
+	Stats       *Stats
+	Transport   http.RoundTripper // the base transport; tests may inject
 	// Sleep waits; tests inject a fake clock. It must honour ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
 }

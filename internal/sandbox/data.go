@@ -450,3 +450,25 @@ func (o *Org) PersonalStrings() []string {
 	}
 	return out
 }
+
+// ProjectPaths lists the projects' paths in id order.
+func (o *Org) ProjectPaths() []string {
+	out := make([]string, len(o.projects))
+	for i, p := range o.projects {
+		out[i] = p.Path
+	}
+	return out
+}
+
+// CountMRsUpdatedUpTo counts MRs whose updated_at is at or before t.
+func (o *Org) CountMRsUpdatedUpTo(t time.Time) int {
+	n := 0
+	for _, p := range o.projects {
+		for _, m := range p.mrs {
+			if !m.UpdatedAt.After(t) {
+				n++
+			}
+		}
+	}
+	return n
+}

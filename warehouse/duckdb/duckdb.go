@@ -274,6 +274,45 @@ func (w *DB) upsert(ctx context.Context, r warehouse.Rows) error {
 
 func quote(c string) string { return `"` + c + `"` }
 
+// Landed implements warehouse.Warehouse.
+func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error) {
+	table, ok := warehouse.StreamTable[stream]
+	if !ok {
+		return nil, fmt.Errorf("duckdb: unknown stream %q", stream)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]time.Time, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		chunk := ids[:n]
+		ids = ids[n:]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s)`, table, strings.TrimSuffix(strings.Repeat("?,", n), ","))
+		rows, err := w.conn.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("duckdb: look up landed %s: %w", table, err)
+		}
+		for rows.Next() {
+			var id string
+			var t time.Time
+			if err := rows.Scan(&id, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = t.UTC()
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // BeginRun implements warehouse.Warehouse.
 func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
 	w.mu.Lock()

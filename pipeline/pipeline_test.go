@@ -1,0 +1,418 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+const token = "sandbox-token"
+
+// orgNow is the sandbox's "now" for every test: two orgs generated in one run are identical.
+var orgNow = time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+
+// env is one sandbox + warehouse + config, with retries that do not really sleep.
+type env struct {
+	t      *testing.T
+	srv    *sandbox.Server
+	cfg    *config.Config
+	wh     *duckdb.DB
+	sleeps *sleepLog
+}
+
+type sleepLog struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleepLog) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleepLog) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+func source(name, url, tok string, projects ...string) *config.Source {
+	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
+	return &config.Source{Name: name, Type: "gitlab", URL: url, Token: config.Secret(tok), Projects: projects,
+		Streams: append([]string(nil), config.GitLabStreams...), Concurrency: 4, MaxRetries: 8,
+		Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
+}
+
+func newEnv(t *testing.T, size sandbox.Size, opts sandbox.Options) *env {
+	t.Helper()
+	if opts.Token == "" {
+		opts.Token = token
+	}
+	org := sandbox.Generate(7, size, orgNow)
+	srv := sandbox.Start(org, opts)
+	t.Cleanup(srv.Close)
+	var projects []string
+	for _, p := range org.ProjectPaths() {
+		projects = append(projects, p)
+	}
+	cfg := &config.Config{
+		File:      "test.yaml",
+		Sources:   map[string]*config.Source{"gl": source("gl", srv.URL, token, projects...)},
+		Warehouse: config.Warehouse{Engine: "duckdb", Path: filepath.Join(t.TempDir(), "w.duckdb"), BatchSize: 2000},
+		Privacy:   config.Privacy{Secret: "0123456789abcdef0123456789abcdef", People: "pseudonymize", Titles: "drop"},
+		Metrics:   config.Metrics{Timezone: "UTC", BotAuthors: []string{"*bot"}},
+		Log:       config.Log{Level: "info", Format: "text"},
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { wh.Close() })
+	return &env{t: t, srv: srv, cfg: cfg, wh: wh, sleeps: &sleepLog{}}
+}
+
+// freshWarehouse is the same sandbox and config with an empty warehouse.
+func (e *env) freshWarehouse() *env {
+	e.t.Helper()
+	wh, err := duckdb.Open(context.Background(), filepath.Join(e.t.TempDir(), "clean.duckdb"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { wh.Close() })
+	c := *e
+	c.wh = wh
+	c.sleeps = &sleepLog{}
+	return &c
+}
+
+func (e *env) collect(ctx context.Context, o pipeline.Options) (*pipeline.Result, error) {
+	e.t.Helper()
+	pol, err := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Sleep: e.sleeps.sleep})
+	}
+	r := &pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol}
+	return r.Collect(ctx, o)
+}
+
+func (e *env) count(q string) int64 {
+	e.t.Helper()
+	res, err := e.wh.Query(context.Background(), q)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res.Rows[0][0].(int64)
+}
+
+// fingerprint renders every record table (without collected_at) sorted, to
+// compare two warehouses row for row.
+func (e *env) fingerprint() string {
+	e.t.Helper()
+	var sb strings.Builder
+	for _, tb := range warehouse.RecordTables {
+		var cols []string
+		for _, c := range tb.Columns {
+			if c != "collected_at" {
+				cols = append(cols, fmt.Sprintf("%q", c))
+			}
+		}
+		res, err := e.wh.Query(context.Background(), fmt.Sprintf("SELECT %s FROM %s", strings.Join(cols, ","), tb.Name))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		var lines []string
+		for _, r := range res.Rows {
+			lines = append(lines, fmt.Sprint(r...))
+		}
+		sort.Strings(lines)
+		fmt.Fprintf(&sb, "%s %d\n%s\n", tb.Name, len(lines), strings.Join(lines, "\n"))
+	}
+	return sb.String()
+}
+
+func TestCollect_PaginatesEveryPage(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 1234}, sandbox.Options{})
+	if _, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 1234 {
+		t.Errorf("landed %d merge requests, want 1234", n)
+	}
+	if n := e.count("SELECT count(DISTINCT id) FROM merge_requests"); n != 1234 {
+		t.Errorf("%d distinct ids, want 1234", n)
+	}
+	if got := e.srv.Requests()["merge_requests"]; got != 13 {
+		t.Errorf("made %d list requests, want 13 pages of 100", got)
+	}
+}
+
+func TestCollect_IncrementalRunFetchesOnlyWhatChanged(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 150, PipelinesPerProject: 120, DeploymentsPerProject: 10, IssuesPerProject: 30}, sandbox.Options{})
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	first := e.fingerprint()
+
+	// Unchanged: one list request per stream per project (plus resolving each project), nothing lands.
+	e.srv.ResetCounts()
+	t2 := time.Now()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	req := e.srv.Requests()
+	want := map[string]int64{"project": 2, "merge_requests": 2, "pipelines": 2, "deployments": 2, "issues": 2}
+	for k, v := range req {
+		if want[k] != v {
+			t.Errorf("unchanged re-run made %d %q requests, want %d (all: %v)", v, k, want[k], req)
+		}
+	}
+	for _, tb := range warehouse.RecordTables {
+		q := fmt.Sprintf("SELECT count(*) FROM %s WHERE collected_at >= '%s'", tb.Name, t2.UTC().Format(time.RFC3339Nano))
+		if n := e.count(q); n != 0 {
+			t.Errorf("unchanged re-run landed %d rows in %s", n, tb.Name)
+		}
+	}
+	if e.fingerprint() != first {
+		t.Error("unchanged re-run changed the warehouse")
+	}
+
+	// Five MRs get a new review: exactly those five are fetched again and change.
+	touched := e.srv.Touch(5, hostOf(e.srv.URL))
+	e.srv.ResetCounts()
+	t3 := time.Now()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	req = e.srv.Requests()
+	if req["mr_commits"] != 5 || req["mr_notes"] != 5 {
+		t.Errorf("after 5 updates: %d commit and %d note requests, want 5 and 5", req["mr_commits"], req["mr_notes"])
+	}
+	res, err := e.wh.Query(ctx, fmt.Sprintf("SELECT id FROM merge_requests WHERE collected_at >= '%s' ORDER BY id", t3.UTC().Format(time.RFC3339Nano)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Rows {
+		got = append(got, r[0].(string))
+	}
+	sort.Strings(touched)
+	if strings.Join(got, ",") != strings.Join(touched, ",") {
+		t.Errorf("changed MRs = %v, want %v", got, touched)
+	}
+	if n := e.count(fmt.Sprintf("SELECT count(*) FROM mr_reviews WHERE collected_at >= '%s'", t3.UTC().Format(time.RFC3339Nano))); n == 0 {
+		t.Error("the touched MRs' new reviews did not land")
+	}
+}
+
+func hostOf(url string) string { return strings.TrimPrefix(url, "http://") }
+
+func TestCollect_ResumesFromCursorAfterCancel(t *testing.T) {
+	size := sandbox.Size{Projects: 1, MRsPerProject: 500}
+	var cancel context.CancelFunc
+	var stopAt atomic.Int64
+	stopAt.Store(500) // mid-way through the third page's commits and notes
+	e := newEnv(t, size, sandbox.Options{FaultFunc: func(r *http.Request, n int64) sandbox.Fault {
+		if n == stopAt.Load() && cancel != nil {
+			cancel()
+		}
+		return sandbox.Fault{}
+	}})
+	e.cfg.Warehouse.BatchSize = 150 // land mid-stream too
+	var ctx context.Context
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	res, err := e.collect(ctx, pipeline.Options{Streams: []string{"merge_requests"}})
+	if err == nil {
+		t.Fatal("cancelled run reported success")
+	}
+	if res.Run.Status != "interrupted" {
+		t.Errorf("run status = %q, want interrupted", res.Run.Status)
+	}
+	landed := e.count("SELECT count(*) FROM merge_requests")
+	if landed == 0 || landed >= 500 {
+		t.Fatalf("landed %d MRs before the cancel; want some but not all", landed)
+	}
+	// The cursor never runs ahead of landed rows: every MR the sandbox has at
+	// or before the cursor is in the warehouse.
+	cur, ok, err := e.wh.Cursor(context.Background(), warehouse.StreamKey{Source: "gl", Instance: hostOf(e.srv.URL), Scope: e.srv.Org.ProjectPaths()[0], Stream: "merge_requests"})
+	if err != nil || !ok {
+		t.Fatalf("no cursor after a partial run: %v", err)
+	}
+	if maxLanded := e.count(fmt.Sprintf("SELECT count(*) FROM merge_requests WHERE updated_at <= '%s'", cur.Format(time.RFC3339Nano))); maxLanded != landed {
+		t.Errorf("%d landed at or before the cursor, %d landed in all: rows after the cursor landed without it", maxLanded, landed)
+	}
+	if want := int64(e.srv.Org.CountMRsUpdatedUpTo(cur)); landed < want {
+		t.Errorf("cursor %v covers %d MRs in the sandbox but only %d landed", cur, want, landed)
+	}
+
+	stopAt.Store(-1)
+	if _, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	clean := e.freshWarehouse()
+	if _, err := clean.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) - count(DISTINCT id) FROM merge_requests"); n != 0 {
+		t.Errorf("%d duplicate merge requests", n)
+	}
+	if n := e.count("SELECT count(*) FROM (SELECT mr_id, sha FROM mr_commits GROUP BY ALL HAVING count(*) > 1)"); n != 0 {
+		t.Errorf("%d duplicate commits", n)
+	}
+	a, b := e.fingerprint(), clean.fingerprint()
+	if a != b {
+		al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+		for i := range al {
+			if i >= len(bl) || al[i] != bl[i] {
+				t.Errorf("resumed warehouse differs from a clean full run at line %d:\n%s\n%s", i, al[i], bl[min(i, len(bl)-1)])
+				break
+			}
+		}
+	}
+}
+
+func TestCollect_WaitsOut429StormHonouringRetryAfter(t *testing.T) {
+	// A storm: the first 30 distinct requests are each refused once.
+	var mu sync.Mutex
+	refused := map[string]bool{}
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 250, IssuesPerProject: 120}, sandbox.Options{
+		FaultFunc: func(r *http.Request, n int64) sandbox.Fault {
+			mu.Lock()
+			defer mu.Unlock()
+			if _, seen := refused[r.URL.String()]; !seen && len(refused) < 30 {
+				refused[r.URL.String()] = true
+				return sandbox.Fault{Status: 429, RetryAfter: "7"}
+			}
+			return sandbox.Fault{}
+		}})
+	res, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests", "issues"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 250 {
+		t.Errorf("landed %d MRs, want 250", n)
+	}
+	if n := e.count("SELECT count(*) FROM issues"); n != 120 {
+		t.Errorf("landed %d issues, want 120", n)
+	}
+	waits := e.sleeps.all()
+	if len(waits) != 30 {
+		t.Errorf("waited %d times, want 30 (one per 429)", len(waits))
+	}
+	for _, w := range waits {
+		if w != 7*time.Second {
+			t.Errorf("waited %v after a 429 with Retry-After: 7", w)
+		}
+	}
+	if got := res.Requests["gl"].ByStatus()[429]; got != 30 {
+		t.Errorf("client saw %d 429s, want 30", got)
+	}
+}
+
+func TestCollect_RetriesA500OnOnePage(t *testing.T) {
+	var failed atomic.Bool
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 250}, sandbox.Options{
+		FaultFunc: func(r *http.Request, n int64) sandbox.Fault {
+			if strings.HasSuffix(r.URL.Path, "/merge_requests") && r.URL.Query().Get("page") == "2" && failed.CompareAndSwap(false, true) {
+				return sandbox.Fault{Status: 500}
+			}
+			return sandbox.Fault{}
+		}})
+	if _, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if !failed.Load() {
+		t.Fatal("the fault was never injected")
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 250 {
+		t.Errorf("landed %d MRs, want 250", n)
+	}
+	if got := e.srv.Requests()["merge_requests"]; got != 3 {
+		t.Errorf("%d successful list requests, want 3 (page 2 retried once)", got)
+	}
+	if len(e.sleeps.all()) != 1 {
+		t.Errorf("backed off %d times, want 1", len(e.sleeps.all()))
+	}
+}
+
+func TestCollect_BadTokenStopsOnlyThatSource(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 30, IssuesPerProject: 10}, sandbox.Options{})
+	bad := source("legacy", e.srv.URL, "expired-token", e.srv.Org.ProjectPaths()...)
+	e.cfg.Sources["legacy"] = bad
+	res, err := e.collect(context.Background(), pipeline.Options{})
+	if err == nil {
+		t.Fatal("a source with a bad token did not fail the run")
+	}
+	msg := err.Error()
+	for _, want := range []string{"gitlab legacy", "401", "sources.legacy.token"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, "expired-token") {
+		t.Error("the error leaks the token")
+	}
+	if res.Run.Status != "failed" {
+		t.Errorf("run status %q, want failed", res.Run.Status)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 60 {
+		t.Errorf("the good source landed %d MRs, want 60", n)
+	}
+	if got := e.srv.Requests()["unauthorized"]; got != 1 {
+		t.Errorf("the bad source made %d requests, want 1: a 401 is not retried and stops the source", got)
+	}
+}
+
+func TestCollect_TruncatedPageIsAnErrorNotMissingRows(t *testing.T) {
+	var broken atomic.Bool
+	broken.Store(true)
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 250}, sandbox.Options{
+		FaultFunc: func(r *http.Request, n int64) sandbox.Fault {
+			if broken.Load() && strings.HasSuffix(r.URL.Path, "/merge_requests") && r.URL.Query().Get("page") == "2" {
+				return sandbox.Fault{Truncate: true}
+			}
+			return sandbox.Fault{}
+		}})
+	_, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}})
+	if err == nil {
+		t.Fatal("a truncated page was accepted")
+	}
+	if !strings.Contains(err.Error(), "list merge requests of") || !strings.Contains(err.Error(), "page 2") {
+		t.Errorf("error %q does not name the stream and page", err)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 100 {
+		t.Errorf("landed %d MRs, want the 100 of page 1", n)
+	}
+	broken.Store(false)
+	if _, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 250 {
+		t.Errorf("after the fault cleared, %d MRs, want 250", n)
+	}
+}
