@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -49,9 +50,9 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasSuffix(s, "d") {
-		var n float64
-		if _, err := fmt.Sscanf(strings.TrimSuffix(s, "d"), "%g", &n); err != nil {
-			return 0, fmt.Errorf("invalid duration %q", s)
+		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 12h, 90d)", s)
 		}
 		return Duration(time.Duration(n * float64(24*time.Hour))), nil
 	}

@@ -168,6 +168,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		var wait time.Duration
 		switch {
+		case err != nil && permanent(err):
+			return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req), err)
 		case err != nil:
 			lastErr = err
 			wait = t.backoff(attempt)
@@ -226,7 +228,10 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", version.UserAgent())
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errTransient, err)
+		if permanent(err) {
+			return nil, fmt.Errorf("%w (for a private CA set the source's ca_file)", err)
+		}
+		return nil, fmt.Errorf("%w: %w", errTransient, err)
 	}
 	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -236,6 +241,17 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	return resp, nil
+}
+
+// permanent: TLS trust failures do not heal by retrying; the fix is ca_file.
+func permanent(err error) bool {
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &verify) {
+		return true
+	}
+	return false
 }
 
 func (t *transport) backoff(attempt int) time.Duration {

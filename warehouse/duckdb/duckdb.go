@@ -36,6 +36,9 @@ type DB struct {
 	path     string
 	readOnly bool
 	now      func() time.Time
+	// beforeCommit, when set (tests), runs after the rows and the cursor are
+	// written and before COMMIT: an error there must leave nothing behind.
+	beforeCommit func() error
 }
 
 // Open opens (creating if needed) the file read-write and applies pending migrations.
@@ -207,14 +210,18 @@ func (w *DB) Land(ctx context.Context, k warehouse.StreamKey, b *policy.Cleared,
 				return fmt.Errorf("upsert %s: %w", t.Table.Name, err)
 			}
 		}
-		if cursor.IsZero() {
-			return nil
-		}
-		_, err := w.conn.ExecContext(ctx, `INSERT INTO collection_state VALUES (?, ?, ?, ?, ?, now())
+		if !cursor.IsZero() {
+			if _, err := w.conn.ExecContext(ctx, `INSERT INTO collection_state VALUES (?, ?, ?, ?, ?, now())
 			ON CONFLICT (source, instance, scope, stream) DO UPDATE
 			SET "cursor" = greatest(collection_state."cursor", excluded."cursor"), updated_at = now()`,
-			k.Source, k.Instance, k.Scope, k.Stream, cursor.UTC())
-		return err
+				k.Source, k.Instance, k.Scope, k.Stream, cursor.UTC()); err != nil {
+				return err
+			}
+		}
+		if w.beforeCommit != nil {
+			return w.beforeCommit()
+		}
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("duckdb: land %s/%s: %w", k.Scope, k.Stream, err)

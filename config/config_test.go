@@ -1,0 +1,171 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const valid = `
+sources:
+  gl:
+    type: gitlab
+    url: https://gitlab.example.com
+    token_env: TEST_GL_TOKEN
+    projects: [acme/api]
+warehouse:
+  path: w.duckdb
+privacy:
+  secret: 0123456789abcdef0123
+`
+
+func write(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "devpulse.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestLoad_ValidFileWithDefaults(t *testing.T) {
+	p := write(t, valid)
+	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-secret"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Sources["gl"]
+	if s.Token.Reveal() != "glpat-secret" || s.Name != "gl" || s.Concurrency != 4 || time.Duration(s.Overlap) != 10*time.Minute ||
+		time.Duration(s.Lookback) != 365*24*time.Hour || len(s.Streams) != 4 {
+		t.Errorf("source = %+v", s)
+	}
+	if c.Warehouse.Engine != "duckdb" || c.Privacy.People != "pseudonymize" || c.Privacy.Titles != "drop" || c.Metrics.Timezone != "UTC" {
+		t.Errorf("defaults not applied: %+v", c)
+	}
+}
+
+func TestLoad_EnvironmentOverridesFile(t *testing.T) {
+	p := write(t, valid)
+	t.Setenv("DEVPULSE_WAREHOUSE_PATH", "/tmp/other.duckdb")
+	t.Setenv("DEVPULSE_SOURCES_GL_TOKEN", "from-env")
+	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "9")
+	c, err := Load(Options{Path: p, Env: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Warehouse.Path != "/tmp/other.duckdb" {
+		t.Errorf("warehouse.path = %q, want the environment's", c.Warehouse.Path)
+	}
+	if c.Sources["gl"].Token.Reveal() != "from-env" || c.Sources["gl"].Concurrency != 9 {
+		t.Errorf("source from env = %+v", c.Sources["gl"])
+	}
+}
+
+func TestLoad_FlagOverridesWin(t *testing.T) {
+	p := write(t, valid)
+	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "x"}), Overrides: map[string]any{"warehouse.path": "flag.duckdb", "log.format": "json"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Warehouse.Path != "flag.duckdb" || c.Log.Format != "json" {
+		t.Errorf("flags not applied: %+v %+v", c.Warehouse, c.Log)
+	}
+}
+
+func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
+	tokenEnv := map[string]string{"TEST_GL_TOKEN": "tok"}
+	tests := []struct {
+		name    string
+		yaml    string
+		env     map[string]string
+		wantKey string
+		wantMsg string
+	}{
+		{"unknown top-level key", valid + "\nwarehose:\n  path: x\n", tokenEnv, "warehose.path", "unknown key"},
+		{"unknown source key", strings.Replace(valid, "token_env:", "tokn_env:", 1), tokenEnv, "sources.gl.tokn_env", "unknown key"},
+		{"missing token", valid, nil, "sources.gl.token", "environment variable TEST_GL_TOKEN is empty"},
+		{"missing token without token_env", strings.Replace(valid, "    token_env: TEST_GL_TOKEN\n", "", 1), nil, "sources.gl.token", "DEVPULSE_SOURCES_GL_TOKEN"},
+		{"malformed url", strings.Replace(valid, "https://gitlab.example.com", "gitlab.example.com", 1), tokenEnv, "sources.gl.url", "malformed URL"},
+		{"url with credentials", strings.Replace(valid, "https://gitlab.example.com", "https://u:p@gitlab.example.com", 1), tokenEnv, "sources.gl.url", "must not contain credentials"},
+		{"bad duration", strings.Replace(valid, "    projects:", "    overlap: 10 minutes\n    projects:", 1), tokenEnv, "", "invalid duration \"10 minutes\""},
+		{"duration without unit", strings.Replace(valid, "    projects:", "    timeout: 30\n    projects:", 1), tokenEnv, "", "needs a unit"},
+		{"unknown type", strings.Replace(valid, "type: gitlab", "type: gitlub", 1), tokenEnv, "sources.gl.type", "unknown source type"},
+		{"no scope", strings.Replace(valid, "    projects: [acme/api]\n", "", 1), tokenEnv, "sources.gl.projects", "no scope"},
+		{"unknown stream", strings.Replace(valid, "    projects:", "    streams: [merge_requests, commits]\n    projects:", 1), tokenEnv, "sources.gl.streams", "unknown stream \"commits\""},
+		{"missing ca_file", strings.Replace(valid, "    projects:", "    ca_file: /nonexistent/ca.pem\n    projects:", 1), tokenEnv, "sources.gl.ca_file", "cannot read"},
+		{"bad engine", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: postgres\n", 1), tokenEnv, "warehouse.engine", "unknown engine \"postgres\""},
+		{"keep people needs allow", strings.Replace(valid, "privacy:\n", "privacy:\n  people: keep\n", 1), tokenEnv, "privacy.people", "allow_personal_data"},
+		{"bad titles", strings.Replace(valid, "privacy:\n", "privacy:\n  titles: show\n", 1), tokenEnv, "privacy.titles", "unknown value"},
+		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
+		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
+		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := write(t, tc.yaml)
+			_, err := Load(Options{Path: p, Env: env(tc.env)})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("error is not one line: %q", msg)
+			}
+			if !strings.HasPrefix(msg, p+":") {
+				t.Errorf("error %q does not start with the file %s", msg, p)
+			}
+			if tc.wantKey != "" && !strings.Contains(msg, tc.wantKey) {
+				t.Errorf("error %q does not name key %q", msg, tc.wantKey)
+			}
+			if tc.wantMsg != "" && !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("error %q does not say %q", msg, tc.wantMsg)
+			}
+		})
+	}
+}
+
+func TestLoad_ExplicitMissingFile(t *testing.T) {
+	_, err := Load(Options{Path: "/nonexistent/devpulse.yaml"})
+	if err == nil || !strings.Contains(err.Error(), "/nonexistent/devpulse.yaml: cannot read") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSecret_NeverPrints(t *testing.T) {
+	p := write(t, valid)
+	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-TOPSECRET"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.Marshal(c)
+	for _, out := range []string{fmt.Sprint(c.Sources["gl"]), fmt.Sprintf("%+v", *c.Sources["gl"]), fmt.Sprintf("%#v", c.Sources["gl"].Token), string(js), fmt.Sprint(c.Privacy)} {
+		if strings.Contains(out, "TOPSECRET") || strings.Contains(out, "0123456789abcdef0123") {
+			t.Errorf("secret printed: %s", out)
+		}
+	}
+	if !strings.Contains(string(js), `"token":"***"`) {
+		t.Errorf("masked token missing from %s", js)
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{"10m": 10 * time.Minute, "90d": 90 * 24 * time.Hour, "1.5h": 90 * time.Minute, "0.5d": 12 * time.Hour} {
+		got, err := ParseDuration(in)
+		if err != nil || time.Duration(got) != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ten", "5 d", "d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}

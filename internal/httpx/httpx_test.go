@@ -1,0 +1,206 @@
+package httpx
+
+import (
+	"context"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func noSleep(waits *[]time.Duration, mu *sync.Mutex) func(context.Context, time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		mu.Lock()
+		*waits = append(*waits, d)
+		mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		h    map[string]string
+		want time.Duration
+	}{
+		{map[string]string{"Retry-After": "30"}, 30 * time.Second},
+		{map[string]string{"Retry-After": "Thu, 01 Jan 2026 12:00:45 GMT"}, 45 * time.Second},
+		{map[string]string{"RateLimit-Reset": "1767268860"}, 60 * time.Second}, // epoch, as GitLab sends
+		{map[string]string{"RateLimit-Reset": "5"}, 5 * time.Second},
+		{map[string]string{}, 0},
+	}
+	for _, tc := range tests {
+		h := http.Header{}
+		for k, v := range tc.h {
+			h.Set(k, v)
+		}
+		if got := retryAfter(h, now); got != tc.want {
+			t.Errorf("retryAfter(%v) = %v, want %v", tc.h, got, tc.want)
+		}
+	}
+}
+
+func TestTransport_RetriesOnlyWhatCanSucceed(t *testing.T) {
+	tests := []struct {
+		name      string
+		statuses  []int // answered in order, then 200
+		max       int
+		wantCalls int
+		wantFinal int
+	}{
+		{"429 then ok", []int{429, 429}, 5, 3, 200},
+		{"5xx then ok", []int{500, 502, 503, 504}, 5, 5, 200},
+		{"401 is final at once", []int{401}, 5, 1, 401},
+		{"403 is final at once", []int{403}, 5, 1, 403},
+		{"404 is final at once", []int{404}, 5, 1, 404},
+		{"retries are capped", []int{500, 500, 500, 500}, 2, 3, 500},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := int(calls.Add(1))
+				if n <= len(tc.statuses) {
+					w.WriteHeader(tc.statuses[n-1])
+					return
+				}
+				io.WriteString(w, "ok")
+			}))
+			defer srv.Close()
+			var waits []time.Duration
+			var mu sync.Mutex
+			stats := &Stats{}
+			c, err := NewClient(Options{MaxRetries: tc.max, Sleep: noSleep(&waits, &mu), Stats: stats})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := c.Get(srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.wantFinal || int(calls.Load()) != tc.wantCalls {
+				t.Errorf("final %d after %d calls; want %d after %d", resp.StatusCode, calls.Load(), tc.wantFinal, tc.wantCalls)
+			}
+			if int(stats.Requests.Load()) != tc.wantCalls || len(waits) != tc.wantCalls-1 {
+				t.Errorf("stats %d requests, %d waits", stats.Requests.Load(), len(waits))
+			}
+			for _, w := range waits {
+				if w <= 0 || w > 60*time.Second {
+					t.Errorf("backoff %v outside (0, cap]", w)
+				}
+			}
+		})
+	}
+}
+
+func TestTransport_BackoffGrowsAndIsCapped(t *testing.T) {
+	tr := &transport{o: Options{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}}
+	for attempt, lo := range []time.Duration{50, 100, 200, 400, 500, 500} {
+		lo *= time.Millisecond
+		for i := 0; i < 50; i++ {
+			d := tr.backoff(attempt)
+			if d < lo || d > 2*lo {
+				t.Fatalf("attempt %d: backoff %v outside [%v, %v]", attempt, d, lo, 2*lo)
+			}
+		}
+	}
+}
+
+func TestTransport_SetsUserAgentAndTimesOutEachAttempt(t *testing.T) {
+	var ua atomic.Value
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ua.Store(r.Header.Get("User-Agent"))
+		if calls.Add(1) == 1 {
+			time.Sleep(300 * time.Millisecond) // the first attempt hangs past the timeout
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	var mu sync.Mutex
+	c, _ := NewClient(Options{Timeout: 100 * time.Millisecond, MaxRetries: 3, Sleep: noSleep(&waits, &mu)})
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "ok" || calls.Load() != 2 {
+		t.Errorf("body %q after %d calls; want ok after a timed-out attempt and a retry", b, calls.Load())
+	}
+	if got, _ := ua.Load().(string); !strings.HasPrefix(got, "devpulse/") {
+		t.Errorf("User-Agent = %q", got)
+	}
+}
+
+func TestTransport_BoundsRequestsInFlight(t *testing.T) {
+	var cur, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := cur.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		cur.Add(-1)
+	}))
+	defer srv.Close()
+	c, _ := NewClient(Options{MaxInFlight: 3})
+	var wg sync.WaitGroup
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := c.Get(srv.URL); err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if peak.Load() > 3 || peak.Load() < 2 {
+		t.Errorf("peak in flight = %d, want at most 3 (and concurrency used)", peak.Load())
+	}
+}
+
+func TestTransport_PrivateCAOnlyThroughCAFile(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	// Without the CA the certificate is rejected: verification is never skipped.
+	stats := &Stats{}
+	c, _ := NewClient(Options{MaxRetries: 5, Stats: stats})
+	if _, err := c.Get(srv.URL); err == nil || !strings.Contains(err.Error(), "certificate") || !strings.Contains(err.Error(), "ca_file") {
+		t.Errorf("untrusted certificate accepted or unhelpful error: %v", err)
+	}
+	if n := stats.Requests.Load(); n != 1 {
+		t.Errorf("a certificate error was tried %d times; it cannot heal, want 1", n)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(ca, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(Options{CAFile: ca})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatalf("with ca_file: %v", err)
+	}
+	resp.Body.Close()
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	if _, err := NewClient(Options{CAFile: bad}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Errorf("bad ca_file: %v", err)
+	}
+}
