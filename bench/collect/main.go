@@ -1,0 +1,118 @@
+// Command collect measures a GitLab collection against the sandbox: records,
+// API requests (by kind), requests per record and wall time, for a first run,
+// an unchanged re-run and a run after 1% of merge requests changed.
+//
+//	go run ./bench/collect -projects 10 -mrs 1000 -latency 0
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+func main() {
+	projects := flag.Int("projects", 10, "projects in the sandbox")
+	mrs := flag.Int("mrs", 1000, "merge requests per project")
+	pipelines := flag.Int("pipelines", 0, "pipelines per project")
+	deployments := flag.Int("deployments", 0, "production deployments per project")
+	issues := flag.Int("issues", 0, "issues per project")
+	latency := flag.Duration("latency", 0, "latency the sandbox adds to every request")
+	conc := flag.Int("concurrency", 8, "source concurrency")
+	rateLimit := flag.Float64("rate", 0, "client rate limit, requests/s (0 = none)")
+	streams := flag.String("streams", "merge_requests", "comma-separated streams")
+	flag.Parse()
+
+	size := sandbox.Size{Projects: *projects, MRsPerProject: *mrs, PipelinesPerProject: *pipelines,
+		DeploymentsPerProject: *deployments, IssuesPerProject: *issues}
+	t0 := time.Now()
+	org := sandbox.Generate(1, size, time.Now().Add(-time.Hour))
+	srv := sandbox.Start(org, sandbox.Options{Token: "bench", Latency: *latency})
+	defer srv.Close()
+	fmt.Printf("sandbox: %d projects x %d MRs, %d pipelines, %d deployments, %d issues per project; latency %v; concurrency %d; generated in %v\n",
+		*projects, *mrs, *pipelines, *deployments, *issues, *latency, *conc, time.Since(t0).Round(time.Millisecond))
+
+	dir, err := os.MkdirTemp("", "devpulse-bench")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
+	rl := *rateLimit
+	if rl == 0 {
+		rl = 1e9
+	}
+	src := &config.Source{Name: "gl", Type: "gitlab", URL: srv.URL, Token: "bench", Projects: org.ProjectPaths(),
+		Streams: strings.Split(*streams, ","), Concurrency: *conc, RateLimit: rl, MaxRetries: 8,
+		Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d")}
+	cfg := &config.Config{Sources: map[string]*config.Source{"gl": src},
+		Warehouse: config.Warehouse{Engine: "duckdb", Path: filepath.Join(dir, "w.duckdb"), BatchSize: 2000},
+		Privacy:   config.Privacy{Secret: "bench-secret-0123456789", People: "pseudonymize", Titles: "drop"},
+		Metrics:   config.Metrics{Timezone: "UTC", BotAuthors: []string{"*bot"}}, Log: config.Log{Level: "info", Format: "text"}}
+	if err := cfg.Validate(); err != nil {
+		log.Fatal(err)
+	}
+	wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer wh.Close()
+	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
+	if err != nil {
+		log.Fatal(err)
+	}
+	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol}
+
+	fmt.Printf("%-22s %9s %9s %8s %9s %8s  %s\n", "run", "records", "requests", "req/rec", "wall", "req/s", "requests by kind")
+	runOnce := func(name string) {
+		srv.ResetCounts()
+		start := time.Now()
+		res, err := r.Collect(context.Background(), pipeline.Options{})
+		if err != nil {
+			log.Fatalf("%s: %v", name, err)
+		}
+		el := time.Since(start)
+		recs := 0
+		for _, v := range res.Run.Records {
+			recs += v
+		}
+		reqs := srv.Total()
+		kinds := srv.Requests()
+		keys := make([]string, 0, len(kinds))
+		for k := range kinds {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var parts []string
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, kinds[k]))
+		}
+		per := math.NaN()
+		if recs > 0 {
+			per = float64(reqs) / float64(recs)
+		}
+		fmt.Printf("%-22s %9d %9d %8.2f %9s %8.0f  %s\n", name, recs, reqs, per, el.Round(time.Millisecond),
+			float64(reqs)/el.Seconds(), strings.Join(parts, " "))
+	}
+	runOnce("first run")
+	runOnce("unchanged re-run")
+	srv.Touch((*projects)*(*mrs)/100, strings.TrimPrefix(srv.URL, "http://"))
+	runOnce("after 1% MRs changed")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("go heap in use at end: %.1f MiB (sandbox included)\n", float64(ms.HeapInuse)/(1<<20))
+}

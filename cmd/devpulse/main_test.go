@@ -1,0 +1,229 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/internal/sandbox"
+)
+
+// TestMain lets the test binary act as the devpulse command for subprocess
+// tests: real signals to a real process, no separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("DEVPULSE_TEST_AS_MAIN") == "1" {
+		ctx, stop := signalContext()
+		code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+const sandboxToken = "glpat-sandbox-DO-NOT-PRINT"
+
+var orgNow = time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+
+// writeConfig points devpulse at srv; the token comes from the environment.
+func writeConfig(t *testing.T, srv *sandbox.Server, warehouse string) string {
+	t.Helper()
+	var projects []string
+	for _, p := range srv.Org.ProjectPaths() {
+		projects = append(projects, fmt.Sprintf("%q", p))
+	}
+	body := fmt.Sprintf(`sources:
+  gl:
+    type: gitlab
+    url: %s
+    token_env: SANDBOX_TOKEN
+    projects: [%s]
+    concurrency: 4
+    rate_limit: 1000
+warehouse:
+  path: %s
+  batch_size: 200
+privacy:
+  secret: test-secret-0123456789
+`, srv.URL, strings.Join(projects, ", "), warehouse)
+	p := filepath.Join(t.TempDir(), "devpulse.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func command(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "DEVPULSE_TEST_AS_MAIN=1", "SANDBOX_TOKEN="+sandboxToken)
+	return cmd
+}
+
+// runCLI runs the command in-process.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	t.Setenv("SANDBOX_TOKEN", sandboxToken)
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func dump(t *testing.T, cfg string) string {
+	t.Helper()
+	var parts []string
+	for _, q := range []string{
+		`SELECT id, state, author, merged_at, updated_at FROM merge_requests ORDER BY id`,
+		`SELECT mr_id, sha, authored_at FROM mr_commits ORDER BY mr_id, sha`,
+		`SELECT id, mr_id, kind, reviewer, created_at FROM mr_reviews ORDER BY id`,
+		`SELECT id, status, duration_s FROM pipelines ORDER BY id`,
+		`SELECT id, status, finished_at FROM deployments ORDER BY id`,
+		`SELECT deployment_id, mr_id FROM deployment_changes ORDER BY 1, 2`,
+		`SELECT id, state, "type" FROM issues ORDER BY id`,
+	} {
+		code, out, errs := runCLI(t, "query", "--config", cfg, "--format", "csv", q)
+		if code != 0 {
+			t.Fatalf("query failed (%d): %s", code, errs)
+		}
+		parts = append(parts, out)
+	}
+	return strings.Join(parts, "\n")
+}
+
+func TestCollect_KilledProcessResumesWithoutLossOrDuplicates(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			size := sandbox.Size{Projects: 2, MRsPerProject: 300, PipelinesPerProject: 300, DeploymentsPerProject: 20, IssuesPerProject: 50}
+			srv := sandbox.Start(sandbox.Generate(11, size, orgNow), sandbox.Options{Token: sandboxToken, Latency: 2 * time.Millisecond})
+			defer srv.Close()
+			dir := t.TempDir()
+			cfg := writeConfig(t, srv, filepath.Join(dir, "w.duckdb"))
+
+			cmd := command("collect", "--config", cfg)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			cmd.Stdout = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for srv.Total() < 600 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err := cmd.Wait()
+			if err == nil {
+				t.Fatalf("the run finished before the signal; make the sandbox bigger")
+			}
+			if sig == syscall.SIGTERM {
+				if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "interrupted") {
+					t.Errorf("SIGTERM: exit %v, output:\n%s", err, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), sandboxToken) {
+				t.Error("the token appeared in the output")
+			}
+
+			code, out, errs := runCLI(t, "collect", "--config", cfg)
+			if code != 0 {
+				t.Fatalf("resume failed (%d): %s %s", code, out, errs)
+			}
+			clean := writeConfig(t, srv, filepath.Join(dir, "clean.duckdb"))
+			if code, out, errs := runCLI(t, "collect", "--config", clean); code != 0 {
+				t.Fatalf("clean run failed (%d): %s %s", code, out, errs)
+			}
+			got, want := dump(t, cfg), dump(t, clean)
+			if got != want {
+				t.Errorf("resumed warehouse differs from a clean run (%d vs %d bytes)", len(got), len(want))
+			}
+			if !strings.Contains(want, "gitlab:") || strings.Count(want, "\n") < 1000 {
+				t.Errorf("clean run landed too little:\n%.300s", want)
+			}
+			// Runs: the killed one is recorded as interrupted, not left running.
+			_, out, _ = runCLI(t, "query", "--config", cfg, "--format", "csv", "SELECT status FROM runs ORDER BY started_at")
+			if !strings.HasPrefix(out, "status\ninterrupted\nok") {
+				t.Errorf("runs:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestCLI_ExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("sources:\n  gl:\n    type: gitlab\n    url: not-a-url\n    token: x\n    projects: [a/b]\n"), 0o600)
+	tests := []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"version"}, 0, ""},
+		{[]string{"collect", "--config", bad}, 2, "sources.gl.url: malformed URL"},
+		{[]string{"collect", "--config", filepath.Join(dir, "none.yaml")}, 2, "cannot read"},
+		{[]string{"collect", "--nope"}, 2, "unknown flag"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"query"}, 2, "accepts 1 arg"},
+		{[]string{"collect", "--config", bad, "--stream", "commits"}, 2, ""},
+		{[]string{"query", "--warehouse", filepath.Join(dir, "missing.duckdb"), "SELECT 1"}, 1, "does not exist yet"},
+	}
+	for _, tc := range tests {
+		code, _, errs := runCLI(t, tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("devpulse %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errs, tc.code, tc.msg)
+		}
+	}
+}
+
+func TestDemo_LandsTheSandboxAndQueryReadsIt(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo.duckdb")
+	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--log-level", "warn")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"merge_requests      480", "issues (incidents)", "run ", ": ok in "} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout)
+		}
+	}
+	code, js, stderr := runCLI(t, "query", "--warehouse", out, "--format", "json",
+		"SELECT state, count(*) AS n FROM merge_requests GROUP BY state ORDER BY state")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(js), &rows); err != nil {
+		t.Fatalf("query json: %v\n%s", err, js)
+	}
+	var states []string
+	total := 0.0
+	for _, r := range rows {
+		states = append(states, r["state"].(string))
+		total += r["n"].(float64)
+	}
+	sort.Strings(states)
+	if strings.Join(states, ",") != "closed,merged,opened" || total != 480 {
+		t.Errorf("states %v total %v", states, total)
+	}
+}
+
+func TestConfigShow_MasksSecrets(t *testing.T) {
+	srv := sandbox.Start(sandbox.Generate(1, sandbox.Size{Projects: 1}, orgNow), sandbox.Options{})
+	defer srv.Close()
+	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "w.duckdb"))
+	code, out, errs := runCLI(t, "config", "show", "--config", cfg)
+	if code != 0 {
+		t.Fatal(errs)
+	}
+	if strings.Contains(out, sandboxToken) || strings.Contains(out, "test-secret-0123456789") || !strings.Contains(out, `"token": "***"`) {
+		t.Errorf("config show:\n%s", out)
+	}
+}
