@@ -153,7 +153,7 @@ func setDefaults(v *viper.Viper) {
 // SourceDefaults are applied to every source for keys it leaves unset.
 var SourceDefaults = map[string]any{
 	"concurrency": 4,
-	"rate_limit":  10.0,
+	"rate_limit":  25.0,
 	"timeout":     "30s",
 	"max_retries": 8,
 	"overlap":     "10m",

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -47,6 +48,7 @@ type Policy struct {
 	people     string
 	titles     string
 	identities map[string]string
+	known      *masker // people seen during this run, for masking text
 	bots       []*regexp.Regexp
 	projRules  []rule // decide on the project alone: applied to scopes before fetching too
 	recRules   []rule // need the record: labels, types
@@ -63,7 +65,7 @@ func New(p config.Privacy, botPatterns []string) (*Policy, error) {
 	if p.Secret != "" && len(p.Secret.Reveal()) < 16 {
 		return nil, fmt.Errorf("privacy.secret is too short (%d characters): use at least 16 random characters", len(p.Secret.Reveal()))
 	}
-	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}}
+	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}, known: &masker{}}
 	for alias, email := range p.Identities {
 		pol.identities[strings.ToLower(alias)] = strings.ToLower(strings.TrimSpace(email))
 	}
@@ -129,7 +131,9 @@ func (p *Policy) ExcludesProject(path string) (string, bool) {
 	return "", false
 }
 
-func (p *Policy) excluded(project string, labels []string, typ string) (string, bool) {
+// Excluded tells whether a record with these attributes is excluded, and by
+// which rule. Purge uses it on landed rows, so the rules are written once.
+func (p *Policy) Excluded(project string, labels []string, typ string) (string, bool) {
 	for _, r := range p.projRules {
 		if r.match(project, labels, typ) {
 			return r.name, true
@@ -215,31 +219,67 @@ func (p *Policy) person(o models.Origin, x models.Person, m *masker) models.Pers
 
 var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 
-// masker hides the people of a batch inside text the policy keeps.
+// masker hides known people inside text the policy keeps. It remembers
+// everyone the policy saw during the run (a pipeline's branch often belongs
+// to someone the pipelines stream never names), indexed by a three-byte
+// prefix so masking stays linear in the text however many people there are.
 type masker struct {
-	set   map[string]bool
-	words []string // distinct, longest first; rebuilt lazily
+	mu       sync.RWMutex
+	set      map[string]bool
+	byPrefix map[string][]string // longest first
+}
+
+const minMaskLen = 3
+
+func prefixKey(s string) string {
+	b := []byte(s[:minMaskLen])
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func (m *masker) learn(x models.Person) {
-	add := func(w string) {
-		w = strings.TrimSpace(w)
-		if len(w) < 3 {
-			return
-		}
-		k := strings.ToLower(w)
-		if m.set == nil {
-			m.set = map[string]bool{}
-		}
-		if !m.set[k] {
-			m.set[k] = true
-			m.words = nil
+	var words []string
+	for _, w := range []string{x.Username, x.Name} {
+		if w = strings.TrimSpace(w); len(w) >= minMaskLen {
+			words = append(words, w)
 		}
 	}
-	add(x.Username)
-	add(x.Name)
-	if local, _, ok := strings.Cut(x.Email, "@"); ok {
-		add(local)
+	if local, _, ok := strings.Cut(x.Email, "@"); ok && len(local) >= minMaskLen {
+		words = append(words, local)
+	}
+	if len(words) == 0 {
+		return
+	}
+	m.mu.RLock()
+	fresh := false
+	for _, w := range words {
+		if !m.set[strings.ToLower(w)] {
+			fresh = true
+		}
+	}
+	m.mu.RUnlock()
+	if !fresh {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.set == nil {
+		m.set, m.byPrefix = map[string]bool{}, map[string][]string{}
+	}
+	for _, w := range words {
+		k := strings.ToLower(w)
+		if m.set[k] {
+			continue
+		}
+		m.set[k] = true
+		p := prefixKey(k)
+		l := append(m.byPrefix[p], k)
+		sort.Slice(l, func(i, j int) bool { return len(l[i]) > len(l[j]) })
+		m.byPrefix[p] = l
 	}
 }
 
@@ -250,27 +290,17 @@ func (m *masker) mask(s string) string {
 	if strings.IndexByte(s, '@') >= 0 {
 		s = emailRe.ReplaceAllString(s, "[email]")
 	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	if len(m.set) == 0 {
 		return s
-	}
-	if m.words == nil {
-		for w := range m.set {
-			m.words = append(m.words, w)
-		}
-		// Longest first so "ann lee" wins over "ann".
-		sort.Slice(m.words, func(i, j int) bool {
-			if len(m.words[i]) != len(m.words[j]) {
-				return len(m.words[i]) > len(m.words[j])
-			}
-			return m.words[i] < m.words[j]
-		})
 	}
 	var sb strings.Builder
 	last := 0
 	for i := 0; i < len(s); {
 		matched := 0
-		if boundary(s, i, true) {
-			for _, w := range m.words {
+		if i+minMaskLen <= len(s) && boundary(s, i, true) {
+			for _, w := range m.byPrefix[prefixKey(s[i:])] {
 				if i+len(w) <= len(s) && strings.EqualFold(s[i:i+len(w)], w) && boundary(s, i+len(w), false) {
 					matched = len(w)
 					break
@@ -292,6 +322,33 @@ func (m *masker) mask(s string) string {
 	}
 	sb.WriteString(s[last:])
 	return sb.String()
+}
+
+// branchCategories are first segments of branch names that describe the work,
+// not a person. Any other first segment of "x/y" is taken for a personal
+// namespace ("jdoe/fix-login") and masked, even for people never seen.
+var branchCategories = map[string]bool{
+	"feature": true, "features": true, "feat": true, "fix": true, "fixes": true, "bugfix": true, "bug": true,
+	"hotfix": true, "release": true, "releases": true, "chore": true, "docs": true, "doc": true, "refactor": true,
+	"test": true, "tests": true, "ci": true, "build": true, "perf": true, "style": true, "revert": true,
+	"renovate": true, "dependabot": true, "deps": true, "support": true, "experiment": true, "spike": true,
+	"refs": true, "tags": true, "heads": true, "merge-requests": true, "wip": true, "draft": true, "epic": true,
+	"task": true, "story": true, "improvement": true, "enhancement": true, "security": true, "backport": true,
+}
+
+var issueKeyRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]+-\d+`)
+
+// branch masks emails, known people and personal namespaces in a ref name.
+func (m *masker) branch(ref string) string {
+	ref = m.mask(ref)
+	first, rest, ok := strings.Cut(ref, "/")
+	if !ok || first == "[person]" {
+		return ref
+	}
+	if branchCategories[strings.ToLower(first)] || issueKeyRe.MatchString(first) || strings.HasPrefix(first, "[") {
+		return ref
+	}
+	return "[person]/" + rest
 }
 
 // boundary: the match must not continue a word ("al" inside "total" stays).
@@ -328,10 +385,10 @@ func (p *Policy) title(t string, m *masker) string {
 func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 	counts := Counts{}
 	out := &models.Batch{}
-	m := &masker{}
+	m := p.known
 	// People first, so their names are known to the masker before any text is kept.
 	for _, x := range b.MergeRequests {
-		if r, ex := p.excluded(x.ProjectPath, x.Labels, ""); ex {
+		if r, ex := p.Excluded(x.ProjectPath, x.Labels, ""); ex {
 			counts[r]++
 			continue
 		}
@@ -351,7 +408,7 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		out.MergeRequests = append(out.MergeRequests, x)
 	}
 	for _, x := range b.Pipelines {
-		if r, ex := p.excluded(x.ProjectPath, nil, ""); ex {
+		if r, ex := p.Excluded(x.ProjectPath, nil, ""); ex {
 			counts[r]++
 			continue
 		}
@@ -359,14 +416,14 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		out.Pipelines = append(out.Pipelines, x)
 	}
 	for _, x := range b.Deployments {
-		if r, ex := p.excluded(x.ProjectPath, nil, ""); ex {
+		if r, ex := p.Excluded(x.ProjectPath, nil, ""); ex {
 			counts[r]++
 			continue
 		}
 		x.Deployer = p.person(x.Origin, x.Deployer, m)
 		var ch []models.DeploymentChange
 		for _, c := range x.Changes {
-			if r, ex := p.excluded(x.ProjectPath, c.MRLabels, ""); ex {
+			if r, ex := p.Excluded(x.ProjectPath, c.MRLabels, ""); ex {
 				counts[r]++
 				continue
 			}
@@ -377,7 +434,7 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		out.Deployments = append(out.Deployments, x)
 	}
 	for _, x := range b.Issues {
-		if r, ex := p.excluded(x.ProjectPath, x.Labels, x.Type); ex {
+		if r, ex := p.Excluded(x.ProjectPath, x.Labels, x.Type); ex {
 			counts[r]++
 			continue
 		}
@@ -389,10 +446,16 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 	for i := range out.MergeRequests {
 		x := &out.MergeRequests[i]
 		x.Title = p.title(x.Title, m)
-		x.SourceBranch = m.mask(x.SourceBranch)
+		x.SourceBranch = m.branch(x.SourceBranch)
 	}
 	for i := range out.Issues {
 		out.Issues[i].Title = p.title(out.Issues[i].Title, m)
+	}
+	for i := range out.Pipelines {
+		out.Pipelines[i].Ref = m.branch(out.Pipelines[i].Ref)
+	}
+	for i := range out.Deployments {
+		out.Deployments[i].Ref = m.branch(out.Deployments[i].Ref)
 	}
 	return &Cleared{b: out}, counts
 }

@@ -47,6 +47,9 @@ type Warehouse interface {
 	Land(ctx context.Context, key StreamKey, b *policy.Cleared, cursor time.Time) error
 	// Landed returns the landed updated_at of these ids in the stream's table.
 	Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error)
+	// Delete removes top-level records of a table by id, with their children
+	// and the deployment links that point at them, in one transaction.
+	Delete(ctx context.Context, table string, ids []string) (int, error)
 	BeginRun(ctx context.Context, r *Run) error
 	FinishRun(ctx context.Context, r *Run) error
 	// Query runs read-only SQL.

@@ -472,3 +472,39 @@ func (o *Org) CountMRsUpdatedUpTo(t time.Time) int {
 	}
 	return n
 }
+
+// FreeText returns free text the org serves that must never land: MR and
+// issue descriptions, and the note bodies and commit messages of some MRs.
+func (o *Org) FreeText() []string {
+	var out []string
+	for _, p := range o.projects {
+		for i, m := range p.mrs {
+			out = append(out, m.Description)
+			if i < 5 {
+				for _, n := range o.notes(p, m) {
+					if !n.System {
+						out = append(out, n.Body)
+					}
+				}
+				for _, c := range o.commits(p, m) {
+					out = append(out, c.Message)
+				}
+			}
+		}
+		for _, x := range p.issues {
+			out = append(out, x.Description)
+		}
+	}
+	return out
+}
+
+// Titles returns every MR title.
+func (o *Org) Titles() []string {
+	var out []string
+	for _, p := range o.projects {
+		for _, m := range p.mrs {
+			out = append(out, m.Title)
+		}
+	}
+	return out
+}

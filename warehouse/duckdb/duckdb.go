@@ -320,6 +320,50 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 	return out, nil
 }
 
+// Delete implements warehouse.Warehouse.
+func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error) {
+	if _, ok := warehouse.StreamTable[table]; !ok {
+		return 0, fmt.Errorf("duckdb: delete from %q: not a record table", table)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	deleted := 0
+	err := w.inTx(ctx, func() error {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			args := make([]any, n)
+			for i, id := range ids[:n] {
+				args[i] = id
+			}
+			ids = ids[n:]
+			in := strings.TrimSuffix(strings.Repeat("?,", n), ",")
+			for _, child := range warehouse.RecordTables {
+				if child.Of == table {
+					if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%s)`, child.Name, child.Parent, in), args...); err != nil {
+						return err
+					}
+				}
+			}
+			if table == "merge_requests" {
+				if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM deployment_changes WHERE mr_id IN (%s)`, in), args...); err != nil {
+					return err
+				}
+			}
+			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE id IN (%s)`, table, in), args...)
+			if err != nil {
+				return err
+			}
+			n64, _ := r.RowsAffected()
+			deleted += int(n64)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: delete from %s: %w", table, err)
+	}
+	return deleted, nil
+}
+
 // BeginRun implements warehouse.Warehouse.
 func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
 	w.mu.Lock()

@@ -1,0 +1,230 @@
+package policy
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/models"
+)
+
+const secret = "0123456789abcdef-test"
+
+func mustNew(t *testing.T, p config.Privacy) *Policy {
+	t.Helper()
+	if p.Secret == "" && p.People != "drop" {
+		p.Secret = secret
+	}
+	if p.People == "" {
+		p.People = "pseudonymize"
+	}
+	if p.Titles == "" {
+		p.Titles = "drop"
+	}
+	pol, err := New(p, []string{"*bot", "*[bot]", "project_*_bot*", "ghost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pol
+}
+
+var (
+	gl   = models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	jira = models.Origin{Source: "jira", Instance: "acme.atlassian.net"}
+)
+
+func token(t *testing.T, p *Policy, o models.Origin, x models.Person) string {
+	t.Helper()
+	return p.person(o, x, &masker{}).Token
+}
+
+func TestTokens_StableAcrossRunsAndSources(t *testing.T) {
+	a := mustNew(t, config.Privacy{Identities: map[string]string{"gitlab:jdoe": "Jane.Doe@Example.com"}})
+	b := mustNew(t, config.Privacy{Identities: map[string]string{"gitlab:jdoe": "jane.doe@example.com"}}) // a second run
+	byEmailGitLab := token(t, a, gl, models.Person{Name: "Jane Doe", Email: "JANE.DOE@example.com"})
+	byEmailJira := token(t, b, jira, models.Person{ID: "5b10ac8d82e05b22cc7d4ef5", Email: "jane.doe@example.com"})
+	byAlias := token(t, a, gl, models.Person{Username: "jdoe", Name: "Jane Doe"})
+	if byEmailGitLab != byEmailJira || byEmailGitLab != byAlias {
+		t.Errorf("one person, three tokens: %s %s %s", byEmailGitLab, byEmailJira, byAlias)
+	}
+	if len(byAlias) != 16 || strings.Trim(byAlias, "0123456789abcdef") != "" {
+		t.Errorf("token %q is not 16 hex characters", byAlias)
+	}
+	other := token(t, a, gl, models.Person{Username: "jsmith"})
+	if other == byAlias {
+		t.Error("two people share a token")
+	}
+	// The same username on another server is another account.
+	if token(t, a, models.Origin{Source: "gitlab", Instance: "other.example.com"}, models.Person{Username: "jsmith"}) == other {
+		t.Error("accounts on different servers share a token without an email to tie them")
+	}
+	c := mustNew(t, config.Privacy{Secret: "another-secret-0123456789"})
+	if token(t, c, jira, models.Person{Email: "jane.doe@example.com"}) == byEmailJira {
+		t.Error("a different secret gave the same token")
+	}
+}
+
+func TestNew_RefusesToPseudonymizeWithoutSecret(t *testing.T) {
+	_, err := New(config.Privacy{People: "pseudonymize", Titles: "drop"}, nil)
+	if !errors.Is(err, ErrNoSecret) || !strings.Contains(err.Error(), "DEVPULSE_PRIVACY_SECRET") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := New(config.Privacy{People: "drop", Titles: "drop"}, nil); err != nil {
+		t.Errorf("people: drop needs no secret: %v", err)
+	}
+	if _, err := New(config.Privacy{People: "pseudonymize", Titles: "drop", Secret: "short"}, nil); err == nil {
+		t.Error("a 5-character secret was accepted")
+	}
+}
+
+func TestPeopleModes_AndBotsDecidedBeforePseudonymizing(t *testing.T) {
+	bot := models.Person{Username: "renovate-bot", Name: "Renovate"}
+	human := models.Person{Username: "ann", Name: "Ann Lee", Email: "ann@example.com", ID: "7"}
+	tests := []struct {
+		people       string
+		wantHumanTok func(string) bool
+	}{
+		{"pseudonymize", func(s string) bool { return len(s) == 16 && !strings.Contains(s, "ann") }},
+		{"drop", func(s string) bool { return s == "" }},
+		{"keep", func(s string) bool { return s == "ann" }},
+	}
+	for _, tc := range tests {
+		p := mustNew(t, config.Privacy{People: tc.people, AllowPersonalData: true})
+		h := p.person(gl, human, &masker{})
+		b := p.person(gl, bot, &masker{})
+		if !tc.wantHumanTok(h.Token) || h.Username != "" || h.Name != "" || h.Email != "" || h.ID != "" {
+			t.Errorf("%s: human = %+v", tc.people, h)
+		}
+		if !b.IsBot || h.IsBot {
+			t.Errorf("%s: bot flags wrong: bot %+v human %+v", tc.people, b, h)
+		}
+	}
+	p := mustNew(t, config.Privacy{})
+	for name, want := range map[string]bool{"dependabot[bot]": true, "project_17_bot_3f2a": true, "ghost": true, "GitLab-Bot": true, "abbott": false, "bottle": false, "": false} {
+		if got := p.IsBot(name); got != want {
+			t.Errorf("IsBot(%q) = %v", name, got)
+		}
+	}
+}
+
+func mrBatch() *models.Batch {
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	return &models.Batch{MergeRequests: []models.MergeRequest{{
+		Origin: gl, ID: "mr1", ProjectPath: "acme/api", Title: "Fix login for Ann Lee (ann@example.com) with annika",
+		SourceBranch: "ann/APP-12-fix-login", Labels: []string{"bug"}, CreatedAt: now, UpdatedAt: now,
+		Author:  models.Person{Username: "ann", Name: "Ann Lee"},
+		Commits: []models.MRCommit{{MRID: "mr1", SHA: "abc", Author: models.Person{Name: "Ann Lee", Email: "ann@example.com"}}},
+		Reviews: []models.MRReview{{MRID: "mr1", ID: "mr1:note:1", Kind: models.ReviewComment, Reviewer: models.Person{Username: "bo", Name: "Bo Zhang"}}},
+	}}}
+}
+
+func TestTitlesAndBranches(t *testing.T) {
+	tests := []struct {
+		titles, wantTitle string
+	}{
+		{"drop", ""},
+		// Emails and the batch's people are masked; "annika" is another word and stays.
+		{"keep", "Fix login for [person] ([email]) with annika"},
+	}
+	for _, tc := range tests {
+		c, _ := mustNew(t, config.Privacy{Titles: tc.titles}).Apply(mrBatch())
+		m := c.Batch().MergeRequests[0]
+		if m.Title != tc.wantTitle {
+			t.Errorf("titles %s: title = %q, want %q", tc.titles, m.Title, tc.wantTitle)
+		}
+		if m.SourceBranch != "[person]/APP-12-fix-login" {
+			t.Errorf("branch = %q: names are masked, issue keys stay", m.SourceBranch)
+		}
+	}
+	p := mustNew(t, config.Privacy{Titles: "hash"})
+	c1, _ := p.Apply(mrBatch())
+	c2, _ := p.Apply(mrBatch())
+	h := c1.Batch().MergeRequests[0].Title
+	if !strings.HasPrefix(h, "h:") || h != c2.Batch().MergeRequests[0].Title || strings.Contains(h, "Ann") {
+		t.Errorf("hashed title %q not a stable hash", h)
+	}
+}
+
+func TestApply_DoesNotModifyItsInput(t *testing.T) {
+	in := mrBatch()
+	before := mrBatch()
+	mustNew(t, config.Privacy{}).Apply(in)
+	if !reflect.DeepEqual(in, before) {
+		t.Error("Apply changed the batch it was given")
+	}
+}
+
+func TestExclusionRules(t *testing.T) {
+	now := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	mr := func(id, project string, labels ...string) models.MergeRequest {
+		return models.MergeRequest{Origin: gl, ID: id, ProjectPath: project, Labels: labels, CreatedAt: now, UpdatedAt: now,
+			Commits: []models.MRCommit{{MRID: id, SHA: id + "-c"}}, Reviews: []models.MRReview{{MRID: id, ID: id + "-r"}}}
+	}
+	b := &models.Batch{
+		MergeRequests: []models.MergeRequest{
+			mr("m1", "acme/api"), mr("m2", "clients/contoso/portal"), mr("m3", "acme/secret-sauce"),
+			mr("m4", "acme/secret-sauce/sub"), mr("m5", "acme/api", "Confidential-Client"), mr("m6", "legal/contracts/x")},
+		Pipelines:   []models.Pipeline{{Origin: gl, ID: "p1", ProjectPath: "clients/contoso/portal"}, {Origin: gl, ID: "p2", ProjectPath: "acme/api"}},
+		Deployments: []models.Deployment{{Origin: gl, ID: "d1", ProjectPath: "acme/api", Changes: []models.DeploymentChange{{DeploymentID: "d1", MRID: "m1"}, {DeploymentID: "d1", MRID: "m5", MRLabels: []string{"confidential-client"}}}}},
+		Issues:      []models.Issue{{Origin: gl, ID: "i1", ProjectPath: "acme/api", Type: "incident"}, {Origin: gl, ID: "i2", ProjectPath: "acme/api", Type: "issue"}},
+	}
+	p := mustNew(t, config.Privacy{Exclude: config.Exclude{
+		Projects: []string{"clients/**", "acme/secret-*"}, Groups: []string{"legal"}, Labels: []string{"confidential-client"}, IssueTypes: []string{"Incident"},
+	}})
+	c, counts := p.Apply(b)
+	out := c.Batch()
+	var kept []string
+	for _, m := range out.MergeRequests {
+		kept = append(kept, m.ID)
+		if len(m.Commits) != 1 || len(m.Reviews) != 1 {
+			t.Errorf("kept MR %s lost its children", m.ID)
+		}
+	}
+	// acme/secret-* does not reach into a sub-path; acme/secret-sauce/sub stays.
+	if strings.Join(kept, ",") != "m1,m4" {
+		t.Errorf("kept MRs %v, want m1,m4", kept)
+	}
+	if len(out.Pipelines) != 1 || out.Pipelines[0].ID != "p2" {
+		t.Errorf("pipelines = %+v", out.Pipelines)
+	}
+	if ch := out.Deployments[0].Changes; len(ch) != 1 || ch[0].MRID != "m1" || ch[0].MRLabels != nil {
+		t.Errorf("deployment links = %+v: the link to the excluded MR must go", ch)
+	}
+	if len(out.Issues) != 1 || out.Issues[0].ID != "i2" {
+		t.Errorf("issues = %+v", out.Issues)
+	}
+	want := Counts{"exclude.projects[clients/**]": 2, "exclude.projects[acme/secret-*]": 1, "exclude.groups[legal]": 1,
+		"exclude.labels[confidential-client]": 2, "exclude.issue_types[Incident]": 1}
+	if !reflect.DeepEqual(counts, want) {
+		t.Errorf("counts = %v, want %v", counts, want)
+	}
+	if r, ex := p.ExcludesProject("clients/contoso/portal"); !ex || r != "exclude.projects[clients/**]" {
+		t.Errorf("ExcludesProject = %q %v: excluded projects must not even be fetched", r, ex)
+	}
+}
+
+func TestBranches_MaskPersonalNamespacesAndPeopleSeenEarlierInTheRun(t *testing.T) {
+	p := mustNew(t, config.Privacy{})
+	// An earlier batch of the run names Ann (as an MR author).
+	p.Apply(mrBatch())
+	b := &models.Batch{Pipelines: []models.Pipeline{
+		{Origin: gl, ID: "p1", Ref: "fix/ann-login"},                 // Ann, seen in the earlier batch
+		{Origin: gl, ID: "p2", Ref: "zkowalski/speed-up-search"},     // never seen: a personal namespace
+		{Origin: gl, ID: "p3", Ref: "feature/APP-7-export"},          // a category and an issue key stay
+		{Origin: gl, ID: "p4", Ref: "refs/merge-requests/5394/head"}, // GitLab's MR refs stay
+		{Origin: gl, ID: "p5", Ref: "APP-12/retry"},
+		{Origin: gl, ID: "p6", Ref: "main"},
+		{Origin: gl, ID: "p7", Ref: "renovate/pin-dependencies"},
+	}}
+	c, _ := p.Apply(b)
+	want := []string{"fix/[person]-login", "[person]/speed-up-search", "feature/APP-7-export", "refs/merge-requests/5394/head",
+		"APP-12/retry", "main", "renovate/pin-dependencies"}
+	for i, pl := range c.Batch().Pipelines {
+		if pl.Ref != want[i] {
+			t.Errorf("ref %q became %q, want %q", b.Pipelines[i].Ref, pl.Ref, want[i])
+		}
+	}
+}
