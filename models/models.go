@@ -50,6 +50,8 @@ type MergeRequest struct {
 	MergeCommitSHA  string
 	SquashCommitSHA string
 	ClosesIssues    []string // issue references ("#12", "group/p#3") parsed from the description, which itself is discarded
+	IsRevert        bool     // title `Revert "..."`, decided before titles are dropped
+	RevertsID       string   // id of the MR it reverts ("This reverts merge request !N"), if stated
 	WebURL          string
 	CreatedAt       time.Time
 	UpdatedAt       time.Time

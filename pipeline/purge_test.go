@@ -47,15 +47,15 @@ func TestPurge_RemovesNewlyExcludedRowsWithTheirChildren(t *testing.T) {
 		t.Errorf("dry run said %+v, purge did %+v", dry, done)
 	}
 	for q, want := range map[string]int64{
-		`SELECT count(*) FROM merge_requests WHERE labels LIKE '%confidential-client%'`:                    0,
-		`SELECT count(*) FROM merge_requests WHERE project_path = '` + project + `'`:                        0,
-		`SELECT count(*) FROM pipelines WHERE project_path = '` + project + `'`:                             0,
-		`SELECT count(*) FROM deployments WHERE project_path = '` + project + `'`:                           0,
-		`SELECT count(*) FROM issues WHERE "type" = 'incident'`:                                             0,
-		`SELECT count(*) FROM mr_commits WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:               0,
-		`SELECT count(*) FROM mr_reviews WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:               0,
-		`SELECT count(*) FROM deployment_changes WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:       0,
-		`SELECT count(*) FROM deployment_changes WHERE deployment_id NOT IN (SELECT id FROM deployments)`:  0,
+		`SELECT count(*) FROM merge_requests WHERE labels LIKE '%confidential-client%'`:                             0,
+		`SELECT count(*) FROM merge_requests WHERE project_path = '` + project + `'`:                                0,
+		`SELECT count(*) FROM pipelines WHERE project_path = '` + project + `'`:                                     0,
+		`SELECT count(*) FROM deployments WHERE project_path = '` + project + `'`:                                   0,
+		`SELECT count(*) FROM issues WHERE "type" = 'incident'`:                                                     0,
+		`SELECT count(*) FROM mr_commits WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:                        0,
+		`SELECT count(*) FROM mr_reviews WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:                        0,
+		`SELECT count(*) FROM deployment_changes WHERE mr_id NOT IN (SELECT id FROM merge_requests)`:                0,
+		`SELECT count(*) FROM deployment_changes WHERE deployment_id NOT IN (SELECT id FROM deployments)`:           0,
 		`SELECT count(*) FROM runs WHERE command = 'purge' AND policy LIKE '%exclude.labels[confidential-client]%'`: 1,
 	} {
 		if got := e.count(q); got != want {

@@ -73,10 +73,12 @@ func ClosingRefs(desc string) []string {
 	return out
 }
 
+var revertsRe = regexp.MustCompile(`(?i)reverts merge request !(\d+)`)
+
 // MergeRequest converts a listed MR (children are added separately).
 func MergeRequest(host, projectPath string, m *gl.BasicMergeRequest) models.MergeRequest {
 	merged := tp(m.MergedAt)
-	return models.MergeRequest{
+	out := models.MergeRequest{
 		Origin:          models.Origin{Source: "gitlab", Instance: host},
 		ID:              models.GitLabID(host, m.ProjectID, "mr", m.IID),
 		ProjectID:       m.ProjectID,
@@ -93,12 +95,18 @@ func MergeRequest(host, projectPath string, m *gl.BasicMergeRequest) models.Merg
 		MergeCommitSHA:  m.MergeCommitSHA,
 		SquashCommitSHA: m.SquashCommitSHA,
 		ClosesIssues:    ClosingRefs(m.Description),
+		IsRevert:        strings.HasPrefix(m.Title, `Revert "`),
 		WebURL:          m.WebURL,
 		CreatedAt:       t0(m.CreatedAt),
 		UpdatedAt:       t0(m.UpdatedAt),
 		MergedAt:        merged,
 		ClosedAt:        tp(m.ClosedAt),
 	}
+	if r := revertsRe.FindStringSubmatch(m.Description); r != nil {
+		iid, _ := strconv.ParseInt(r[1], 10, 64)
+		out.RevertsID = models.GitLabID(host, m.ProjectID, "mr", iid)
+	}
+	return out
 }
 
 // Commits converts the MR commits API answer.

@@ -1,0 +1,565 @@
+package metrics
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// event is a production deployment as METRICS.md counts it: the successful
+// deployments one pipeline made to one environment of one project, once, at
+// the latest finish.
+type event struct {
+	ids     []string
+	project string
+	env     string
+	ref     string
+	sha     string
+	at      time.Time
+	listed  map[string]bool // MR ids GitLab lists for the deployments
+	ships   []*change       // deployed changes attributed to this event
+	failed  bool
+	recover []time.Time // candidate recovery times
+}
+
+// change is a merged MR and where it was deployed.
+type change struct {
+	mr *models.MergeRequest
+	ev *event
+}
+
+func finish(d *models.Deployment) time.Time {
+	if d.FinishedAt != nil {
+		return *d.FinishedAt
+	}
+	return d.UpdatedAt
+}
+
+// IsProduction applies deployments.production: the GitLab environment tier
+// when known, else the name pattern.
+func (o Options) IsProduction(d *models.Deployment) bool {
+	if d.EnvironmentTier != "" {
+		return d.EnvironmentTier == "production"
+	}
+	return o.Production != nil && o.Production.MatchString(d.Environment)
+}
+
+// productionEvents groups successful production deployments; failed or
+// canceled attempts come back separately for deploy_attempt_failure_rate.
+func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
+	groups := map[string]*event{}
+	var attempts []hit
+	for i := range deps {
+		d := &deps[i]
+		if !o.IsProduction(d) {
+			continue
+		}
+		switch d.Status {
+		case "failed", "canceled":
+			attempts = append(attempts, hit{finish(d), true})
+			continue
+		case "success":
+			attempts = append(attempts, hit{finish(d), false})
+		default:
+			continue // running, created, blocked...: not (yet) a deployment
+		}
+		key := d.ID
+		if d.PipelineID != 0 {
+			key = d.ProjectPath + "\x00" + d.Environment + "\x00" + itoa(d.PipelineID)
+		}
+		ev := groups[key]
+		if ev == nil {
+			ev = &event{project: d.ProjectPath, env: d.Environment, listed: map[string]bool{}}
+			groups[key] = ev
+		}
+		ev.ids = append(ev.ids, d.ID)
+		if t := finish(d); !t.Before(ev.at) {
+			ev.at, ev.sha, ev.ref = t, d.SHA, d.Ref
+		}
+		for _, c := range d.Changes {
+			ev.listed[c.MRID] = true
+		}
+	}
+	out := make([]*event, 0, len(groups))
+	for _, ev := range groups {
+		sort.Strings(ev.ids)
+		out = append(out, ev)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].at.Equal(out[j].at) {
+			return out[i].at.Before(out[j].at)
+		}
+		return out[i].ids[0] < out[j].ids[0]
+	})
+	return out, attempts
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// deployedChanges maps each merged MR to the first production event that
+// contains it: one whose GitLab MR list names it, else the first production
+// deployment of its target branch finished at or after it was merged.
+func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*change {
+	byProject := map[string][]*event{}
+	for _, ev := range events {
+		byProject[ev.project] = append(byProject[ev.project], ev)
+	}
+	out := map[string]*change{}
+	for i := range mrs {
+		m := &mrs[i]
+		if m.MergedAt == nil {
+			continue
+		}
+		var found *event
+		for _, ev := range byProject[m.ProjectPath] { // time order: the first wins
+			if ev.listed[m.ID] {
+				found = ev
+				break
+			}
+		}
+		if found == nil {
+			for _, ev := range byProject[m.ProjectPath] {
+				if ev.ref == m.TargetBranch && !ev.at.Before(*m.MergedAt) {
+					found = ev
+					break
+				}
+			}
+		}
+		c := &change{mr: m, ev: found}
+		out[m.ID] = c
+		if found != nil {
+			found.ships = append(found.ships, c)
+		}
+	}
+	return out
+}
+
+// IsIncident: GitLab issue type incident, or a label in incidents.labels.
+func (o Options) IsIncident(x *models.Issue) bool {
+	if strings.EqualFold(x.Type, "incident") {
+		return true
+	}
+	return hasAny(x.Labels, o.IncidentLabels)
+}
+
+func hasAny(labels, want []string) bool {
+	for _, l := range labels {
+		for _, w := range want {
+			if strings.EqualFold(l, w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// issueRef resolves an MR's closing reference ("#12" or "group/p#12") to an issue.
+func issueRef(byKey map[string]*models.Issue, project, ref string) *models.Issue {
+	if strings.HasPrefix(ref, "#") {
+		return byKey[project+ref]
+	}
+	return byKey[ref]
+}
+
+// DORA computes the four keys, the 2024 fifth (rework rate) and their tiers.
+func DORA(in Input, o Options) []*Metric {
+	events, attempts := productionEvents(in.Deployments, o)
+	changes := deployedChanges(in.MergeRequests, events)
+
+	issues := map[string]*models.Issue{}
+	for i := range in.Issues {
+		x := &in.Issues[i]
+		issues[x.ProjectPath+x.Key] = x
+	}
+	byProject := map[string][]*event{}
+	for _, ev := range events {
+		byProject[ev.project] = append(byProject[ev.project], ev)
+	}
+
+	// Failed deployments. (b) incidents: the last production deployment of the
+	// incident's project that finished before it started, within the window.
+	type incidentLink struct {
+		x  *models.Issue
+		ev *event
+	}
+	var restores []sample
+	var links []incidentLink
+	for i := range in.Issues {
+		x := &in.Issues[i]
+		if !o.IsIncident(x) {
+			continue
+		}
+		if x.ClosedAt != nil {
+			if d := x.ClosedAt.Sub(x.CreatedAt); d >= 0 {
+				restores = append(restores, sample{*x.ClosedAt, d.Seconds()})
+			}
+		}
+		if last := attributed(x, byProject, o); last != nil {
+			last.failed = true
+			links = append(links, incidentLink{x, last})
+			if x.ClosedAt != nil {
+				last.recover = append(last.recover, *x.ClosedAt)
+			}
+		}
+	}
+	// A later deployment that ships a change closing the incident restores too.
+	for _, l := range links {
+		for _, c := range changes {
+			if c.ev == nil || !c.ev.at.After(l.ev.at) {
+				continue
+			}
+			for _, ref := range c.mr.ClosesIssues {
+				if issueRef(issues, c.mr.ProjectPath, ref) == l.x {
+					l.ev.recover = append(l.ev.recover, c.ev.at)
+				}
+			}
+		}
+	}
+	// (c) rolled back: a later deployment of an older SHA...
+	for _, evs := range byProject {
+		firstOf := map[string]int{}
+		for j, ev := range evs {
+			if i, seen := firstOf[ev.sha]; seen && ev.sha != "" && evs[j-1].sha != ev.sha {
+				for k := i + 1; k < j; k++ {
+					if evs[k].sha != ev.sha {
+						evs[k].failed = true
+						evs[k].recover = append(evs[k].recover, ev.at)
+					}
+				}
+			}
+			if _, seen := firstOf[ev.sha]; !seen {
+				firstOf[ev.sha] = j
+			}
+		}
+	}
+	// ...or a merged revert MR of one of its changes.
+	for _, c := range changes {
+		if !c.mr.IsRevert || c.mr.RevertsID == "" {
+			continue
+		}
+		orig := changes[c.mr.RevertsID]
+		if orig == nil || orig.ev == nil {
+			continue
+		}
+		orig.ev.failed = true
+		if c.ev != nil && c.ev.at.After(orig.ev.at) {
+			orig.ev.recover = append(orig.ev.recover, c.ev.at)
+		}
+	}
+
+	var deployAt []time.Time
+	var cfr, rework []hit
+	var recovery []sample
+	for _, ev := range events {
+		deployAt = append(deployAt, ev.at)
+		cfr = append(cfr, hit{ev.at, ev.failed})
+		rework = append(rework, hit{ev.at, isRework(ev, issues, o)})
+		if ev.failed && len(ev.recover) > 0 {
+			first := ev.recover[0]
+			for _, t := range ev.recover[1:] {
+				if t.Before(first) {
+					first = t
+				}
+			}
+			if d := first.Sub(ev.at); d > 0 {
+				recovery = append(recovery, sample{first, d.Seconds()})
+			}
+		}
+	}
+
+	// Lead time per commit, and the breakdown per change, of deployed non-bot changes.
+	var lead, coding, pickup, review, deploy []sample
+	for _, c := range changes {
+		if c.ev == nil || c.mr.Author.IsBot {
+			continue
+		}
+		at := c.ev.at
+		for _, cm := range c.mr.Commits {
+			if d := at.Sub(cm.AuthoredAt); d > 0 {
+				lead = append(lead, sample{at, d.Seconds()})
+			}
+		}
+		t := timing(c)
+		for _, part := range []struct {
+			dst *[]sample
+			v   *float64
+		}{{&coding, t.Coding}, {&pickup, t.Pickup}, {&review, t.Review}, {&deploy, t.Deploy}} {
+			if part.v != nil {
+				*part.dst = append(*part.dst, sample{at, *part.v})
+			}
+		}
+	}
+
+	b := Benchmarks[o.BenchmarkYear]
+	count := o.counts("deployment_count", deployAt)
+	freq := o.frequency(deployAt)
+	freq.Band = o.band(deployAt)
+	if t, ok := b.Bands[freq.Band]; ok {
+		freq.Tier, freq.Year = t, b.Year
+	}
+	lt := o.durations("lead_time_for_changes", lead)
+	tierOf(lt, lt.P50, b.LeadTime, b.Year)
+	bd := &Metric{Name: "lead_time_breakdown", Unit: "seconds", Parts: map[string]*Metric{
+		"coding": o.durations("coding", coding), "pickup": o.durations("pickup", pickup),
+		"review": o.durations("review", review), "deploy": o.durations("deploy", deploy)}}
+	bd.N = bd.Parts["deploy"].N
+	cf := o.ratio("change_failure_rate", cfr)
+	tierOf(cf, cf.Value, b.CFR, b.Year)
+	rec := o.durations("failed_deployment_recovery_time", recovery)
+	tierOf(rec, rec.P50, b.Recovery, b.Year)
+	ttr := o.durations("time_to_restore", restores)
+	tierOf(ttr, ttr.P50, b.Recovery, b.Year)
+	rw := o.ratio("rework_rate", rework)
+	daf := o.ratio("deploy_attempt_failure_rate", attempts)
+	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf}
+}
+
+// attributed is the last production deployment of the incident's project
+// that finished before it started, within incidents.attribution_window.
+func attributed(x *models.Issue, byProject map[string][]*event, o Options) *event {
+	var last *event
+	for _, ev := range byProject[x.ProjectPath] {
+		if ev.at.Before(x.CreatedAt) && x.CreatedAt.Sub(ev.at) <= o.AttributionWindow {
+			last = ev
+		}
+	}
+	return last
+}
+
+// IncidentDeployments maps each incident id to the deployment ids of the
+// production deployment it is attributed to (the rule (b) of METRICS.md).
+func IncidentDeployments(in Input, o Options) map[string][]string {
+	events, _ := productionEvents(in.Deployments, o)
+	byProject := map[string][]*event{}
+	for _, ev := range events {
+		byProject[ev.project] = append(byProject[ev.project], ev)
+	}
+	out := map[string][]string{}
+	for i := range in.Issues {
+		x := &in.Issues[i]
+		if !o.IsIncident(x) {
+			continue
+		}
+		if ev := attributed(x, byProject, o); ev != nil {
+			out[x.ID] = ev.ids
+		}
+	}
+	return out
+}
+
+// Timing is one merged MR's way to production; absent parts are nil.
+type Timing struct {
+	MR                             *models.MergeRequest
+	DeployedAt                     *time.Time
+	Coding, Pickup, Review, Deploy *float64 // seconds
+}
+
+// Timings lists every merged MR with its lead-time breakdown (bots included;
+// callers filter). It is what lead_time_breakdown and the report's slowest
+// MRs are made of.
+func Timings(in Input, o Options) []Timing {
+	events, _ := productionEvents(in.Deployments, o)
+	changes := deployedChanges(in.MergeRequests, events)
+	out := make([]Timing, 0, len(changes))
+	for i := range in.MergeRequests {
+		c := changes[in.MergeRequests[i].ID]
+		if c == nil || c.mr != &in.MergeRequests[i] {
+			continue
+		}
+		out = append(out, timing(c))
+	}
+	return out
+}
+
+func nonNeg(d time.Duration) *float64 {
+	if d < 0 {
+		return nil
+	}
+	return ptr(d.Seconds())
+}
+
+func timing(c *change) Timing {
+	m := c.mr
+	t := Timing{MR: m}
+	var first time.Time
+	for _, cm := range m.Commits {
+		if !cm.AuthoredAt.IsZero() && (first.IsZero() || cm.AuthoredAt.Before(first)) {
+			first = cm.AuthoredAt
+		}
+	}
+	if !first.IsZero() {
+		t.Coding = nonNeg(m.CreatedAt.Sub(first))
+	}
+	if fr, ok := firstReview(m); ok {
+		t.Pickup = nonNeg(fr.Sub(ready(m)))
+		t.Review = nonNeg(m.MergedAt.Sub(fr))
+	}
+	if c.ev != nil {
+		at := c.ev.at
+		t.DeployedAt = &at
+		t.Deploy = nonNeg(at.Sub(*m.MergedAt))
+	}
+	return t
+}
+
+func tierOf(m *Metric, v *float64, bounds []Bound, year int) {
+	if v != nil && bounds != nil {
+		m.Tier, m.Year = Tier(bounds, *v), year
+	}
+}
+
+func addNonNeg(dst *[]sample, at time.Time, d time.Duration) {
+	if d >= 0 { // negative durations come from clock skew: dropped
+		*dst = append(*dst, sample{at, d.Seconds()})
+	}
+}
+
+func ready(m *models.MergeRequest) time.Time {
+	if m.ReadyAt != nil && m.ReadyAt.After(m.CreatedAt) {
+		return *m.ReadyAt
+	}
+	return m.CreatedAt
+}
+
+// firstReview is the earliest note, approval or review by someone other than
+// the author (collectors emit only those as reviews).
+func firstReview(m *models.MergeRequest) (time.Time, bool) {
+	var first time.Time
+	for _, r := range m.Reviews {
+		if r.Reviewer.Token != "" && r.Reviewer.Token == m.Author.Token {
+			continue
+		}
+		if first.IsZero() || r.CreatedAt.Before(first) {
+			first = r.CreatedAt
+		}
+	}
+	return first, !first.IsZero()
+}
+
+func isRework(ev *event, issues map[string]*models.Issue, o Options) bool {
+	for _, c := range ev.ships {
+		m := c.mr
+		if hasAny(m.Labels, []string{"bug", "incident", "hotfix"}) || strings.HasPrefix(m.SourceBranch, "hotfix/") {
+			return true
+		}
+		for _, ref := range m.ClosesIssues {
+			if x := issueRef(issues, m.ProjectPath, ref); x != nil && (o.IsIncident(x) || hasAny(x.Labels, []string{"bug"})) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// frequency is deployments per day of each period, days counted inside the window.
+func (o Options) frequency(at []time.Time) *Metric {
+	m := &Metric{Name: "deployment_frequency", Unit: "per_day"}
+	by := map[time.Time]int{}
+	for _, t := range at {
+		if o.inWindow(t) {
+			by[PeriodStart(t, o.Grain, o.Location)]++
+			m.N++
+		}
+	}
+	if days := o.Until.Sub(o.Since).Hours() / 24; days > 0 {
+		m.Value = ptr(float64(m.N) / days)
+	}
+	for _, p := range o.periods() {
+		end := NextPeriod(p, o.Grain)
+		lo, hi := maxTime(p, o.Since), minTime(end, o.Until)
+		pt := Point{PeriodStart: p, PeriodEnd: end, N: by[p]}
+		if days := hi.Sub(lo).Hours() / 24; days > 0 {
+			pt.Value = ptr(float64(by[p]) / days)
+		}
+		m.Series = append(m.Series, pt)
+	}
+	return m
+}
+
+// band is Four Keys' deployment frequency rule over the window's days.
+func (o Options) band(at []time.Time) string {
+	days := map[time.Time]bool{}
+	for _, t := range at {
+		if o.inWindow(t) {
+			days[PeriodStart(t, "day", o.Location)] = true
+		}
+	}
+	weekDays := map[time.Time]int{}
+	monthWeeks := map[time.Time]map[time.Time]bool{}
+	for d := PeriodStart(o.Since, "day", o.Location); d.Before(o.Until); d = d.AddDate(0, 0, 1) {
+		w := PeriodStart(d, "week", o.Location)
+		mo := PeriodStart(d, "month", o.Location)
+		if _, ok := weekDays[w]; !ok {
+			weekDays[w] = 0
+		}
+		if monthWeeks[mo] == nil {
+			monthWeeks[mo] = map[time.Time]bool{}
+		}
+		if days[d] {
+			weekDays[w]++
+			monthWeeks[mo][w] = true
+		}
+	}
+	var perWeek, weekHas, perMonth []float64
+	for _, n := range weekDays {
+		perWeek = append(perWeek, float64(n))
+		if n > 0 {
+			weekHas = append(weekHas, 1)
+		} else {
+			weekHas = append(weekHas, 0)
+		}
+	}
+	for _, ws := range monthWeeks {
+		perMonth = append(perMonth, float64(len(ws)))
+	}
+	switch {
+	case atLeast(perWeek, 3):
+		return "daily"
+	case atLeast(weekHas, 1):
+		return "weekly"
+	case atLeast(perMonth, 1):
+		return "monthly"
+	}
+	return "yearly"
+}
+
+func atLeast(xs []float64, v float64) bool {
+	m := Percentile(xs, 0.5)
+	return m != nil && *m >= v
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,289 @@
+package metrics
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// Base: Monday 2 March 2026, 09:00 UTC.
+var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func at(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+func atp(h float64) *time.Time {
+	t := at(h)
+	return &t
+}
+
+const P = "acme/api"
+
+type mrOpt func(*models.MergeRequest)
+
+// mr builds a merged MR: created at hour c, merged at hour m, commits authored at the given hours.
+func mr(iid int64, c, m float64, commits []float64, opts ...mrOpt) models.MergeRequest {
+	id := models.GitLabID("h", 1, "mr", iid)
+	x := models.MergeRequest{ID: id, ProjectPath: P, IID: iid, State: "merged", TargetBranch: "main", CreatedAt: at(c),
+		UpdatedAt: at(m), MergedAt: atp(m), Author: models.Person{Token: "author"}, SourceBranch: "feature/x"}
+	for i, h := range commits {
+		x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: id + itoa(int64(i)), AuthoredAt: at(h)})
+	}
+	for _, o := range opts {
+		o(&x)
+	}
+	return x
+}
+
+func reviewed(h float64) mrOpt {
+	return func(m *models.MergeRequest) {
+		m.Reviews = append(m.Reviews, models.MRReview{MRID: m.ID, ID: m.ID + ":r", Kind: "comment", Reviewer: models.Person{Token: "rev"}, CreatedAt: at(h)})
+	}
+}
+
+func dep(id, pipeline int64, env, status, sha string, h float64, mrs ...int64) models.Deployment {
+	d := models.Deployment{ID: models.GitLabID("h", 1, "deployment", id), ProjectPath: P, DeploymentID: id, Environment: env,
+		EnvironmentTier: env, Status: status, Ref: "main", SHA: sha, PipelineID: pipeline, FinishedAt: atp(h), UpdatedAt: at(h)}
+	for _, iid := range mrs {
+		d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: models.GitLabID("h", 1, "mr", iid)})
+	}
+	return d
+}
+
+func incident(iid int64, start, end float64) models.Issue {
+	x := models.Issue{ID: models.GitLabID("h", 1, "issue", iid), ProjectPath: P, Key: "#" + itoa(iid), Type: "incident", State: "closed",
+		CreatedAt: at(start), UpdatedAt: at(end)}
+	if end >= start { // an end before the start means still open
+		x.ClosedAt = atp(end)
+	}
+	return x
+}
+
+func opts() Options {
+	return DefaultOptions(t0.AddDate(0, 0, -7), t0.AddDate(0, 0, 21))
+}
+
+func near(t *testing.T, what string, got *float64, want float64) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s absent, want %v", what, want)
+		return
+	}
+	if math.Abs(*got-want) > 1e-6 {
+		t.Errorf("%s = %v, want %v", what, *got, want)
+	}
+}
+
+func absent(t *testing.T, what string, got *float64) {
+	t.Helper()
+	if got != nil {
+		t.Errorf("%s = %v, want absent (no samples)", what, *got)
+	}
+}
+
+func find(ms []*Metric, name string) *Metric {
+	for _, m := range ms {
+		if m.Name == name {
+			return m
+		}
+	}
+	return nil
+}
+
+func TestPercentile_IsContinuous(t *testing.T) {
+	// quantile_cont([1,2,3,4], 0.5) = 2.5; 0.85 → h = 0.85*3 = 2.55 → 3 + 0.55*(4-3) = 3.55
+	near(t, "p50", Percentile([]float64{4, 1, 3, 2}, 0.5), 2.5)
+	near(t, "p85", Percentile([]float64{4, 1, 3, 2}, 0.85), 3.55)
+	near(t, "single", Percentile([]float64{7}, 0.85), 7)
+	absent(t, "empty", Percentile(nil, 0.5))
+}
+
+func TestLeadTime_PerCommitAndBreakdown(t *testing.T) {
+	in := Input{
+		MergeRequests: []models.MergeRequest{
+			// MR 1: commits at -10h and -4h, created 0h, reviewed 2h, merged 5h; deployed by deployment 1 at 8h.
+			mr(1, 0, 5, []float64{-10, -4}, reviewed(2)),
+			// MR 2, squash-merged: its original commits (listed by the MR commits API) still count: -2h.
+			// Created 1h, reviewed 3h, merged 6h, deployed by the same train at 8h.
+			mr(2, 1, 6, []float64{-2}, reviewed(3), func(m *models.MergeRequest) { m.SquashCommitSHA = "squash" }),
+			// MR 3: merged at 30h, never deployed: no lead time, no breakdown.
+			mr(3, 20, 30, []float64{19}, reviewed(21)),
+			// MR 4: a commit dated after the deployment (clock skew): that commit's lead time is dropped.
+			mr(4, 2, 7, []float64{1, 9}),
+			// MR 5: bot-authored: excluded from lead time.
+			mr(5, 0, 5, []float64{-100}, func(m *models.MergeRequest) { m.Author = models.Person{Token: "b", IsBot: true} }),
+		},
+		// Deployment 1 was retried in its pipeline: two successful jobs (7h and 8h) count once, at 8h.
+		Deployments: []models.Deployment{dep(1, 100, "production", "success", "s1", 7, 1, 2), dep(2, 100, "production", "success", "s1", 8, 4, 5)},
+	}
+	ms := DORA(in, opts())
+	lt := find(ms, "lead_time_for_changes")
+	// Per commit, deployment at 8h: MR1 18h, 12h; MR2 10h; MR4 7h (the 9h commit is after 8h: dropped). MR5 is a bot's.
+	// Sorted [7, 10, 12, 18] h → p50 = (10+12)/2 = 11h; p85: h = 0.85*3 = 2.55 → 12 + 0.55*(18-12) = 15.3h.
+	if lt.N != 4 {
+		t.Errorf("lead time n = %d, want 4", lt.N)
+	}
+	near(t, "lead p50", lt.P50, 11*3600)
+	near(t, "lead p85", lt.P85, 15.3*3600)
+	if lt.Tier != "elite" || lt.Year != 2024 {
+		t.Errorf("tier %q %d, want elite 2024 (p50 11h < 1 day)", lt.Tier, lt.Year)
+	}
+	bd := find(ms, "lead_time_breakdown").Parts
+	// coding: MR1 0-(-10) = 10h, MR2 1-(-2) = 3h, MR4 2-1 = 1h → p50 3h
+	near(t, "coding p50", bd["coding"].P50, 3*3600)
+	// pickup: MR1 2-0 = 2h, MR2 3-1 = 2h (MR4 unreviewed) → 2h
+	near(t, "pickup p50", bd["pickup"].P50, 2*3600)
+	// review: MR1 5-2 = 3h, MR2 6-3 = 3h → 3h
+	near(t, "review p50", bd["review"].P50, 3*3600)
+	// deploy: MR1 8-5 = 3h, MR2 8-6 = 2h, MR4 8-7 = 1h → 2h
+	near(t, "deploy p50", bd["deploy"].P50, 2*3600)
+	if c := find(ms, "deployment_count"); *c.Value != 1 {
+		t.Errorf("deployment_count = %v, want 1: retries in one pipeline count once", *c.Value)
+	}
+}
+
+func TestChangeFailureRecoveryAndRestore(t *testing.T) {
+	in := Input{
+		MergeRequests: []models.MergeRequest{
+			mr(1, 0, 1, []float64{0}),
+			// MR 2 fixes incident #50 and ships in deployment 3.
+			mr(2, 30, 31, []float64{30}, func(m *models.MergeRequest) { m.ClosesIssues = []string{"#50"} }),
+			mr(3, 60, 61, []float64{60}),
+			// MR 4 reverts MR 3; deployment 5 ships it.
+			mr(4, 70, 71, []float64{70}, func(m *models.MergeRequest) { m.IsRevert, m.RevertsID = true, m.ID[:len(m.ID)-1]+"3" }),
+		},
+		Deployments: []models.Deployment{
+			dep(1, 1, "production", "success", "a", 2, 1),  // D1 at 2h: incident #50 starts 3h later → failed
+			dep(2, 2, "production", "failed", "b", 10),     // a failed job: not a deployment, an attempt failure
+			dep(3, 3, "production", "success", "c", 32, 2), // D3 at 32h ships the fix of #50
+			dep(4, 4, "production", "success", "d", 62, 3), // D4 at 62h ships MR 3, reverted later → failed
+			dep(5, 5, "production", "success", "e", 72, 4), // D5 at 72h ships the revert
+			dep(6, 6, "staging", "success", "f", 73),       // not production
+		},
+		Issues: []models.Issue{
+			incident(50, 5, 40),    // starts 3h after D1; closed at 40h
+			incident(51, -50, -49), // no production deployment before it: restore counts, no failure
+			incident(52, 250, 251), // D5 finished 178h before: outside the 7-day (168h) window
+		},
+	}
+	ms := DORA(in, opts())
+	// Production deployments D1, D3, D4, D5 (D2 failed, D6 staging). Failed: D1 (incident), D4 (reverted) → 2/4.
+	near(t, "change_failure_rate", find(ms, "change_failure_rate").Value, 0.5)
+	if tier := find(ms, "change_failure_rate").Tier; tier != "low" {
+		t.Errorf("CFR tier %q, want low (0.5 > 0.40)", tier)
+	}
+	// Attempts: D1, D3, D4, D5 succeeded, D2 failed → 1/5.
+	near(t, "deploy_attempt_failure_rate", find(ms, "deploy_attempt_failure_rate").Value, 0.2)
+	// Recovery: D1 recovered at min(incident end 40h, D3 shipping the fix 32h) = 32h → 30h;
+	// D4 recovered by D5 (the revert) at 72h → 10h. p50 = 20h.
+	rec := find(ms, "failed_deployment_recovery_time")
+	if rec.N != 2 {
+		t.Errorf("recovery n = %d, want 2", rec.N)
+	}
+	near(t, "recovery p50", rec.P50, 20*3600)
+	// Time to restore, every closed incident: 35h, 1h, 1h → p50 1h.
+	ttr := find(ms, "time_to_restore")
+	if ttr.N != 3 {
+		t.Errorf("time_to_restore n = %d, want 3", ttr.N)
+	}
+	near(t, "ttr p50", ttr.P50, 3600)
+	// Rework: D3 ships a change closing an incident → 1/4.
+	near(t, "rework_rate", find(ms, "rework_rate").Value, 0.25)
+}
+
+func TestRollbackToAnOlderSHAFailsTheDeploymentsItReplaces(t *testing.T) {
+	in := Input{Deployments: []models.Deployment{
+		dep(1, 1, "production", "success", "a", 1),
+		dep(2, 2, "production", "success", "b", 2), // rolled back by D3
+		dep(3, 3, "production", "success", "a", 5), // deploys the older SHA a
+	}}
+	ms := DORA(in, opts())
+	near(t, "cfr", find(ms, "change_failure_rate").Value, 1.0/3)
+	near(t, "recovery p50", find(ms, "failed_deployment_recovery_time").P50, 3*3600) // 5h - 2h
+}
+
+func TestNoSamplesMeansAbsent(t *testing.T) {
+	ms := DORA(Input{}, opts())
+	for _, name := range []string{"lead_time_for_changes", "failed_deployment_recovery_time", "time_to_restore"} {
+		absent(t, name, find(ms, name).P50)
+	}
+	absent(t, "change_failure_rate", find(ms, "change_failure_rate").Value)
+	if find(ms, "lead_time_for_changes").Tier != "" {
+		t.Error("a tier for a metric with no samples")
+	}
+}
+
+func TestPeriodsFollowTheConfiguredTimeZone(t *testing.T) {
+	// A deployment at 2026-03-02 20:00 UTC is 2026-03-03 05:00 in Tokyo.
+	d := dep(1, 1, "production", "success", "a", 11) // t0 + 11h = 20:00 UTC
+	for _, tc := range []struct {
+		loc  string
+		want string
+	}{{"UTC", "2026-03-02"}, {"Asia/Tokyo", "2026-03-03"}} {
+		o := DefaultOptions(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC))
+		o.Location, _ = time.LoadLocation(tc.loc)
+		o.Grain = "day"
+		c := find(DORA(Input{Deployments: []models.Deployment{d}}, o), "deployment_count")
+		var day string
+		for _, p := range c.Series {
+			if *p.Value == 1 {
+				day = p.PeriodStart.Format("2006-01-02")
+			}
+		}
+		if day != tc.want {
+			t.Errorf("%s: deployment counted on %s, want %s", tc.loc, day, tc.want)
+		}
+	}
+}
+
+func TestDeploymentFrequencyBand(t *testing.T) {
+	// Window: 4 full ISO weeks, Mon 2 Mar .. Mon 30 Mar 2026.
+	o := DefaultOptions(t0.Truncate(24*time.Hour), t0.Truncate(24*time.Hour).AddDate(0, 0, 28))
+	days := func(ds ...int) []models.Deployment {
+		var out []models.Deployment
+		for i, d := range ds {
+			out = append(out, dep(int64(i+1), int64(i+1), "production", "success", "s"+itoa(int64(i)), float64(d*24)))
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		deps []models.Deployment
+		band string
+		tier string
+	}{
+		// 3 deploy days in each of the 4 weeks: median days/week 3 → daily.
+		{"daily", days(0, 1, 2, 7, 8, 9, 14, 15, 16, 21, 22, 23), "daily", "elite"},
+		// one deploy day in 3 of 4 weeks: median of [1,1,1,0] = 1 → weekly.
+		{"weekly", days(0, 7, 14), "weekly", "high"},
+		// one deployment in 2 weeks of the month: weeks [1,0,1,0] median 0.5; months: March has 2 weeks
+		// with deployments (the window's 4 weeks lie in March) → median 2 ≥ 1 → monthly.
+		{"monthly", days(0, 14), "monthly", "medium"},
+		{"yearly", nil, "yearly", "low"},
+	}
+	for _, tc := range tests {
+		f := find(DORA(Input{Deployments: tc.deps}, o), "deployment_frequency")
+		if f.Band != tc.band || f.Tier != tc.tier {
+			t.Errorf("%s: band %q tier %q, want %q %q", tc.name, f.Band, f.Tier, tc.band, tc.tier)
+		}
+	}
+	// Frequency: 12 deployments over 28 days.
+	near(t, "frequency", find(DORA(Input{Deployments: tests[0].deps}, o), "deployment_frequency").Value, 12.0/28)
+}
+
+func TestTier_PublishedOrderIsDeterministic(t *testing.T) {
+	b := Benchmarks[2024]
+	// 8% CFR: not elite (> 5%), high (≤ 20%) wins before medium's 10%.
+	if got := Tier(b.CFR, 0.08); got != "high" {
+		t.Errorf("CFR 8%% → %s", got)
+	}
+	if got := Tier(b.CFR, 0.05); got != "elite" {
+		t.Errorf("CFR 5%% → %s (bound is inclusive)", got)
+	}
+	if got := Tier(b.CFR, 0.5); got != "low" {
+		t.Errorf("CFR 50%% → %s", got)
+	}
+	if got := Tier(b.LeadTime, 200*day); got != "low" {
+		t.Errorf("lead 200 days → %s", got)
+	}
+}

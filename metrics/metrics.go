@@ -1,0 +1,241 @@
+// Package metrics derives the numbers of METRICS.md from normalized records.
+// Everything here is a pure function of its inputs: no I/O, no clock (now is
+// an input), so the same records give the same values wherever they are shown.
+package metrics
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// Input is what a computation sees: records already narrowed to one scope.
+type Input struct {
+	MergeRequests []models.MergeRequest // with Commits and Reviews
+	Deployments   []models.Deployment   // with Changes
+	Pipelines     []models.Pipeline
+	Issues        []models.Issue
+}
+
+// Options are the configurable choices of METRICS.md.
+type Options struct {
+	Since, Until      time.Time      // the window, half-open [Since, Until)
+	Location          *time.Location // metrics.timezone: periods are cut here
+	Grain             string         // day | week | month | quarter
+	Production        *regexp.Regexp // environment names counted as production when the tier is unknown
+	AttributionWindow time.Duration  // incidents.attribution_window (default 7 days)
+	IncludeBots       bool           // count bot MRs in throughput
+	IncidentLabels    []string       // incidents.labels (default incident)
+	BenchmarkYear     int            // metrics.benchmark_year (default 2024)
+}
+
+// DefaultOptions fills what METRICS.md gives defaults for.
+func DefaultOptions(since, until time.Time) Options {
+	return Options{Since: since, Until: until, Location: time.UTC, Grain: "week",
+		Production: regexp.MustCompile(`(?i)^(prod|production)`), AttributionWindow: 7 * 24 * time.Hour,
+		IncidentLabels: []string{"incident"}, BenchmarkYear: 2024}
+}
+
+// Point is one period of a series.
+type Point struct {
+	PeriodStart time.Time // local midnight in Options.Location
+	PeriodEnd   time.Time // exclusive
+	Value       *float64
+	N           int
+}
+
+// Metric is one metric of one scope over the window.
+type Metric struct {
+	Name   string
+	Unit   string // seconds | ratio | count | per_day
+	Value  *float64
+	P50    *float64
+	P85    *float64
+	Mean   *float64
+	N      int
+	Tier   string
+	Year   int    // benchmark year of Tier
+	Band   string // deployment_frequency only
+	Series []Point
+	Parts  map[string]*Metric // lead_time_breakdown: coding, pickup, review, deploy
+}
+
+// Set is the result for one scope, by metric name.
+type Set map[string]*Metric
+
+func ptr(f float64) *float64 { return &f }
+
+// Percentile is continuous (linear interpolation between closest ranks), as
+// PERCENTILE_CONT / quantile_cont in Snowflake and DuckDB. xs need not be sorted.
+// It returns nil for no samples: a metric with n = 0 is absent, not 0.
+func Percentile(xs []float64, p float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	h := p * float64(len(s)-1)
+	lo := math.Floor(h)
+	i := int(lo)
+	if i+1 >= len(s) {
+		return ptr(s[len(s)-1])
+	}
+	return ptr(s[i] + (h-lo)*(s[i+1]-s[i]))
+}
+
+func mean(xs []float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	t := 0.0
+	for _, x := range xs {
+		t += x
+	}
+	return ptr(t / float64(len(xs)))
+}
+
+// PeriodStart is the start of t's period in loc: local midnight of the day,
+// the ISO week's Monday, the month's or the quarter's first day.
+func PeriodStart(t time.Time, grain string, loc *time.Location) time.Time {
+	l := t.In(loc)
+	d := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	switch grain {
+	case "week":
+		wd := (int(d.Weekday()) + 6) % 7 // Monday = 0
+		return d.AddDate(0, 0, -wd)
+	case "month":
+		return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, loc)
+	case "quarter":
+		q := (int(l.Month()) - 1) / 3
+		return time.Date(l.Year(), time.Month(q*3+1), 1, 0, 0, 0, 0, loc)
+	}
+	return d
+}
+
+// NextPeriod is the start of the period after start.
+func NextPeriod(start time.Time, grain string) time.Time {
+	switch grain {
+	case "week":
+		return start.AddDate(0, 0, 7)
+	case "month":
+		return start.AddDate(0, 1, 0)
+	case "quarter":
+		return start.AddDate(0, 3, 0)
+	}
+	return start.AddDate(0, 0, 1)
+}
+
+// periods lists the periods that intersect the window.
+func (o Options) periods() []time.Time {
+	var out []time.Time
+	for p := PeriodStart(o.Since, o.Grain, o.Location); p.Before(o.Until); p = NextPeriod(p, o.Grain) {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (o Options) inWindow(t time.Time) bool {
+	return !t.Before(o.Since) && t.Before(o.Until)
+}
+
+// sample is one value, timed by the end event that puts it in a period.
+type sample struct {
+	at time.Time
+	v  float64
+}
+
+// durations makes a p50/p85 metric with its series (series values are p50).
+func (o Options) durations(name string, xs []sample) *Metric {
+	m := &Metric{Name: name, Unit: "seconds"}
+	var all []float64
+	by := map[time.Time][]float64{}
+	for _, s := range xs {
+		if !o.inWindow(s.at) {
+			continue
+		}
+		all = append(all, s.v)
+		p := PeriodStart(s.at, o.Grain, o.Location)
+		by[p] = append(by[p], s.v)
+	}
+	m.N = len(all)
+	m.P50, m.P85 = Percentile(all, 0.5), Percentile(all, 0.85)
+	for _, p := range o.periods() {
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: Percentile(by[p], 0.5), N: len(by[p])})
+	}
+	return m
+}
+
+// ratio makes a numerator/denominator metric; each event carries its hit.
+type hit struct {
+	at  time.Time
+	yes bool
+}
+
+func (o Options) ratio(name string, xs []hit) *Metric {
+	m := &Metric{Name: name, Unit: "ratio"}
+	type acc struct{ yes, n int }
+	by := map[time.Time]*acc{}
+	total := acc{}
+	for _, h := range xs {
+		if !o.inWindow(h.at) {
+			continue
+		}
+		p := PeriodStart(h.at, o.Grain, o.Location)
+		if by[p] == nil {
+			by[p] = &acc{}
+		}
+		by[p].n++
+		total.n++
+		if h.yes {
+			by[p].yes++
+			total.yes++
+		}
+	}
+	m.N = total.n
+	if total.n > 0 {
+		m.Value = ptr(float64(total.yes) / float64(total.n))
+	}
+	for _, p := range o.periods() {
+		pt := Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain)}
+		if a := by[p]; a != nil && a.n > 0 {
+			pt.Value, pt.N = ptr(float64(a.yes)/float64(a.n)), a.n
+		}
+		m.Series = append(m.Series, pt)
+	}
+	return m
+}
+
+// counts makes a count metric with its series.
+func (o Options) counts(name string, at []time.Time) *Metric {
+	m := &Metric{Name: name, Unit: "count"}
+	by := map[time.Time]int{}
+	for _, t := range at {
+		if o.inWindow(t) {
+			by[PeriodStart(t, o.Grain, o.Location)]++
+			m.N++
+		}
+	}
+	m.Value = ptr(float64(m.N))
+	for _, p := range o.periods() {
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: ptr(float64(by[p])), N: by[p]})
+	}
+	return m
+}
+
+// Compute derives every metric GitLab-shaped data can feed.
+func Compute(in Input, o Options) Set {
+	set := Set{}
+	for _, m := range DORA(in, o) {
+		set[m.Name] = m
+	}
+	for _, m := range Review(in, o) {
+		set[m.Name] = m
+	}
+	for _, m := range CI(in, o) {
+		set[m.Name] = m
+	}
+	return set
+}

@@ -1,0 +1,69 @@
+package metrics
+
+import "time"
+
+// Review computes merge-request throughput and review health over MRs merged
+// in the window (each in the period of its merge). Bot-authored MRs are left
+// out, and count in throughput only with include_bots.
+func Review(in Input, o Options) []*Metric {
+	var merged []time.Time
+	var pickup, review []sample
+	var unreviewed []hit
+	var reviewers []sample
+	for i := range in.MergeRequests {
+		m := &in.MergeRequests[i]
+		if m.MergedAt == nil {
+			continue
+		}
+		at := *m.MergedAt
+		if m.Author.IsBot {
+			if o.IncludeBots {
+				merged = append(merged, at)
+			}
+			continue
+		}
+		merged = append(merged, at)
+		fr, ok := firstReview(m)
+		unreviewed = append(unreviewed, hit{at, !ok})
+		if ok {
+			addNonNeg(&pickup, at, fr.Sub(ready(m)))
+			addNonNeg(&review, at, at.Sub(fr))
+		}
+		// Distinct reviewers need identities: with privacy.people: drop there
+		// are no tokens, and the metric is absent rather than guessed.
+		distinct := map[string]bool{}
+		for _, r := range m.Reviews {
+			if r.Reviewer.Token != "" && r.Reviewer.Token != m.Author.Token {
+				distinct[r.Reviewer.Token] = true
+			}
+		}
+		if m.Author.Token != "" {
+			reviewers = append(reviewers, sample{at, float64(len(distinct))})
+		}
+	}
+	rpm := o.means("reviewers_per_mr", reviewers)
+	return []*Metric{o.counts("mr_throughput", merged), o.durations("pickup_time", pickup), o.durations("review_time", review),
+		o.ratio("unreviewed_merge_rate", unreviewed), rpm}
+}
+
+// means makes a mean metric (unit count) with its series.
+func (o Options) means(name string, xs []sample) *Metric {
+	m := &Metric{Name: name, Unit: "count"}
+	var all []float64
+	by := map[time.Time][]float64{}
+	for _, s := range xs {
+		if !o.inWindow(s.at) {
+			continue
+		}
+		all = append(all, s.v)
+		p := PeriodStart(s.at, o.Grain, o.Location)
+		by[p] = append(by[p], s.v)
+	}
+	m.N = len(all)
+	m.Mean = mean(all)
+	m.Value = m.Mean
+	for _, p := range o.periods() {
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: mean(by[p]), N: len(by[p])})
+	}
+	return m
+}

@@ -1,0 +1,69 @@
+package metrics
+
+import (
+	"testing"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+func TestReviewMetrics(t *testing.T) {
+	draft := func(readyH float64) mrOpt {
+		return func(m *models.MergeRequest) { m.ReadyAt = atp(readyH) }
+	}
+	second := func(h float64) mrOpt {
+		return func(m *models.MergeRequest) {
+			m.Reviews = append(m.Reviews, models.MRReview{MRID: m.ID, ID: m.ID + ":r2", Reviewer: models.Person{Token: "rev2"}, CreatedAt: at(h)})
+		}
+	}
+	in := Input{MergeRequests: []models.MergeRequest{
+		mr(1, 0, 10, nil, reviewed(4), second(5)), // pickup 4h, review 6h, 2 reviewers
+		mr(2, 0, 20, nil, draft(6), reviewed(8)),  // draft until 6h: pickup 8-6 = 2h, review 12h, 1 reviewer
+		mr(3, 0, 3, nil),                          // merged unreviewed: 0 reviewers
+		mr(4, 0, 5, nil, reviewed(-1)),            // review before creation (clock skew): pickup dropped; review 6h
+		mr(5, 0, 2, nil, func(m *models.MergeRequest) { m.Author = models.Person{Token: "b", IsBot: true} }),
+		{ID: "open", ProjectPath: P, State: "opened", CreatedAt: at(0), UpdatedAt: at(0)},
+	}}
+	ms := Review(in, opts())
+	// Four human MRs merged; the bot's is left out.
+	near(t, "mr_throughput", find(ms, "mr_throughput").Value, 4)
+	// pickup samples [4h, 2h] → p50 3h
+	near(t, "pickup p50", find(ms, "pickup_time").P50, 3*3600)
+	// review samples [6h, 12h, 6h] → p50 6h
+	near(t, "review p50", find(ms, "review_time").P50, 6*3600)
+	// unreviewed: MR 3 of 4 → 0.25
+	near(t, "unreviewed_merge_rate", find(ms, "unreviewed_merge_rate").Value, 0.25)
+	// reviewers per MR: (2 + 1 + 0 + 1) / 4 = 1
+	near(t, "reviewers_per_mr", find(ms, "reviewers_per_mr").Mean, 1)
+
+	o := opts()
+	o.IncludeBots = true
+	near(t, "throughput with bots", find(Review(in, o), "mr_throughput").Value, 5)
+}
+
+func TestCIMetrics(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	pl := func(status string, def bool, finishH float64, dur, queue float64) models.Pipeline {
+		p := models.Pipeline{ID: status, Status: status, IsDefaultBranch: def, UpdatedAt: at(finishH)}
+		if status != "running" {
+			p.FinishedAt = atp(finishH)
+			p.DurationS, p.QueuedDurationS = f(dur), f(queue)
+		}
+		return p
+	}
+	in := Input{Pipelines: []models.Pipeline{
+		pl("success", true, 1, 600, 10),
+		pl("success", true, 2, 900, 30),
+		pl("failed", true, 3, 300, 20),
+		pl("canceled", true, 4, 100, 5),   // not in the success rate; its duration counts
+		pl("failed", false, 5, 5000, 500), // a feature branch: ignored
+		pl("running", true, 6, 0, 0),      // not finished
+	}}
+	ms := CI(in, opts())
+	// 2 success of 3 success+failed
+	near(t, "pipeline_success_rate", find(ms, "pipeline_success_rate").Value, 2.0/3)
+	// durations [600, 900, 300, 100] → p50 (300+600)/2 = 450; p85: h = 2.55 → 600 + 0.55*300 = 765
+	near(t, "duration p50", find(ms, "pipeline_duration").P50, 450)
+	near(t, "duration p85", find(ms, "pipeline_duration").P85, 765)
+	// queue [10, 30, 20, 5] → p50 15
+	near(t, "queue p50", find(ms, "pipeline_queue_time").P50, 15)
+}
