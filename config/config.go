@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,13 +66,15 @@ func ParseDuration(s string) (Duration, error) {
 
 // Config is the whole, validated configuration.
 type Config struct {
-	File      string              `mapstructure:"-" json:"file"`
-	Sources   map[string]*Source  `mapstructure:"sources" json:"sources"`
-	Teams     map[string][]string `mapstructure:"teams" json:"teams"`
-	Warehouse Warehouse           `mapstructure:"warehouse" json:"warehouse"`
-	Privacy   Privacy             `mapstructure:"privacy" json:"privacy"`
-	Metrics   Metrics             `mapstructure:"metrics" json:"metrics"`
-	Log       Log                 `mapstructure:"log" json:"log"`
+	File        string              `mapstructure:"-" json:"file"`
+	Sources     map[string]*Source  `mapstructure:"sources" json:"sources"`
+	Teams       map[string][]string `mapstructure:"teams" json:"teams"`
+	Warehouse   Warehouse           `mapstructure:"warehouse" json:"warehouse"`
+	Privacy     Privacy             `mapstructure:"privacy" json:"privacy"`
+	Metrics     Metrics             `mapstructure:"metrics" json:"metrics"`
+	Incidents   Incidents           `mapstructure:"incidents" json:"incidents"`
+	Deployments Deployments         `mapstructure:"deployments" json:"deployments"`
+	Log         Log                 `mapstructure:"log" json:"log"`
 }
 
 // Source is one server to collect from.
@@ -121,9 +124,23 @@ type Exclude struct {
 
 // Metrics configures derivations.
 type Metrics struct {
-	Timezone    string   `mapstructure:"timezone" json:"timezone"`
-	BotAuthors  []string `mapstructure:"bot_authors" json:"bot_authors"`
-	IncludeBots bool     `mapstructure:"include_bots" json:"include_bots"`
+	Timezone      string   `mapstructure:"timezone" json:"timezone"`
+	BotAuthors    []string `mapstructure:"bot_authors" json:"bot_authors"`
+	IncludeBots   bool     `mapstructure:"include_bots" json:"include_bots"`
+	BenchmarkYear int      `mapstructure:"benchmark_year" json:"benchmark_year"`
+}
+
+// Incidents says which issues are incidents and how they are attributed.
+type Incidents struct {
+	Labels            []string `mapstructure:"labels" json:"labels"`
+	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
+}
+
+// Deployments says which environments are production.
+type Deployments struct {
+	// Production is a regular expression over environment names, used when
+	// GitLab reports no environment tier.
+	Production string `mapstructure:"production" json:"production"`
 }
 
 // Log configures logging.
@@ -146,6 +163,10 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.timezone", "UTC")
 	v.SetDefault("metrics.bot_authors", []string{"*bot", "*[bot]", "project_*_bot*", "ghost"})
 	v.SetDefault("metrics.include_bots", false)
+	v.SetDefault("metrics.benchmark_year", 2024)
+	v.SetDefault("incidents.labels", []string{"incident"})
+	v.SetDefault("incidents.attribution_window", "7d")
+	v.SetDefault("deployments.production", "^(prod|production)")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
 }
@@ -231,11 +252,7 @@ func Load(opts Options) (*Config, error) {
 	}
 
 	var c Config
-	dec := func(dc *mapstructure.DecoderConfig) {
-		dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(","))
-		dc.WeaklyTypedInput = true
-	}
-	if err := v.Unmarshal(&c, dec); err != nil {
+	if err := v.Unmarshal(&c, decoderOptions); err != nil {
 		return nil, &ConfigError{File: file, Msg: decodeMessage(err)}
 	}
 	c.File = file
@@ -255,6 +272,25 @@ func Load(opts Options) (*Config, error) {
 		return nil, err
 	}
 	return &c, nil
+}
+
+func decoderOptions(dc *mapstructure.DecoderConfig) {
+	dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(","))
+	dc.WeaklyTypedInput = true
+}
+
+// Defaults is the configuration with every default and no sources: the
+// starting point for configs built in code (demo, tests, benchmarks), from the
+// same defaults a file gets.
+func Defaults() *Config {
+	v := viper.New()
+	setDefaults(v)
+	var c Config
+	if err := v.Unmarshal(&c, decoderOptions); err != nil {
+		panic("config: defaults do not decode: " + err.Error())
+	}
+	c.Sources = map[string]*Source{}
+	return &c
 }
 
 var durationType = reflect.TypeOf(Duration(0))
@@ -398,6 +434,18 @@ func (c *Config) Validate() error {
 	}
 	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
 		return bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone)
+	}
+	if c.Deployments.Production == "" {
+		return bad("deployments.production", "empty: it would count every environment as production")
+	}
+	if _, err := regexp.Compile(c.Deployments.Production); err != nil {
+		return bad("deployments.production", "not a regular expression: %v", err)
+	}
+	if c.Incidents.AttributionWindow <= 0 {
+		return bad("incidents.attribution_window", "must be positive (e.g. 7d)")
+	}
+	if c.Metrics.BenchmarkYear != 2024 {
+		return bad("metrics.benchmark_year", "no benchmarks for %d (available: 2024)", c.Metrics.BenchmarkYear)
 	}
 	switch c.Log.Format {
 	case "text", "json":

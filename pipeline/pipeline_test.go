@@ -73,14 +73,11 @@ func newEnv(t *testing.T, size sandbox.Size, opts sandbox.Options) *env {
 	for _, p := range org.ProjectPaths() {
 		projects = append(projects, p)
 	}
-	cfg := &config.Config{
-		File:      "test.yaml",
-		Sources:   map[string]*config.Source{"gl": source("gl", srv.URL, token, projects...)},
-		Warehouse: config.Warehouse{Engine: "duckdb", Path: filepath.Join(t.TempDir(), "w.duckdb"), BatchSize: 2000},
-		Privacy:   config.Privacy{Secret: "0123456789abcdef0123456789abcdef", People: "pseudonymize", Titles: "drop"},
-		Metrics:   config.Metrics{Timezone: "UTC", BotAuthors: []string{"*bot"}},
-		Log:       config.Log{Level: "info", Format: "text"},
-	}
+	cfg := config.Defaults()
+	cfg.File = "test.yaml"
+	cfg.Sources["gl"] = source("gl", srv.URL, token, projects...)
+	cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")
+	cfg.Privacy.Secret = "0123456789abcdef0123456789abcdef"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

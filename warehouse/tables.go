@@ -1,6 +1,7 @@
 package warehouse
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -45,6 +46,31 @@ var (
 		"id", "source", "instance", "project_id", "project_path", "key", "title", "type", "labels", "state",
 		"author", "assignee", "web_url", "created_at", "updated_at", "closed_at", "collected_at", "deleted_at"}}
 )
+
+// MetricValues holds derived metrics; its key is the metric's identity.
+var MetricValues = Table{Name: "metric_values", Key: []string{"scope_kind", "scope", "metric", "grain", "period_start", "environment", "stat"},
+	Columns: []string{"scope_kind", "scope", "metric", "grain", "period_start", "period_end", "environment", "stat", "value",
+		"unit", "n", "label", "benchmark_year", "computed_at"}}
+
+// MetricRows maps metric values to rows of MetricValues.
+func MetricRows(vals []MetricValue, now time.Time) Rows {
+	date := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	out := Rows{Table: MetricValues}
+	for _, v := range vals {
+		var val any
+		if v.Value != nil {
+			val = *v.Value
+		}
+		var year any
+		if v.BenchmarkYear != 0 {
+			year = int64(v.BenchmarkYear)
+		}
+		out.Rows = append(out.Rows, []any{v.ScopeKind, v.Scope, v.Metric, v.Grain, date(v.PeriodStart), date(v.PeriodEnd),
+			v.Environment, v.Stat, val, nullStr(v.Unit), int64(v.N), nullStr(v.Label), year, now})
+	}
+	out.Rows = dedupe(out.Table, out.Rows)
+	return out
+}
 
 // RecordTables lists every record table, parents first.
 var RecordTables = []Table{MergeRequests, MRCommits, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues}
@@ -122,7 +148,11 @@ func dedupe(t Table, rows [][]any) [][]any {
 	for _, r := range rows {
 		sb.Reset()
 		for _, i := range idx {
-			sb.WriteString(r[i].(string))
+			if s, ok := r[i].(string); ok {
+				sb.WriteString(s)
+			} else {
+				fmt.Fprint(&sb, r[i])
+			}
 			sb.WriteByte(0)
 		}
 		k := sb.String()

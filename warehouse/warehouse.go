@@ -50,6 +50,9 @@ type Warehouse interface {
 	// Delete removes top-level records of a table by id, with their children
 	// and the deployment links that point at them, in one transaction.
 	Delete(ctx context.Context, table string, ids []string) (int, error)
+	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
+	// period_start, environment, stat): recomputing a window is idempotent.
+	PutMetrics(ctx context.Context, vals []MetricValue) error
 	BeginRun(ctx context.Context, r *Run) error
 	FinishRun(ctx context.Context, r *Run) error
 	// Query runs read-only SQL.
@@ -63,4 +66,16 @@ var StreamTable = map[string]string{
 	"pipelines":      "pipelines",
 	"deployments":    "deployments",
 	"issues":         "issues",
+}
+
+// MetricValue is one row of metric_values.
+type MetricValue struct {
+	ScopeKind, Scope, Metric, Grain string
+	PeriodStart, PeriodEnd          time.Time // dates in metrics.timezone (time of day ignored)
+	Environment, Stat               string
+	Value                           *float64
+	Unit                            string
+	N                               int
+	Label                           string // tier or band
+	BenchmarkYear                   int
 }

@@ -59,10 +59,10 @@ func main() {
 	src := &config.Source{Name: "gl", Type: "gitlab", URL: srv.URL, Token: "bench", Projects: org.ProjectPaths(),
 		Streams: strings.Split(*streams, ","), Concurrency: *conc, RateLimit: rl, MaxRetries: 8,
 		Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d")}
-	cfg := &config.Config{Sources: map[string]*config.Source{"gl": src},
-		Warehouse: config.Warehouse{Engine: "duckdb", Path: filepath.Join(dir, "w.duckdb"), BatchSize: 2000},
-		Privacy:   config.Privacy{Secret: "bench-secret-0123456789", People: "pseudonymize", Titles: "drop"},
-		Metrics:   config.Metrics{Timezone: "UTC", BotAuthors: []string{"*bot"}}, Log: config.Log{Level: "info", Format: "text"}}
+	cfg := config.Defaults()
+	cfg.Sources["gl"] = src
+	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
+	cfg.Privacy.Secret = "bench-secret-0123456789"
 	if err := cfg.Validate(); err != nil {
 		log.Fatal(err)
 	}

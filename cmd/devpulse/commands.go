@@ -24,7 +24,7 @@ import (
 
 func collectCmd(g *globals) *cobra.Command {
 	var sources, streams []string
-	var full bool
+	var full, noMetrics bool
 	var since string
 	c := &cobra.Command{
 		Use:   "collect",
@@ -52,10 +52,24 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 				}
 			}
 			_, err = collect(cmd.Context(), g, cfg, o)
+			if err != nil || noMetrics {
+				return err
+			}
+			mo, err := (&windowFlags{grain: "week"}).options(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			_, err = computeMetrics(cmd.Context(), g.stdout, cfg, wh, mo)
 			return err
 		},
 	}
 	f := c.Flags()
+	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
 	f.StringSliceVar(&streams, "stream", nil, "only these streams: "+strings.Join(config.GitLabStreams, ", "))
 	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")

@@ -37,20 +37,18 @@ func demoConfig(url, token, path string) (*config.Config, error) {
 	}
 	src.MaxRetries = 8
 	src.Streams = append([]string(nil), config.GitLabStreams...)
-	cfg := &config.Config{
-		File:      "(demo)",
-		Sources:   map[string]*config.Source{"gitlab": src},
-		Teams:     map[string][]string{"payments": {"gitlab:acme/payments/api", "gitlab:acme/mobile/ledger"}},
-		Warehouse: config.Warehouse{Engine: "duckdb", Path: path, BatchSize: 2000},
-		Privacy:   config.Privacy{Secret: config.Secret(hex.EncodeToString(secret)), People: "pseudonymize", Titles: "keep"},
-		Metrics:   config.Metrics{Timezone: "UTC", BotAuthors: []string{"*bot", "*[bot]", "project_*_bot*", "ghost"}},
-		Log:       config.Log{Level: "info", Format: "text"},
-	}
+	cfg := config.Defaults()
+	cfg.File = "(demo)"
+	cfg.Sources["gitlab"] = src
+	cfg.Teams = map[string][]string{"payments": {"gitlab:acme/payments/api", "gitlab:acme/mobile/ledger"}}
+	cfg.Warehouse.Path = path
+	cfg.Privacy.Secret = config.Secret(hex.EncodeToString(secret))
+	cfg.Privacy.Titles = "keep" // the demo's titles are generated, and show the masking
 	return cfg, cfg.Validate()
 }
 
 func demoCmd(g *globals) *cobra.Command {
-	var out string
+	var out, html string
 	var seed uint64
 	c := &cobra.Command{
 		Use:   "demo",
@@ -85,12 +83,19 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			if _, err := collect(ctx, g, cfg, pipeline.Options{Command: "demo"}); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "sandbox served %d requests; demo took %s\n\n", srv.Total(), time.Since(start).Round(time.Millisecond))
-			wh, err := duckdb.OpenReadOnly(ctx, out)
+			fmt.Fprintf(g.stdout, "sandbox served %d requests; collection took %s\n\n", srv.Total(), time.Since(start).Round(time.Millisecond))
+			wh, err := duckdb.Open(ctx, out)
 			if err != nil {
 				return err
 			}
 			defer wh.Close()
+			o, err := (&windowFlags{grain: "week"}).options(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			if _, err := computeMetrics(ctx, g.stdout, cfg, wh, o); err != nil {
+				return err
+			}
 			res, err := wh.Query(ctx, demoLanded)
 			if err != nil {
 				return err
@@ -99,11 +104,20 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			if err := writeResult(g.stdout, res, "table"); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "\nexplore it:\n  devpulse query --warehouse %s \"SELECT project_path, count(*) AS merged FROM merge_requests WHERE state = 'merged' GROUP BY 1 ORDER BY 1\"\n", out)
+			fmt.Fprintln(g.stdout)
+			if err := renderReport(ctx, g, cfg, wh, o, []string{"payments"}, nil, "table", ""); err != nil {
+				return err
+			}
+			if err := renderReport(ctx, g, cfg, wh, o, nil, nil, "html", html); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "demo took %s\n\nexplore it:\n  devpulse report --warehouse %s --format table\n  devpulse query --warehouse %s \"SELECT * FROM metric_values WHERE grain = 'window' AND scope_kind = 'team'\"\n  open %s\n",
+				time.Since(start).Round(time.Millisecond), out, out, html)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&out, "out", "devpulse-demo.duckdb", "warehouse file to (re)create")
+	c.Flags().StringVar(&html, "html", "devpulse-demo.html", "HTML report to write")
 	c.Flags().Uint64Var(&seed, "seed", 42, "sandbox seed (same seed, same organisation)")
 	return c
 }

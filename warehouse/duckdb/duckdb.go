@@ -364,6 +364,17 @@ func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error
 	return deleted, nil
 }
 
+// PutMetrics implements warehouse.Warehouse.
+func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := warehouse.MetricRows(vals, w.now().UTC())
+	if err := w.inTx(ctx, func() error { return w.upsert(ctx, rows) }); err != nil {
+		return fmt.Errorf("duckdb: store metric values: %w", err)
+	}
+	return nil
+}
+
 // BeginRun implements warehouse.Warehouse.
 func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
 	w.mu.Lock()

@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/metrics"
+	"github.com/devpulse/devpulse/report"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+// windowFlags are the --since/--until/--grain shared by metrics and report.
+type windowFlags struct {
+	since, until, grain string
+}
+
+func (f *windowFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.since, "since", "", "window start, a date (YYYY-MM-DD) in metrics.timezone (default: until - 90 days)")
+	c.Flags().StringVar(&f.until, "until", "", "window end, exclusive: --until 2026-02-01 ends with 31 January (default: now)")
+	c.Flags().StringVar(&f.grain, "grain", "week", "period of the series: day, week, month or quarter")
+}
+
+// options resolves the window in metrics.timezone: dates are local midnights.
+func (f *windowFlags) options(cfg *config.Config, now time.Time) (metrics.Options, error) {
+	loc, err := time.LoadLocation(cfg.Metrics.Timezone)
+	if err != nil {
+		return metrics.Options{}, err
+	}
+	date := func(flag, s string) (time.Time, error) {
+		if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+		return time.Time{}, usageError{fmt.Errorf("--%s %q: want a date (YYYY-MM-DD) or an RFC 3339 time", flag, s)}
+	}
+	until := now
+	if f.until != "" {
+		if until, err = date("until", f.until); err != nil {
+			return metrics.Options{}, err
+		}
+	}
+	since := until.AddDate(0, 0, -90)
+	if f.since != "" {
+		if since, err = date("since", f.since); err != nil {
+			return metrics.Options{}, err
+		}
+	}
+	if !since.Before(until) {
+		return metrics.Options{}, usageError{fmt.Errorf("--since must be before --until")}
+	}
+	switch f.grain {
+	case "day", "week", "month", "quarter":
+	default:
+		return metrics.Options{}, usageError{fmt.Errorf("--grain %q: use day, week, month or quarter", f.grain)}
+	}
+	o := metrics.DefaultOptions(since, until)
+	o.Location, o.Grain = loc, f.grain
+	o.Production = regexp.MustCompile("(?i)" + cfg.Deployments.Production)
+	o.AttributionWindow = time.Duration(cfg.Incidents.AttributionWindow)
+	o.IncidentLabels = cfg.Incidents.Labels
+	o.IncludeBots = cfg.Metrics.IncludeBots
+	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
+	return o, nil
+}
+
+// computeMetrics derives every scope's metrics from the warehouse and stores them.
+func computeMetrics(ctx context.Context, w io.Writer, cfg *config.Config, wh warehouse.Warehouse, o metrics.Options) ([]report.Result, error) {
+	start := time.Now()
+	b, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		return nil, err
+	}
+	rs := report.Compute(b, report.Scopes(cfg, b), o)
+	vals := report.Values(rs, o)
+	if err := wh.PutMetrics(ctx, vals); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(w, "metrics: %d values for %d scopes (%s .. %s, by %s) in %s\n", len(vals), len(rs),
+		o.Since.In(o.Location).Format("2006-01-02"), o.Until.In(o.Location).Format("2006-01-02"), o.Grain, time.Since(start).Round(time.Millisecond))
+	return rs, nil
+}
+
+func metricsCmd(g *globals) *cobra.Command {
+	var wf windowFlags
+	c := &cobra.Command{
+		Use:   "metrics",
+		Short: "Compute every metric over the warehouse and store them in metric_values",
+		Long: `metrics derives the DORA, review and CI metrics of METRICS.md for every project
+and team over the window and upserts them into metric_values (re-running replaces
+the same rows; nothing is duplicated). collect runs it at the end unless --no-metrics.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			o, err := wf.options(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			_, err = computeMetrics(cmd.Context(), g.stdout, cfg, wh, o)
+			return err
+		},
+	}
+	wf.register(c)
+	return c
+}
+
+func reportCmd(g *globals) *cobra.Command {
+	var wf windowFlags
+	var teams, projects []string
+	var format, out string
+	c := &cobra.Command{
+		Use:   "report",
+		Short: "Show the metrics of projects and teams: terminal table, JSON or a self-contained HTML page",
+		Example: `  devpulse report --team payments
+  devpulse report --format json --since 2026-01-01 --until 2026-04-01 --grain month
+  devpulse report --format html --out retro.html --project acme/payments/api`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "table" && format != "json" && format != "html" {
+				return usageError{fmt.Errorf("--format %q: use table, json or html", format)}
+			}
+			cfg, err := g.load()
+			if err != nil {
+				return err
+			}
+			o, err := wf.options(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			wh, err := duckdb.OpenReadOnly(cmd.Context(), cfg.Warehouse.Path)
+			if err != nil {
+				return err
+			}
+			defer wh.Close()
+			return renderReport(cmd.Context(), g, cfg, wh, o, teams, projects, format, out)
+		},
+	}
+	wf.register(c)
+	c.Flags().StringSliceVar(&teams, "team", nil, "only these teams (repeatable)")
+	c.Flags().StringSliceVar(&projects, "project", nil, "only these projects (repeatable)")
+	c.Flags().StringVar(&format, "format", "table", "table, json or html")
+	c.Flags().StringVar(&out, "out", "", "write to this file instead of standard output")
+	return c
+}
+
+func renderReport(ctx context.Context, g *globals, cfg *config.Config, wh warehouse.Warehouse, o metrics.Options, teams, projects []string, format, out string) error {
+	b, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		return err
+	}
+	scopes, err := report.Select(report.Scopes(cfg, b), teams, projects)
+	if err != nil {
+		return usageError{err}
+	}
+	rs := report.Compute(b, scopes, o)
+	w := g.stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w = f
+	}
+	switch format {
+	case "json":
+		err = report.WriteJSON(w, report.Document(rs, o, time.Now()))
+	case "html":
+		err = report.WriteHTML(w, rs, o, time.Now())
+	default:
+		report.WriteTable(w, rs, o)
+	}
+	if err == nil && out != "" {
+		fmt.Fprintf(g.stdout, "report written to %s\n", out)
+	}
+	return err
+}

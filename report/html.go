@@ -1,0 +1,243 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/metrics"
+)
+
+// WriteHTML renders one self-contained page (inline CSS and SVG, no scripts,
+// no network) for a sprint retrospective.
+func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error {
+	type tile struct {
+		Title, Value, Sub, Tier, Trend string
+		Good                           bool
+	}
+	type chart struct {
+		Title string
+		SVG   template.HTML
+	}
+	type change struct {
+		Ref, URL, Title                      string
+		Coding, Pickup, Review, Deploy, Lead string
+	}
+	type scope struct {
+		Kind, Name string
+		Tiles      []tile
+		Breakdown  template.HTML
+		Charts     []chart
+		Slowest    []change
+		Rows       [][]string
+	}
+	data := struct {
+		Since, Until, TZ, Grain, Generated string
+		Scopes                             []scope
+	}{o.Since.In(o.Location).Format("2 Jan 2006"), o.Until.Add(-time.Nanosecond).In(o.Location).Format("2 Jan 2006"),
+		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil}
+
+	for _, r := range rs {
+		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name}
+		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time"} {
+			m := r.Set[name]
+			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Tier: m.Tier, Trend: Trend(name, m, r.Prev[name])}
+			t.Good = Better(name, t.Trend)
+			var sub []string
+			switch {
+			case m.Band != "":
+				sub = append(sub, m.Band+" band")
+			case m.Unit == "seconds":
+				sub = append(sub, "p85 "+Human(m.Unit, m.P85))
+			}
+			if m.Tier != "" {
+				sub = append(sub, fmt.Sprintf("%d benchmarks", m.Year))
+			}
+			t.Sub = strings.Join(append(sub, fmt.Sprintf("n=%d", m.N)), " · ")
+			s.Tiles = append(s.Tiles, t)
+		}
+		if bd := r.Set["lead_time_breakdown"]; bd != nil {
+			s.Breakdown = stackedBar(bd)
+		}
+		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
+			"mr_throughput", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time"} {
+			if m := r.Set[name]; m != nil {
+				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
+			}
+		}
+		for _, name := range Order {
+			m := r.Set[name]
+			if m == nil || m.Parts != nil {
+				continue
+			}
+			val := Human(m.Unit, headline(m))
+			if m.Unit == "seconds" {
+				val = "p50 " + val + " · p85 " + Human(m.Unit, m.P85)
+			}
+			tier := m.Tier
+			if m.Band != "" {
+				tier = m.Band + " / " + m.Tier
+			}
+			s.Rows = append(s.Rows, []string{Titles[name], val, tier, Trend(name, m, r.Prev[name]), fmt.Sprint(m.N)})
+		}
+		for _, t := range r.Slowest {
+			c := change{Ref: fmt.Sprintf("%s!%d", t.MR.ProjectPath, t.MR.IID), URL: t.MR.WebURL, Coding: Human("seconds", t.Coding),
+				Pickup: Human("seconds", t.Pickup), Review: Human("seconds", t.Review), Deploy: Human("seconds", t.Deploy), Lead: Human("seconds", ptrf(total(t)))}
+			if t.MR.Title != "" && !strings.HasPrefix(t.MR.Title, "h:") {
+				c.Title = t.MR.Title
+			} else {
+				c.Title = "(title withheld by the privacy policy)"
+			}
+			s.Slowest = append(s.Slowest, c)
+		}
+		data.Scopes = append(data.Scopes, s)
+	}
+	return page.Execute(w, data)
+}
+
+func ptrf(f float64) *float64 { return &f }
+
+func chartSuffix(m *metrics.Metric) string {
+	if m.Unit == "seconds" {
+		return " (p50)"
+	}
+	return ""
+}
+
+var partColors = map[string]string{"coding": "#6c8ebf", "pickup": "#e6a23c", "review": "#9b59b6", "deploy": "#2e9e6a"}
+
+// stackedBar draws the p50 of each breakdown part as one horizontal bar.
+func stackedBar(bd *metrics.Metric) template.HTML {
+	parts := []string{"coding", "pickup", "review", "deploy"}
+	sum := 0.0
+	for _, p := range parts {
+		if v := bd.Parts[p].P50; v != nil {
+			sum += *v
+		}
+	}
+	var sb strings.Builder
+	if sum == 0 {
+		return template.HTML(`<p class="muted">No change reached production in the window.</p>`)
+	}
+	sb.WriteString(`<svg viewBox="0 0 1000 28" width="100%" height="28" preserveAspectRatio="none" role="img" aria-label="lead time breakdown">`)
+	x := 0.0
+	for _, p := range parts {
+		v := bd.Parts[p].P50
+		if v == nil {
+			continue
+		}
+		wd := *v / sum * 1000
+		fmt.Fprintf(&sb, `<rect x="%.1f" y="0" width="%.1f" height="28" fill="%s"><title>%s p50 %s (n=%d)</title></rect>`,
+			x, wd, partColors[p], p, Human("seconds", v), bd.Parts[p].N)
+		x += wd
+	}
+	sb.WriteString(`</svg><div class="legend">`)
+	for _, p := range parts {
+		fmt.Fprintf(&sb, `<span><i style="background:%s"></i>%s <b>%s</b> <span class="muted">n=%d</span></span>`,
+			partColors[p], p, Human("seconds", bd.Parts[p].P50), bd.Parts[p].N)
+	}
+	sb.WriteString(`</div>`)
+	return template.HTML(sb.String())
+}
+
+// lineChart draws a series with its axis labels.
+func lineChart(m *metrics.Metric) template.HTML {
+	const W, H, L, B, T = 300.0, 140.0, 58.0, 22.0, 8.0
+	var sb strings.Builder
+	fmt.Fprintf(&sb, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, W, H)
+	maxV := 0.0
+	n := 0
+	for _, p := range m.Series {
+		if p.Value != nil {
+			maxV = math.Max(maxV, *p.Value)
+			n++
+		}
+	}
+	if n == 0 {
+		sb.WriteString(`<text x="10" y="70" class="muted">no data in the window</text></svg>`)
+		return template.HTML(sb.String())
+	}
+	if m.Unit == "ratio" {
+		maxV = math.Max(maxV, 1)
+	}
+	if maxV == 0 {
+		maxV = 1
+	}
+	pw, ph := W-L-6, H-B-T
+	x := func(i int) float64 {
+		if len(m.Series) == 1 {
+			return L + pw/2
+		}
+		return L + float64(i)*pw/float64(len(m.Series)-1)
+	}
+	y := func(v float64) float64 { return T + ph - v/maxV*ph }
+	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ccc"/>`, L, T+ph, W-6, T+ph)
+	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, L-4, T+ph)
+	var pts []string
+	for i, p := range m.Series {
+		if p.Value == nil {
+			continue
+		}
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(*p.Value)))
+		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="#3b6fb6"><title>%s: %s (n=%d)</title></circle>`,
+			x(i), y(*p.Value), p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N)
+	}
+	fmt.Fprintf(&sb, `<polyline points="%s" fill="none" stroke="#3b6fb6" stroke-width="1.8"/>`, strings.Join(pts, " "))
+	first, last := m.Series[0].PeriodStart, m.Series[len(m.Series)-1].PeriodStart
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, L, H-6, first.Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, W-6, H-6, last.Format("2 Jan"))
+	sb.WriteString(`</svg>`)
+	return template.HTML(sb.String())
+}
+
+var page = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>devpulse report {{.Since}} – {{.Until}}</title>
+<style>
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}
+header{background:#1d2330;color:#fff;padding:18px 28px}header h1{margin:0;font-size:20px}header p{margin:4px 0 0;color:#b8c0d0}
+main{padding:8px 28px 40px}section{background:#fff;border-radius:10px;padding:18px 22px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485063}
+.tiles{display:grid;grid-template-columns:repeat(4,1fr);gap:12px}
+.tile{border-radius:8px;padding:12px 14px;border-left:6px solid #999;background:#fafbfc}
+.tile .t{color:#485063;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
+.tile .v{font-size:26px;font-weight:600;margin:4px 0}.tile .s{font-size:12px;color:#6b7384}
+.tier{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:#999}
+.elite{background:#1f9d55}.high{background:#2f80c9}.medium{background:#d98e04}.low{background:#c7402d}
+.tile.b-elite{border-color:#1f9d55}.tile.b-high{border-color:#2f80c9}.tile.b-medium{border-color:#d98e04}.tile.b-low{border-color:#c7402d}
+.legend span{display:inline-block;margin-right:18px;font-size:13px}.legend i{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px}
+.good{color:#1f9d55}.bad{color:#c7402d}.muted{color:#8a92a3;fill:#8a92a3}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px}
+.chart{border:1px solid #eceef2;border-radius:8px;padding:8px 10px}.chart .t{font-size:12px;color:#485063}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef2}
+th{color:#485063;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
+footer{color:#8a92a3;font-size:12px;padding:0 28px 24px}
+</style></head><body>
+<header><h1>devpulse · development condition</h1>
+<p>{{.Since}} – {{.Until}} · periods by {{.Grain}} in {{.TZ}} · people are pseudonymized; no free text is collected</p></header>
+<main>
+{{range .Scopes}}<section>
+<h2>{{.Kind}} · {{.Name}}</h2>
+<div class="tiles">{{range .Tiles}}<div class="tile b-{{.Tier}}"><div class="t">{{.Title}}</div>
+<div class="v">{{.Value}} <span class="{{if .Good}}good{{else}}bad{{end}}" title="vs the previous window">{{.Trend}}</span></div>
+<div>{{if .Tier}}<span class="tier {{.Tier}}">{{.Tier}}</span>{{else}}<span class="muted">no tier: no data</span>{{end}}</div>
+<div class="s">{{.Sub}}</div></div>{{end}}</div>
+<h3>Lead time breakdown (p50 of each stage, deployed changes)</h3>{{.Breakdown}}
+<h3>Trends</h3><div class="charts">{{range .Charts}}<div class="chart"><div class="t">{{.Title}}</div>{{.SVG}}</div>{{end}}</div>
+<h3>All metrics</h3><table><tr><th>metric</th><th>value</th><th>tier / band</th><th>trend</th><th>n</th></tr>
+{{range .Rows}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td><td>{{index . 2}}</td><td>{{index . 3}}</td><td class="num">{{index . 4}}</td></tr>{{end}}</table>
+<h3>Slowest merge requests to production</h3>
+{{if .Slowest}}<table><tr><th>merge request</th><th>title</th><th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
+{{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td><td>{{.Title}}</td><td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
+{{else}}<p class="muted">No change reached production in the window.</p>{{end}}
+</section>{{end}}
+</main>
+<footer>Generated {{.Generated}} by devpulse. Definitions: METRICS.md. Tiers use the DORA benchmarks of the year shown.</footer>
+</body></html>
+`))

@@ -1,0 +1,267 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/metrics"
+)
+
+// Doc is the JSON report (schema in README.md, "Report JSON"). Durations are
+// seconds, ratios 0..1, dates in the report's time zone. A metric with no
+// samples has null values, never 0.
+type Doc struct {
+	Window      DocWindow  `json:"window"`
+	GeneratedAt string     `json:"generated_at"`
+	Scopes      []DocScope `json:"scopes"`
+}
+
+// DocWindow is the half-open window [since, until).
+type DocWindow struct {
+	Since    string `json:"since"`
+	Until    string `json:"until"`
+	Timezone string `json:"timezone"`
+	Grain    string `json:"grain"`
+}
+
+// DocScope is one project or team.
+type DocScope struct {
+	Kind    string                    `json:"kind"`
+	Name    string                    `json:"name"`
+	Metrics map[string]map[string]any `json:"metrics"`
+	Slowest []DocChange               `json:"slowest_merge_requests"`
+}
+
+// DocChange is one of the window's slowest deployed MRs.
+type DocChange struct {
+	ID         string   `json:"id"`
+	Ref        string   `json:"ref"`   // group/project!iid
+	Title      *string  `json:"title"` // only when privacy.titles is keep
+	WebURL     string   `json:"web_url"`
+	DeployedAt string   `json:"deployed_at"`
+	Coding     *float64 `json:"coding"`
+	Pickup     *float64 `json:"pickup"`
+	Review     *float64 `json:"review"`
+	Deploy     *float64 `json:"deploy"`
+}
+
+// DocPoint is one period.
+type DocPoint struct {
+	PeriodStart string   `json:"period_start"`
+	Value       *float64 `json:"value"`
+	N           int      `json:"n"`
+}
+
+// Order is how metrics are listed in the table and page.
+var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
+	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "lead_time_breakdown", "mr_throughput", "pickup_time",
+	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
+	"deployment_count"}
+
+// Titles of metrics for people.
+var Titles = map[string]string{
+	"deployment_frequency": "Deployment frequency", "lead_time_for_changes": "Lead time for changes",
+	"change_failure_rate": "Change failure rate", "failed_deployment_recovery_time": "Failed deployment recovery",
+	"time_to_restore": "Time to restore", "rework_rate": "Rework rate", "deploy_attempt_failure_rate": "Deploy attempt failures",
+	"lead_time_breakdown": "Lead time breakdown", "mr_throughput": "MRs merged", "pickup_time": "Review pickup time",
+	"review_time": "Review time", "unreviewed_merge_rate": "Merged without review", "reviewers_per_mr": "Reviewers per MR",
+	"pipeline_success_rate": "Pipeline success rate", "pipeline_duration": "Pipeline duration",
+	"pipeline_queue_time": "Pipeline queue time", "deployment_count": "Deployments",
+}
+
+// lowerIsBetter tells which way a trend is good.
+var lowerIsBetter = map[string]bool{
+	"lead_time_for_changes": true, "change_failure_rate": true, "failed_deployment_recovery_time": true, "time_to_restore": true,
+	"rework_rate": true, "deploy_attempt_failure_rate": true, "pickup_time": true, "review_time": true,
+	"unreviewed_merge_rate": true, "pipeline_duration": true, "pipeline_queue_time": true,
+}
+
+func headline(m *metrics.Metric) *float64 {
+	if m == nil {
+		return nil
+	}
+	if m.Unit == "seconds" {
+		return m.P50
+	}
+	return m.Value
+}
+
+// Trend compares a metric's headline value with the previous window.
+func Trend(name string, cur, prev *metrics.Metric) string {
+	a, b := headline(cur), headline(prev)
+	if a == nil || b == nil {
+		return "·"
+	}
+	if math.Abs(*a-*b) <= 0.02*math.Max(math.Abs(*a), math.Abs(*b)) {
+		return "→"
+	}
+	if *a > *b {
+		return "↑"
+	}
+	return "↓"
+}
+
+// Better tells whether a trend arrow is good news for this metric.
+func Better(name, arrow string) bool {
+	if arrow == "↑" {
+		return !lowerIsBetter[name]
+	}
+	if arrow == "↓" {
+		return lowerIsBetter[name]
+	}
+	return false
+}
+
+func series(m *metrics.Metric) []DocPoint {
+	out := make([]DocPoint, 0, len(m.Series))
+	for _, p := range m.Series {
+		out = append(out, DocPoint{PeriodStart: p.PeriodStart.Format("2006-01-02"), Value: p.Value, N: p.N})
+	}
+	return out
+}
+
+func docMetric(name string, m, prev *metrics.Metric) map[string]any {
+	out := map[string]any{"unit": m.Unit, "n": m.N}
+	if m.Parts != nil {
+		for _, part := range []string{"coding", "pickup", "review", "deploy"} {
+			p := m.Parts[part]
+			out[part] = map[string]any{"p50": p.P50, "p85": p.P85, "n": p.N}
+		}
+		return out
+	}
+	if m.Unit == "seconds" {
+		out["p50"], out["p85"] = m.P50, m.P85
+		if prev != nil {
+			out["previous_p50"] = prev.P50
+		}
+	} else {
+		out["value"] = m.Value
+		if prev != nil {
+			out["previous"] = prev.Value
+		}
+	}
+	if m.Tier != "" {
+		out["tier"], out["benchmark_year"] = m.Tier, m.Year
+	}
+	if m.Band != "" {
+		out["band"] = m.Band
+	}
+	out["trend"] = Trend(name, m, prev)
+	out["series"] = series(m)
+	return out
+}
+
+// Document builds the JSON report.
+func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
+	d := &Doc{Window: DocWindow{Since: o.Since.In(o.Location).Format(time.RFC3339), Until: o.Until.In(o.Location).Format(time.RFC3339),
+		Timezone: o.Location.String(), Grain: o.Grain}, GeneratedAt: now.UTC().Format(time.RFC3339)}
+	for _, r := range rs {
+		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}}
+		for _, name := range Order {
+			if m := r.Set[name]; m != nil {
+				s.Metrics[name] = docMetric(name, m, r.Prev[name])
+			}
+		}
+		for _, t := range r.Slowest {
+			c := DocChange{ID: t.MR.ID, Ref: fmt.Sprintf("%s!%d", t.MR.ProjectPath, t.MR.IID), WebURL: t.MR.WebURL,
+				DeployedAt: t.DeployedAt.In(o.Location).Format(time.RFC3339), Coding: t.Coding, Pickup: t.Pickup, Review: t.Review, Deploy: t.Deploy}
+			if t.MR.Title != "" && !strings.HasPrefix(t.MR.Title, "h:") {
+				title := t.MR.Title
+				c.Title = &title
+			}
+			s.Slowest = append(s.Slowest, c)
+		}
+		d.Scopes = append(d.Scopes, s)
+	}
+	return d
+}
+
+// WriteJSON renders the document.
+func WriteJSON(w io.Writer, d *Doc) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(d)
+}
+
+// Human renders a value in its unit: 45s, 12m, 3.2h, 2.1d; 12%; 0.43/day.
+func Human(unit string, v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	x := *v
+	switch unit {
+	case "seconds":
+		switch {
+		case x < 90:
+			return fmt.Sprintf("%.0fs", x)
+		case x < 90*60:
+			return fmt.Sprintf("%.0fm", x/60)
+		case x < 36*3600:
+			return fmt.Sprintf("%.1fh", x/3600)
+		}
+		return fmt.Sprintf("%.1fd", x/86400)
+	case "ratio":
+		return fmt.Sprintf("%.0f%%", x*100)
+	case "per_day":
+		if x >= 1 {
+			return fmt.Sprintf("%.1f/day", x)
+		}
+		if x*7 >= 1 {
+			return fmt.Sprintf("%.1f/week", x*7)
+		}
+		return fmt.Sprintf("%.1f/month", x*30)
+	}
+	if x == math.Trunc(x) {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.2f", x)
+}
+
+// short names the breakdown stages in the table.
+func short(part string) string {
+	if part == "coding" {
+		return "code"
+	}
+	return part
+}
+
+// WriteTable renders results for an 80-column terminal.
+func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
+	days := o.Until.Sub(o.Since).Hours() / 24
+	fmt.Fprintf(w, "devpulse report %s..%s %s, %.0f days (arrows: vs previous %.0f)\n",
+		o.Since.In(o.Location).Format("2006-01-02"), o.Until.Add(-time.Nanosecond).In(o.Location).Format("2006-01-02"), o.Location, days, days)
+	for _, r := range rs {
+		fmt.Fprintf(w, "\n%s %s\n", r.Scope.Kind, r.Scope.Name)
+		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")
+		for _, name := range Order {
+			m := r.Set[name]
+			if m == nil || name == "deployment_count" {
+				continue
+			}
+			if m.Parts != nil {
+				var parts []string
+				for _, p := range []string{"coding", "pickup", "review", "deploy"} {
+					parts = append(parts, short(p)+" "+Human("seconds", m.Parts[p].P50))
+				}
+				fmt.Fprintf(w, "  %-28s %s\n", "Lead time breakdown (p50)", strings.Join(parts, " "))
+				continue
+			}
+			val := Human(m.Unit, headline(m))
+			if m.Unit == "seconds" {
+				val = "p50 " + val + " p85 " + Human(m.Unit, m.P85)
+			}
+			if m.Band != "" {
+				val += " " + m.Band
+			}
+			tier := ""
+			if m.Tier != "" {
+				tier = fmt.Sprintf("%s (%d)", m.Tier, m.Year)
+			}
+			fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6d\n", Titles[name], val, tier, Trend(name, m, r.Prev[name]), m.N)
+		}
+	}
+}

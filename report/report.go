@@ -1,0 +1,250 @@
+// Package report turns warehouse records into per-scope metric results and
+// renders them: rows for metric_values, a terminal table, a documented JSON
+// document and a self-contained HTML page.
+package report
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/metrics"
+	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+// Scope is a project or a team.
+type Scope struct {
+	Kind    string // project | team
+	Name    string // group/project path, or team name
+	members map[string]bool
+}
+
+func (s Scope) has(o models.Origin, project string) bool {
+	if s.Kind == "project" {
+		return project == s.Name
+	}
+	return s.members[o.Instance+"\x00"+project]
+}
+
+// Scopes lists every project found in the records and every configured team.
+// A team member "<source>:<path>" is matched by the source's host, since
+// records carry the server they came from.
+func Scopes(cfg *config.Config, b *models.Batch) []Scope {
+	seen := map[string]bool{}
+	add := func(p string) { seen[p] = true }
+	for i := range b.MergeRequests {
+		add(b.MergeRequests[i].ProjectPath)
+	}
+	for i := range b.Deployments {
+		add(b.Deployments[i].ProjectPath)
+	}
+	for i := range b.Pipelines {
+		add(b.Pipelines[i].ProjectPath)
+	}
+	for i := range b.Issues {
+		add(b.Issues[i].ProjectPath)
+	}
+	var projects []string
+	for p := range seen {
+		projects = append(projects, p)
+	}
+	sort.Strings(projects)
+	var out []Scope
+	var teams []string
+	for t := range cfg.Teams {
+		teams = append(teams, t)
+	}
+	sort.Strings(teams)
+	for _, t := range teams {
+		s := Scope{Kind: "team", Name: t, members: map[string]bool{}}
+		for _, m := range cfg.Teams[t] {
+			src, path, _ := strings.Cut(m, ":")
+			host := ""
+			if sc := cfg.Sources[src]; sc != nil {
+				if u, err := url.Parse(sc.URL); err == nil {
+					host = u.Host
+				}
+			}
+			s.members[host+"\x00"+path] = true
+		}
+		out = append(out, s)
+	}
+	for _, p := range projects {
+		out = append(out, Scope{Kind: "project", Name: p})
+	}
+	return out
+}
+
+// Select keeps the scopes named by --team / --project (all when both empty).
+func Select(scopes []Scope, teams, projects []string) ([]Scope, error) {
+	if len(teams) == 0 && len(projects) == 0 {
+		return scopes, nil
+	}
+	want := map[string]bool{}
+	for _, t := range teams {
+		want["team\x00"+t] = true
+	}
+	for _, p := range projects {
+		want["project\x00"+p] = true
+	}
+	var out []Scope
+	for _, s := range scopes {
+		if want[s.Kind+"\x00"+s.Name] {
+			out = append(out, s)
+			delete(want, s.Kind+"\x00"+s.Name)
+		}
+	}
+	for k := range want {
+		kind, name, _ := strings.Cut(k, "\x00")
+		return nil, fmt.Errorf("no %s %q in the warehouse or config", kind, name)
+	}
+	return out, nil
+}
+
+// Input narrows the records to a scope.
+func Input(b *models.Batch, s Scope) metrics.Input {
+	var in metrics.Input
+	for _, x := range b.MergeRequests {
+		if s.has(x.Origin, x.ProjectPath) {
+			in.MergeRequests = append(in.MergeRequests, x)
+		}
+	}
+	for _, x := range b.Deployments {
+		if s.has(x.Origin, x.ProjectPath) {
+			in.Deployments = append(in.Deployments, x)
+		}
+	}
+	for _, x := range b.Pipelines {
+		if s.has(x.Origin, x.ProjectPath) {
+			in.Pipelines = append(in.Pipelines, x)
+		}
+	}
+	for _, x := range b.Issues {
+		if s.has(x.Origin, x.ProjectPath) {
+			in.Issues = append(in.Issues, x)
+		}
+	}
+	return in
+}
+
+// Result is one scope's metrics over the window and the window before it.
+type Result struct {
+	Scope   Scope
+	Set     metrics.Set
+	Prev    metrics.Set
+	Slowest []metrics.Timing // the window's deployed changes, slowest lead first
+}
+
+// Compute derives every scope's metrics. The previous window (same length,
+// just before) gives the trend.
+func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
+	prev := o
+	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
+	out := make([]Result, 0, len(scopes))
+	for _, s := range scopes {
+		in := Input(b, s)
+		r := Result{Scope: s, Set: metrics.Compute(in, o), Prev: metrics.Compute(in, prev)}
+		for _, t := range metrics.Timings(in, o) {
+			if t.DeployedAt != nil && !t.MR.Author.IsBot && !t.DeployedAt.Before(o.Since) && t.DeployedAt.Before(o.Until) {
+				r.Slowest = append(r.Slowest, t)
+			}
+		}
+		sort.Slice(r.Slowest, func(i, j int) bool { return total(r.Slowest[i]) > total(r.Slowest[j]) })
+		if len(r.Slowest) > 10 {
+			r.Slowest = r.Slowest[:10]
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func total(t metrics.Timing) float64 {
+	s := 0.0
+	for _, p := range []*float64{t.Coding, t.Pickup, t.Review, t.Deploy} {
+		if p != nil {
+			s += *p
+		}
+	}
+	return s
+}
+
+// Values flattens results into metric_values rows: the window (grain
+// "window") and each period of the series.
+func Values(rs []Result, o metrics.Options) []warehouse.MetricValue {
+	var out []warehouse.MetricValue
+	for _, r := range rs {
+		names := make([]string, 0, len(r.Set))
+		for n := range r.Set {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			m := r.Set[n]
+			if m.Parts != nil {
+				for _, part := range []string{"coding", "pickup", "review", "deploy"} {
+					out = append(out, metricRows(r.Scope, n+"."+part, m.Parts[part], o)...)
+				}
+				continue
+			}
+			out = append(out, metricRows(r.Scope, n, m, o)...)
+		}
+	}
+	return out
+}
+
+func env(name string) string {
+	switch name {
+	case "deployment_count", "deployment_frequency", "lead_time_for_changes", "change_failure_rate",
+		"failed_deployment_recovery_time", "rework_rate", "deploy_attempt_failure_rate":
+		return "production"
+	}
+	if strings.HasPrefix(name, "lead_time_breakdown") {
+		return "production"
+	}
+	return ""
+}
+
+func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []warehouse.MetricValue {
+	base := warehouse.MetricValue{ScopeKind: s.Kind, Scope: s.Name, Metric: name, Environment: env(name), Unit: m.Unit, N: m.N, BenchmarkYear: m.Year}
+	local := func(t time.Time) time.Time { return t.In(o.Location) }
+	var out []warehouse.MetricValue
+	win := base
+	win.Grain, win.PeriodStart, win.PeriodEnd = "window", local(o.Since), local(o.Until)
+	label := m.Tier
+	if m.Band != "" {
+		label = m.Band + "/" + m.Tier
+	}
+	if m.P50 != nil || (m.Value == nil && m.Unit == "seconds") {
+		for _, st := range []struct {
+			stat string
+			v    *float64
+		}{{"p50", m.P50}, {"p85", m.P85}} {
+			v := win
+			v.Stat, v.Value, v.Label = st.stat, st.v, label
+			out = append(out, v)
+		}
+	} else {
+		v := win
+		v.Stat, v.Value, v.Label = "value", m.Value, label
+		if m.Mean != nil {
+			v.Stat = "mean"
+		}
+		out = append(out, v)
+	}
+	stat := "value"
+	if m.Unit == "seconds" {
+		stat = "p50"
+	} else if m.Mean != nil {
+		stat = "mean"
+	}
+	for _, p := range m.Series {
+		v := base
+		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0
+		out = append(out, v)
+	}
+	return out
+}

@@ -1,0 +1,199 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/metrics"
+	"github.com/devpulse/devpulse/models"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var now = time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)
+
+func h(hours float64) time.Time {
+	return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC).Add(time.Duration(hours * float64(time.Hour)))
+}
+func hp(hours float64) *time.Time {
+	t := h(hours)
+	return &t
+}
+
+// batch: two projects of one server; api ships twice a week, web once.
+func batch() *models.Batch {
+	o := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	b := &models.Batch{}
+	for i := 0; i < 8; i++ {
+		project := "acme/api"
+		if i%4 == 3 {
+			project = "acme/web"
+		}
+		base := float64(i) * 72
+		id := models.GitLabID(o.Instance, int64(1+i%4/3), "mr", int64(i+1))
+		title := ""
+		if i == 0 {
+			title = "Speed up the checkout flow"
+		}
+		b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: o, ID: id, ProjectPath: project, IID: int64(i + 1),
+			Title: title, State: "merged", TargetBranch: "main", Author: models.Person{Token: "a" + string(rune('0'+i%3))},
+			CreatedAt: h(base), UpdatedAt: h(base + 10), MergedAt: hp(base + 10 + float64(i)),
+			Commits: []models.MRCommit{{MRID: id, SHA: id + "c", AuthoredAt: h(base - 5)}},
+			Reviews: []models.MRReview{{MRID: id, ID: id + "r", Reviewer: models.Person{Token: "r"}, CreatedAt: h(base + 2 + float64(i))}},
+			WebURL:  "https://gitlab.example.com/" + project + "/-/merge_requests/" + itoa(i+1)})
+		b.Deployments = append(b.Deployments, models.Deployment{Origin: o, ID: id + "d", ProjectPath: project, Environment: "production",
+			EnvironmentTier: "production", Status: "success", Ref: "main", SHA: itoa(i), PipelineID: int64(100 + i),
+			FinishedAt: hp(base + 30), UpdatedAt: h(base + 30), Changes: []models.DeploymentChange{{MRID: id}}})
+	}
+	b.Issues = append(b.Issues, models.Issue{Origin: o, ID: "inc1", ProjectPath: "acme/api", Key: "#1", Type: "incident",
+		CreatedAt: h(32), ClosedAt: hp(36), UpdatedAt: h(36)})
+	b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: o, ID: "p1", ProjectPath: "acme/api", Status: "success", IsDefaultBranch: true,
+		FinishedAt: hp(5), UpdatedAt: h(5), DurationS: ptrf(600), QueuedDurationS: ptrf(12)})
+	return b
+}
+
+func itoa(i int) string {
+	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)))
+}
+
+func results(t *testing.T) ([]Result, metrics.Options) {
+	cfg := config.Defaults()
+	cfg.Sources["gitlab"] = &config.Source{Name: "gitlab", URL: "https://gitlab.example.com"}
+	cfg.Teams = map[string][]string{"shop": {"gitlab:acme/api", "gitlab:acme/web"}}
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+	b := batch()
+	return Compute(b, Scopes(cfg, b), o), o
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	p := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(p, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; run go test ./report -update and review the diff.\ngot:\n%s", name, got)
+	}
+}
+
+func TestScopes_ProjectsAndTeams(t *testing.T) {
+	rs, _ := results(t)
+	var names []string
+	for _, r := range rs {
+		names = append(names, r.Scope.Kind+":"+r.Scope.Name)
+	}
+	if strings.Join(names, ",") != "team:shop,project:acme/api,project:acme/web" {
+		t.Errorf("scopes = %v", names)
+	}
+	// The team is the union of its projects: 8 deployments = 6 (api) + 2 (web).
+	if got := *rs[0].Set["deployment_count"].Value; got != 8 {
+		t.Errorf("team deployments = %v, want 8", got)
+	}
+	if got := *rs[1].Set["deployment_count"].Value + *rs[2].Set["deployment_count"].Value; got != 8 {
+		t.Errorf("project deployments add up to %v", got)
+	}
+}
+
+func TestTable_Golden(t *testing.T) {
+	rs, o := results(t)
+	var buf bytes.Buffer
+	WriteTable(&buf, rs, o)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("line of %d columns: %q", n, line)
+		}
+	}
+	golden(t, "report.txt", buf.Bytes())
+}
+
+func TestJSON_GoldenAndSchema(t *testing.T) {
+	rs, o := results(t)
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, Document(rs, o, now)); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.json", buf.Bytes())
+
+	var doc struct {
+		Window struct{ Since, Until, Timezone string }
+		Scopes []struct {
+			Kind, Name string
+			Metrics    map[string]map[string]json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Window.Since != "2026-03-02T00:00:00Z" || doc.Window.Until != "2026-03-30T00:00:00Z" || doc.Window.Timezone != "UTC" {
+		t.Errorf("window = %+v", doc.Window)
+	}
+	m := doc.Scopes[0].Metrics
+	for _, k := range []string{"value", "unit", "n", "tier", "benchmark_year", "band", "series"} {
+		if _, ok := m["deployment_frequency"][k]; !ok {
+			t.Errorf("deployment_frequency lacks %q", k)
+		}
+	}
+	for _, k := range []string{"p50", "p85", "unit", "n", "tier", "benchmark_year", "series"} {
+		if _, ok := m["lead_time_for_changes"][k]; !ok {
+			t.Errorf("lead_time_for_changes lacks %q", k)
+		}
+	}
+	for _, part := range []string{"coding", "pickup", "review", "deploy"} {
+		var p struct {
+			P50, P85 *float64
+			N        int
+		}
+		if err := json.Unmarshal(m["lead_time_breakdown"][part], &p); err != nil || p.P50 == nil || p.N == 0 {
+			t.Errorf("lead_time_breakdown.%s = %s", part, m["lead_time_breakdown"][part])
+		}
+	}
+	// The team's first api deployment (30h) is followed by incident #1 (32h..36h): recovery 6h.
+	if string(m["failed_deployment_recovery_time"]["p50"]) != "21600" {
+		t.Errorf("team recovery p50 = %s, want 21600", m["failed_deployment_recovery_time"]["p50"])
+	}
+	// A metric with no samples is null, never 0: acme/web had no failed deployment.
+	web := doc.Scopes[2]
+	if web.Name != "acme/web" || string(web.Metrics["failed_deployment_recovery_time"]["p50"]) != "null" {
+		t.Errorf("%s recovery p50 = %s, want null", web.Name, web.Metrics["failed_deployment_recovery_time"]["p50"])
+	}
+}
+
+func TestHTML_SelfContained(t *testing.T) {
+	rs, o := results(t)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, "<script") {
+		t.Error("the page has a script")
+	}
+	// Nothing is loaded from the network: only links to merge requests may point outside.
+	for _, m := range regexp.MustCompile(`(?:src|href)="(https?:[^"]+)"`).FindAllStringSubmatch(page, -1) {
+		if !strings.Contains(m[1], "/-/merge_requests/") {
+			t.Errorf("external resource %s", m[1])
+		}
+	}
+	for _, want := range []string{"Deployment frequency", "<svg", "Speed up the checkout flow", "(title withheld by the privacy policy)", "team · shop"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if err := os.WriteFile(filepath.Join("testdata", "report.html"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

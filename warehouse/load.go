@@ -1,0 +1,146 @@
+package warehouse
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// Load reads every live record (deleted_at IS NULL) back into models, with
+// children attached, for metrics. It only uses Query, so any engine serves.
+// Person fields carry only the pseudonym and the bot flag, as landed.
+func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
+	b := &models.Batch{}
+	q := func(sql string, fn func(r row)) error {
+		res, err := w.Query(ctx, sql)
+		if err != nil {
+			return fmt.Errorf("load records: %w", err)
+		}
+		for _, r := range res.Rows {
+			fn(r)
+		}
+		return nil
+	}
+	mrIdx := map[string]int{}
+	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
+		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
+		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url
+		FROM merge_requests WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)}, ProjectID: r.i(3),
+			ProjectPath: r.s(4), IID: r.i(5), Title: r.s(6), State: r.s(7), Draft: r.b(8),
+			Author: models.Person{Token: r.s(9), IsBot: r.b(10)}, SourceBranch: r.s(11), TargetBranch: r.s(12),
+			Labels: r.list(13), ClosesIssues: r.list(14), IsRevert: r.b(15), RevertsID: r.s(16), CreatedAt: r.t(17),
+			UpdatedAt: r.t(18), ReadyAt: r.tp(19), MergedAt: r.tp(20), ClosedAt: r.tp(21), SHA: r.s(22),
+			MergeCommitSHA: r.s(23), SquashCommitSHA: r.s(24), WebURL: r.s(25)}
+		mrIdx[m.ID] = len(b.MergeRequests)
+		b.MergeRequests = append(b.MergeRequests, m)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits ORDER BY mr_id, authored_at, sha`, func(r row) {
+		if i, ok := mrIdx[r.s(0)]; ok {
+			m := &b.MergeRequests[i]
+			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.s(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews ORDER BY mr_id, created_at, id`, func(r row) {
+		if i, ok := mrIdx[r.s(1)]; ok {
+			m := &b.MergeRequests[i]
+			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.s(2), Reviewer: models.Person{Token: r.s(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	depIdx := map[string]int{}
+	if err := q(`SELECT id, source, instance, project_id, project_path, deployment_id, environment, environment_tier, status,
+		ref, sha, pipeline_id, job_name, deployer, created_at, updated_at, finished_at
+		FROM deployments WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		d := models.Deployment{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)}, ProjectID: r.i(3),
+			ProjectPath: r.s(4), DeploymentID: r.i(5), Environment: r.s(6), EnvironmentTier: r.s(7), Status: r.s(8),
+			Ref: r.s(9), SHA: r.s(10), PipelineID: r.i(11), JobName: r.s(12), Deployer: models.Person{Token: r.s(13)},
+			CreatedAt: r.t(14), UpdatedAt: r.t(15), FinishedAt: r.tp(16)}
+		depIdx[d.ID] = len(b.Deployments)
+		b.Deployments = append(b.Deployments, d)
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT deployment_id, mr_id FROM deployment_changes ORDER BY 1, 2`, func(r row) {
+		if i, ok := depIdx[r.s(0)]; ok {
+			d := &b.Deployments[i]
+			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: r.s(1)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "trigger",
+		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
+		FROM pipelines WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
+			ProjectID: r.i(3), ProjectPath: r.s(4), PipelineID: r.i(5), Ref: r.s(6), SHA: r.s(7), Status: r.s(8),
+			Trigger: r.s(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.s(11)}, CreatedAt: r.t(12),
+			UpdatedAt: r.t(13), StartedAt: r.tp(14), FinishedAt: r.tp(15), DurationS: r.fp(16), QueuedDurationS: r.fp(17)})
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT id, source, instance, project_id, project_path, "key", title, "type", labels, state, author, assignee,
+		web_url, created_at, updated_at, closed_at FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
+			ProjectID: r.i(3), ProjectPath: r.s(4), Key: r.s(5), Title: r.s(6), Type: r.s(7), Labels: r.list(8),
+			State: r.s(9), Author: models.Person{Token: r.s(10)}, Assignee: models.Person{Token: r.s(11)}, WebURL: r.s(12),
+			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15)})
+	}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// row reads engine values (NULL as zero) by column index.
+type row []any
+
+func (r row) s(i int) string { v, _ := r[i].(string); return v }
+func (r row) b(i int) bool   { v, _ := r[i].(bool); return v }
+func (r row) i(i int) int64 {
+	switch v := r[i].(type) {
+	case int64:
+		return v
+	case int32:
+		return int64(v)
+	case float64:
+		return int64(v)
+	}
+	return 0
+}
+func (r row) t(i int) time.Time {
+	v, _ := r[i].(time.Time)
+	return v.UTC()
+}
+func (r row) tp(i int) *time.Time {
+	v, ok := r[i].(time.Time)
+	if !ok {
+		return nil
+	}
+	v = v.UTC()
+	return &v
+}
+func (r row) fp(i int) *float64 {
+	switch v := r[i].(type) {
+	case float64:
+		return &v
+	case int64:
+		f := float64(v)
+		return &f
+	}
+	return nil
+}
+func (r row) list(i int) []string {
+	if s := r.s(i); s != "" {
+		return strings.Split(s, ",")
+	}
+	return nil
+}
