@@ -21,6 +21,7 @@ import (
 
 	duck "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/devpulse/devpulse/dashboards"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
 )
@@ -76,10 +77,22 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, lockMessage(path, err))
 	}
 	w := &DB{db: db, conn: conn, path: path, readOnly: readOnly, now: time.Now}
+	// Timestamps are stored in UTC; the session zone decides DATE_TRUNC in the
+	// dashboard views, so pin it rather than inherit the machine's.
+	if _, err := conn.ExecContext(ctx, `SET TimeZone = 'UTC'`); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
+	}
 	if !readOnly {
 		if err := w.migrate(ctx); err != nil {
 			w.Close()
 			return nil, err
+		}
+		for _, v := range dashboards.Views() {
+			if _, err := conn.ExecContext(ctx, v.SQL); err != nil {
+				w.Close()
+				return nil, fmt.Errorf("duckdb: create dashboard view %s: %w", v.Name, err)
+			}
 		}
 		// A run left 'running' by a killed process is not running any more:
 		// only one process can hold this file for writing.

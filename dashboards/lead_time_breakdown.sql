@@ -1,0 +1,8 @@
+-- Where lead time goes: p50/p85 of coding, pickup, review and deploy per scope (latest window).
+CREATE OR REPLACE VIEW lead_time_breakdown AS
+SELECT scope_kind, scope, SUBSTR(metric, 21) AS stage,
+       CASE SUBSTR(metric, 21) WHEN 'coding' THEN 1 WHEN 'pickup' THEN 2 WHEN 'review' THEN 3 ELSE 4 END AS stage_order,
+       stat, value AS seconds, n, period_start AS window_start, period_end AS window_end
+FROM metric_values
+WHERE grain = 'window' AND metric LIKE 'lead_time_breakdown.%'
+QUALIFY ROW_NUMBER() OVER (PARTITION BY scope_kind, scope, metric, stat ORDER BY period_end DESC, computed_at DESC) = 1

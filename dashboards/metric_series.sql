@@ -1,0 +1,6 @@
+-- Every metric per period (day/week/month/quarter), for trend charts. The stat is p50 for durations.
+CREATE OR REPLACE VIEW metric_series AS
+SELECT scope_kind, scope, metric, grain, period_start, period_end, stat, value, unit, n
+FROM metric_values
+WHERE grain <> 'window'
+QUALIFY ROW_NUMBER() OVER (PARTITION BY scope_kind, scope, metric, grain, period_start, stat ORDER BY computed_at DESC) = 1
