@@ -123,26 +123,28 @@ func itoa(n int64) string {
 // deployment of its target branch finished at or after it was merged.
 func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*change {
 	byProject := map[string][]*event{}
-	for _, ev := range events {
+	firstListing := map[string]*event{}
+	for _, ev := range events { // time order: the first listing wins
 		byProject[ev.project] = append(byProject[ev.project], ev)
+		for id := range ev.listed {
+			if k := ev.project + "\x00" + id; firstListing[k] == nil {
+				firstListing[k] = ev
+			}
+		}
 	}
-	out := map[string]*change{}
+	out := make(map[string]*change, len(mrs))
 	for i := range mrs {
 		m := &mrs[i]
 		if m.MergedAt == nil {
 			continue
 		}
-		var found *event
-		for _, ev := range byProject[m.ProjectPath] { // time order: the first wins
-			if ev.listed[m.ID] {
-				found = ev
-				break
-			}
-		}
+		found := firstListing[m.ProjectPath+"\x00"+m.ID] // only the MR's own project deploys it
 		if found == nil {
-			for _, ev := range byProject[m.ProjectPath] {
-				if ev.ref == m.TargetBranch && !ev.at.Before(*m.MergedAt) {
-					found = ev
+			evs := byProject[m.ProjectPath]
+			k := sort.Search(len(evs), func(j int) bool { return !evs[j].at.Before(*m.MergedAt) })
+			for ; k < len(evs); k++ {
+				if evs[k].ref == m.TargetBranch {
+					found = evs[k]
 					break
 				}
 			}
@@ -225,15 +227,18 @@ func DORA(in Input, o Options) []*Metric {
 		}
 	}
 	// A later deployment that ships a change closing the incident restores too.
-	for _, l := range links {
-		for _, c := range changes {
-			if c.ev == nil || !c.ev.at.After(l.ev.at) {
-				continue
+	closers := map[*models.Issue][]*change{}
+	for _, c := range changes {
+		for _, ref := range c.mr.ClosesIssues {
+			if x := issueRef(issues, c.mr.ProjectPath, ref); x != nil {
+				closers[x] = append(closers[x], c)
 			}
-			for _, ref := range c.mr.ClosesIssues {
-				if issueRef(issues, c.mr.ProjectPath, ref) == l.x {
-					l.ev.recover = append(l.ev.recover, c.ev.at)
-				}
+		}
+	}
+	for _, l := range links {
+		for _, c := range closers[l.x] {
+			if c.ev != nil && c.ev.at.After(l.ev.at) {
+				l.ev.recover = append(l.ev.recover, c.ev.at)
 			}
 		}
 	}

@@ -1,0 +1,189 @@
+// Command metrics measures landing and metric computation at scale: it
+// generates MRs (with commits and reviews), deployments, pipelines and
+// incidents, lands them through the privacy policy into DuckDB, then loads
+// them back and computes every metric for every project and team.
+//
+//	go run ./bench/metrics -mrs 100000 -deployments 20000
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/metrics"
+	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/report"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+func main() {
+	nMR := flag.Int("mrs", 100000, "merge requests")
+	nDep := flag.Int("deployments", 20000, "production deployments")
+	nPl := flag.Int("pipelines", 100000, "pipelines")
+	nInc := flag.Int("incidents", 2000, "incidents")
+	projects := flag.Int("projects", 20, "projects")
+	batch := flag.Int("batch", 10000, "records landed per transaction")
+	flag.Parse()
+
+	now := time.Now().UTC().Truncate(time.Hour)
+	start := now.AddDate(0, 0, -365)
+	r := rand.New(rand.NewPCG(1, 2))
+	o := models.Origin{Source: "gitlab", Instance: "gitlab.bench"}
+	span := now.Sub(start)
+	proj := func(i int) string { return fmt.Sprintf("acme/svc-%02d", i%*projects) }
+
+	t0 := time.Now()
+	b := &models.Batch{}
+	for i := 0; i < *nMR; i++ {
+		p := proj(i)
+		id := models.GitLabID(o.Instance, int64(i%*projects), "mr", int64(i))
+		c := start.Add(time.Duration(r.Int64N(int64(span))))
+		m := c.Add(time.Duration(1+r.IntN(96)) * time.Hour)
+		x := models.MergeRequest{Origin: o, ID: id, ProjectPath: p, IID: int64(i), State: "merged", TargetBranch: "main",
+			SourceBranch: "feature/x", Author: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c, UpdatedAt: m, MergedAt: &m}
+		for k := 0; k < 3; k++ {
+			x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: fmt.Sprintf("%s-%d", id, k), AuthoredAt: c.Add(-time.Duration(r.IntN(72)) * time.Hour),
+				Author: models.Person{Email: fmt.Sprintf("u%d@acme.example", r.IntN(500))}})
+		}
+		for k := 0; k < 2; k++ {
+			x.Reviews = append(x.Reviews, models.MRReview{MRID: id, ID: fmt.Sprintf("%s:note:%d", id, k), Kind: "comment",
+				Reviewer: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c.Add(time.Duration(1+r.IntN(40)) * time.Hour)})
+		}
+		b.MergeRequests = append(b.MergeRequests, x)
+	}
+	perProject := map[string][]string{}
+	for _, m := range b.MergeRequests {
+		perProject[m.ProjectPath] = append(perProject[m.ProjectPath], m.ID)
+	}
+	for i := 0; i < *nDep; i++ {
+		p := proj(i)
+		f := start.Add(time.Duration(r.Int64N(int64(span))))
+		d := models.Deployment{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "deployment", int64(i)), ProjectPath: p,
+			Environment: "production", EnvironmentTier: "production", Status: "success", Ref: "main", SHA: fmt.Sprint(i),
+			PipelineID: int64(i), CreatedAt: f, UpdatedAt: f, FinishedAt: &f}
+		ids := perProject[p]
+		for k := 0; k < 5; k++ {
+			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: ids[r.IntN(len(ids))]})
+		}
+		b.Deployments = append(b.Deployments, d)
+	}
+	for i := 0; i < *nPl; i++ {
+		f := start.Add(time.Duration(r.Int64N(int64(span))))
+		dur, q := float64(300+r.IntN(1200)), float64(r.IntN(90))
+		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "pipeline", int64(i)),
+			ProjectPath: proj(i), Status: []string{"success", "success", "success", "failed"}[r.IntN(4)], Ref: "main", IsDefaultBranch: true,
+			CreatedAt: f, UpdatedAt: f, FinishedAt: &f, DurationS: &dur, QueuedDurationS: &q})
+	}
+	for i := 0; i < *nInc; i++ {
+		c := start.Add(time.Duration(r.Int64N(int64(span))))
+		e := c.Add(time.Duration(10+r.IntN(600)) * time.Minute)
+		b.Issues = append(b.Issues, models.Issue{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "issue", int64(i)),
+			ProjectPath: proj(i), Key: fmt.Sprintf("#%d", i), Type: "incident", State: "closed", CreatedAt: c, UpdatedAt: e, ClosedAt: &e})
+	}
+	rows := countRows(b)
+	fmt.Printf("generated %d MRs (%d commits, %d reviews), %d deployments, %d pipelines, %d incidents = %d rows in %v\n",
+		len(b.MergeRequests), 3*len(b.MergeRequests), 2*len(b.MergeRequests), len(b.Deployments), len(b.Pipelines), len(b.Issues), rows,
+		time.Since(t0).Round(time.Millisecond))
+
+	dir, err := os.MkdirTemp("", "devpulse-bench-metrics")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	wh, err := duckdb.Open(ctx, filepath.Join(dir, "w.duckdb"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer wh.Close()
+	pol, err := policy.New(config.Privacy{Secret: "bench-secret-0123456789", People: "pseudonymize", Titles: "drop"}, []string{"*bot"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	t1 := time.Now()
+	key := warehouse.StreamKey{Source: "bench", Instance: o.Instance, Scope: "all", Stream: "merge_requests"}
+	var policyTime time.Duration
+	for _, part := range split(b, *batch) {
+		tp := time.Now()
+		cleared, _ := pol.Apply(part)
+		policyTime += time.Since(tp)
+		if err := wh.Land(ctx, key, cleared, now); err != nil {
+			log.Fatal(err)
+		}
+	}
+	land := time.Since(t1)
+	fmt.Printf("landed %d rows in %v: %.0f rows/s (privacy policy %v of it; %d records per transaction)\n",
+		rows, land.Round(time.Millisecond), float64(rows)/land.Seconds(), policyTime.Round(time.Millisecond), *batch)
+
+	t2 := time.Now()
+	loaded, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tl := time.Since(t2)
+	cfg := config.Defaults()
+	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
+	t3 := time.Now()
+	rs := report.Compute(loaded, report.Scopes(cfg, loaded), opts)
+	tc := time.Since(t3)
+	t4 := time.Now()
+	vals := report.Values(rs, opts)
+	if err := wh.PutMetrics(ctx, vals); err != nil {
+		log.Fatal(err)
+	}
+	ts := time.Since(t4)
+	fmt.Printf("metrics: load %v, compute %d scopes (90-day window + previous window) %v, store %d values %v; total %v\n",
+		tl.Round(time.Millisecond), len(rs), tc.Round(time.Millisecond), len(vals), ts.Round(time.Millisecond), (tl + tc + ts).Round(time.Millisecond))
+	fmt.Printf("peak RSS: %s\n", peakRSS())
+}
+
+func countRows(b *models.Batch) int {
+	n := len(b.Pipelines) + len(b.Issues)
+	for _, m := range b.MergeRequests {
+		n += 1 + len(m.Commits) + len(m.Reviews)
+	}
+	for _, d := range b.Deployments {
+		n += 1 + len(d.Changes)
+	}
+	return n
+}
+
+func split(b *models.Batch, size int) []*models.Batch {
+	var out []*models.Batch
+	for i := 0; i < len(b.MergeRequests); i += size {
+		out = append(out, &models.Batch{MergeRequests: b.MergeRequests[i:min(i+size, len(b.MergeRequests))]})
+	}
+	for i := 0; i < len(b.Deployments); i += size {
+		out = append(out, &models.Batch{Deployments: b.Deployments[i:min(i+size, len(b.Deployments))]})
+	}
+	for i := 0; i < len(b.Pipelines); i += size {
+		out = append(out, &models.Batch{Pipelines: b.Pipelines[i:min(i+size, len(b.Pipelines))]})
+	}
+	for i := 0; i < len(b.Issues); i += size {
+		out = append(out, &models.Batch{Issues: b.Issues[i:min(i+size, len(b.Issues))]})
+	}
+	return out
+}
+
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "unknown"
+}
