@@ -44,6 +44,7 @@ type project struct {
 	pipelines     []*pipeline
 	deployments   []*deployment
 	issues        []*issue
+	mrByIID       map[int64]*mr
 }
 
 type mr struct {
@@ -180,7 +181,36 @@ func Generate(seed uint64, size Size, now time.Time) *Org {
 		o.byPath[p.Path] = p
 		o.genProject(p, pi, size, start, span)
 	}
+	o.sortAll()
 	return o
+}
+
+// sortAll orders every list by (updated_at, id), the order GitLab returns
+// for order_by=updated_at&sort=asc. MRs stay addressable by iid through byIID.
+func (o *Org) sortAll() {
+	for _, p := range o.projects {
+		if p.mrByIID == nil {
+			p.mrByIID = make(map[int64]*mr, len(p.mrs))
+			for _, m := range p.mrs {
+				p.mrByIID[m.IID] = m
+			}
+		}
+		sortBy(p.mrs, func(m *mr) (time.Time, int64) { return m.UpdatedAt, m.ID })
+		sortBy(p.pipelines, func(x *pipeline) (time.Time, int64) { return x.UpdatedAt, x.ID })
+		sortBy(p.deployments, func(x *deployment) (time.Time, int64) { return x.UpdatedAt, x.ID })
+		sortBy(p.issues, func(x *issue) (time.Time, int64) { return x.UpdatedAt, x.ID })
+	}
+}
+
+func sortBy[T any](xs []T, key func(T) (time.Time, int64)) {
+	sort.SliceStable(xs, func(i, j int) bool {
+		ui, ii := key(xs[i])
+		uj, ij := key(xs[j])
+		if !ui.Equal(uj) {
+			return ui.Before(uj)
+		}
+		return ii < ij
+	})
 }
 
 func (o *Org) humans() int { return len(o.users) - 2 }
