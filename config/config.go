@@ -88,6 +88,7 @@ type Source struct {
 	Projects        []string `mapstructure:"projects" json:"projects"`
 	Groups          []string `mapstructure:"groups" json:"groups"`
 	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"`
+	MRSize          *bool    `mapstructure:"mr_size" json:"mr_size"` // fetch diffs of merged MRs for mr_size (default true)
 	Streams         []string `mapstructure:"streams" json:"streams"`
 	Concurrency     int      `mapstructure:"concurrency" json:"concurrency"`
 	RateLimit       float64  `mapstructure:"rate_limit" json:"rate_limit"`
@@ -326,6 +327,10 @@ func applySourceDefaults(s *Source) error {
 			}
 			*dst = d
 		}
+	}
+	if s.MRSize == nil {
+		yes := true
+		s.MRSize = &yes
 	}
 	if len(s.Streams) == 0 && s.Type == "gitlab" {
 		s.Streams = append([]string(nil), GitLabStreams...)

@@ -9,7 +9,7 @@ func Review(in Input, o Options) []*Metric {
 	var merged []time.Time
 	var pickup, review []sample
 	var unreviewed []hit
-	var reviewers []sample
+	var reviewers, size []sample
 	for i := range in.MergeRequests {
 		m := &in.MergeRequests[i]
 		if m.MergedAt == nil {
@@ -23,6 +23,9 @@ func Review(in Input, o Options) []*Metric {
 			continue
 		}
 		merged = append(merged, at)
+		if m.Additions != nil && m.Deletions != nil {
+			size = append(size, sample{at, float64(*m.Additions + *m.Deletions)})
+		}
 		fr, ok := firstReview(m)
 		unreviewed = append(unreviewed, hit{at, !ok})
 		if ok {
@@ -42,7 +45,9 @@ func Review(in Input, o Options) []*Metric {
 		}
 	}
 	rpm := o.means("reviewers_per_mr", reviewers)
-	return []*Metric{o.counts("mr_throughput", merged), o.durations("pickup_time", pickup), o.durations("review_time", review),
+	sz := o.durations("mr_size", size)
+	sz.Unit = "lines"
+	return []*Metric{o.counts("mr_throughput", merged), sz, o.durations("pickup_time", pickup), o.durations("review_time", review),
 		o.ratio("unreviewed_merge_rate", unreviewed), rpm}
 }
 

@@ -36,6 +36,23 @@ func TestReviewMetrics(t *testing.T) {
 	near(t, "reviewers_per_mr", find(ms, "reviewers_per_mr").Mean, 1)
 
 	o := opts()
+	// mr_size: additions + deletions of merged MRs whose size is known; the bot's MR is left out.
+	sized := in
+	sized.MergeRequests = append([]models.MergeRequest(nil), in.MergeRequests...)
+	for i, ad := range [][2]int64{{10, 2}, {100, 50}, {1, 0}} { // MRs 1..3: 12, 150, 1 lines; MR 4 unknown
+		a, d := ad[0], ad[1]
+		sized.MergeRequests[i].Additions, sized.MergeRequests[i].Deletions = &a, &d
+	}
+	bot := int64(5000)
+	sized.MergeRequests[4].Additions, sized.MergeRequests[4].Deletions = &bot, &bot
+	sz := find(Review(sized, o), "mr_size")
+	// [1, 12, 150] → p50 12; p85: h = 0.85*2 = 1.7 → 12 + 0.7*(150-12) = 108.6
+	if sz.N != 3 || sz.Unit != "lines" {
+		t.Errorf("mr_size n=%d unit=%s", sz.N, sz.Unit)
+	}
+	near(t, "mr_size p50", sz.P50, 12)
+	near(t, "mr_size p85", sz.P85, 108.6)
+
 	o.IncludeBots = true
 	near(t, "throughput with bots", find(Review(in, o), "mr_throughput").Value, 5)
 }

@@ -50,6 +50,8 @@ type MergeRequest struct {
 	MergeCommitSHA  string
 	SquashCommitSHA string
 	ClosesIssues    []string // issue references ("#12", "group/p#3") parsed from the description, which itself is discarded
+	Additions       *int64   // lines added (from the MR's diffs); nil when unknown
+	Deletions       *int64   // lines removed
 	IsRevert        bool     // title `Revert "..."`, decided before titles are dropped
 	RevertsID       string   // id of the MR it reverts ("This reverts merge request !N"), if stated
 	WebURL          string

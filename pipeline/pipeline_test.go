@@ -174,6 +174,13 @@ func TestCollect_IncrementalRunFetchesOnlyWhatChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := e.fingerprint()
+	// Merged MRs carry their size (from the diffs); others do not cost the request.
+	if n := e.count(`SELECT count(*) FROM merge_requests WHERE state = 'merged' AND (additions IS NULL OR deletions IS NULL)`); n != 0 {
+		t.Errorf("%d merged MRs without a size", n)
+	}
+	if got, want := int64(e.srv.Requests()["mr_diffs"]), e.count(`SELECT count(*) FROM merge_requests WHERE state = 'merged'`); got != want {
+		t.Errorf("%d diff requests for %d merged MRs", got, want)
+	}
 
 	// Unchanged: one list request per stream per project (plus resolving each project), nothing lands.
 	e.srv.ResetCounts()

@@ -63,7 +63,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			s.Breakdown = stackedBar(bd)
 		}
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
-			"mr_throughput", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time"} {
+			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time"} {
 			if m := r.Set[name]; m != nil {
 				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
 			}
@@ -74,7 +74,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				continue
 			}
 			val := Human(m.Unit, headline(m))
-			if m.Unit == "seconds" {
+			if m.Unit == "seconds" || m.Unit == "lines" {
 				val = "p50 " + val + " · p85 " + Human(m.Unit, m.P85)
 			}
 			tier := m.Tier
@@ -101,7 +101,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 func ptrf(f float64) *float64 { return &f }
 
 func chartSuffix(m *metrics.Metric) string {
-	if m.Unit == "seconds" {
+	if m.Unit == "seconds" || m.Unit == "lines" {
 		return " (p50)"
 	}
 	return ""

@@ -58,7 +58,7 @@ type DocPoint struct {
 
 // Order is how metrics are listed in the table and page.
 var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
-	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "lead_time_breakdown", "mr_throughput", "pickup_time",
+	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "lead_time_breakdown", "mr_throughput", "mr_size", "pickup_time",
 	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 	"deployment_count"}
 
@@ -67,7 +67,7 @@ var Titles = map[string]string{
 	"deployment_frequency": "Deployment frequency", "lead_time_for_changes": "Lead time for changes",
 	"change_failure_rate": "Change failure rate", "failed_deployment_recovery_time": "Failed deployment recovery",
 	"time_to_restore": "Time to restore", "rework_rate": "Rework rate", "deploy_attempt_failure_rate": "Deploy attempt failures",
-	"lead_time_breakdown": "Lead time breakdown", "mr_throughput": "MRs merged", "pickup_time": "Review pickup time",
+	"lead_time_breakdown": "Lead time breakdown", "mr_throughput": "MRs merged", "mr_size": "MR size (lines changed)", "pickup_time": "Review pickup time",
 	"review_time": "Review time", "unreviewed_merge_rate": "Merged without review", "reviewers_per_mr": "Reviewers per MR",
 	"pipeline_success_rate": "Pipeline success rate", "pipeline_duration": "Pipeline duration",
 	"pipeline_queue_time": "Pipeline queue time", "deployment_count": "Deployments",
@@ -76,7 +76,7 @@ var Titles = map[string]string{
 // lowerIsBetter tells which way a trend is good.
 var lowerIsBetter = map[string]bool{
 	"lead_time_for_changes": true, "change_failure_rate": true, "failed_deployment_recovery_time": true, "time_to_restore": true,
-	"rework_rate": true, "deploy_attempt_failure_rate": true, "pickup_time": true, "review_time": true,
+	"rework_rate": true, "deploy_attempt_failure_rate": true, "pickup_time": true, "review_time": true, "mr_size": true,
 	"unreviewed_merge_rate": true, "pipeline_duration": true, "pipeline_queue_time": true,
 }
 
@@ -84,7 +84,7 @@ func headline(m *metrics.Metric) *float64 {
 	if m == nil {
 		return nil
 	}
-	if m.Unit == "seconds" {
+	if m.Unit == "seconds" || m.Unit == "lines" {
 		return m.P50
 	}
 	return m.Value
@@ -133,7 +133,7 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		}
 		return out
 	}
-	if m.Unit == "seconds" {
+	if m.Unit == "seconds" || m.Unit == "lines" {
 		out["p50"], out["p85"] = m.P50, m.P85
 		if prev != nil {
 			out["previous_p50"] = prev.P50
@@ -251,7 +251,7 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 				continue
 			}
 			val := Human(m.Unit, headline(m))
-			if m.Unit == "seconds" {
+			if m.Unit == "seconds" || m.Unit == "lines" {
 				val = "p50 " + val + " p85 " + Human(m.Unit, m.P85)
 			}
 			if m.Band != "" {

@@ -218,7 +218,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 	if m.Band != "" {
 		label = m.Band + "/" + m.Tier
 	}
-	if m.P50 != nil || (m.Value == nil && m.Unit == "seconds") {
+	if m.P50 != nil || (m.Value == nil && (m.Unit == "seconds" || m.Unit == "lines")) {
 		for _, st := range []struct {
 			stat string
 			v    *float64
@@ -236,7 +236,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 		out = append(out, v)
 	}
 	stat := "value"
-	if m.Unit == "seconds" {
+	if m.Unit == "seconds" || m.Unit == "lines" {
 		stat = "p50"
 	} else if m.Mean != nil {
 		stat = "mean"

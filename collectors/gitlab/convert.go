@@ -251,3 +251,25 @@ func deploymentUpdated(d *gl.Deployment) time.Time {
 	}
 	return t0(d.CreatedAt)
 }
+
+// DiffSize counts added and removed lines over an MR's file diffs. Only the
+// counts leave the collector, never the diff text. If GitLab withheld any
+// file's diff (too large, collapsed), the size is unknown: nil, not a guess.
+func DiffSize(diffs []*gl.MergeRequestDiff) (additions, deletions *int64) {
+	var add, del int64
+	for _, d := range diffs {
+		if d.Diff == "" && (d.TooLarge || d.Collapsed) {
+			return nil, nil
+		}
+		for _, line := range strings.Split(d.Diff, "\n") {
+			switch {
+			case strings.HasPrefix(line, "+++"), strings.HasPrefix(line, "---"):
+			case strings.HasPrefix(line, "+"):
+				add++
+			case strings.HasPrefix(line, "-"):
+				del++
+			}
+		}
+	}
+	return &add, &del
+}

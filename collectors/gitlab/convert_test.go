@@ -283,3 +283,41 @@ func TestClosingRefs(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffSize(t *testing.T) {
+	var docs []*gl.MergeRequestDiff
+	if err := json.Unmarshal(testutil.ReadFixture(t, "gitlab/client-go/list_merge_request_diff.json"), &docs); err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 2 || docs[0].NewPath != "README" || docs[1].OldPath != "VERSION" {
+		t.Fatalf("fixture decoded as %+v", docs)
+	}
+	tests := []struct {
+		name     string
+		diffs    []*gl.MergeRequestDiff
+		add, del int64
+		unknown  bool
+	}{
+		{"two files", []*gl.MergeRequestDiff{
+			{Diff: "@@ -1,3 +1,4 @@\n context\n-old\n+new\n+newer\n"},
+			{Diff: "@@ -0,0 +1,2 @@\n+a\n+b\n", NewFile: true},
+		}, 4, 1, false},
+		// "--" inside a line that is not a removal does not count; only line starts do.
+		{"dashes in context", []*gl.MergeRequestDiff{{Diff: "@@ -1 +1 @@\n a -- b\n-x\n+y\n"}}, 1, 1, false},
+		{"no files", nil, 0, 0, false},
+		// GitLab withheld a file's diff: the size is unknown, not undercounted.
+		{"too large", []*gl.MergeRequestDiff{{Diff: "@@ -1 +1 @@\n-x\n+y\n"}, {TooLarge: true}}, 0, 0, true},
+	}
+	for _, tc := range tests {
+		a, d := DiffSize(tc.diffs)
+		if tc.unknown {
+			if a != nil || d != nil {
+				t.Errorf("%s: size %v/%v, want unknown", tc.name, *a, *d)
+			}
+			continue
+		}
+		if a == nil || *a != tc.add || *d != tc.del {
+			t.Errorf("%s: +%v -%v, want +%d -%d", tc.name, a, d, tc.add, tc.del)
+		}
+	}
+}

@@ -315,6 +315,18 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 					return c.apiError(fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), resp, err)
 				}
 				m.Reviews, m.ReadyAt = Notes(m, notes)
+				// Size (additions + deletions) exists only in the diffs, and
+				// mr_size is over merged MRs: only those cost the request.
+				if m.MergedAt != nil && (c.src.MRSize == nil || *c.src.MRSize) {
+					diffs, resp, err := allPages(func(page int64) ([]*gl.MergeRequestDiff, *gl.Response, error) {
+						return c.api.MergeRequests.ListMergeRequestDiffs(m.ProjectID, m.IID,
+							&gl.ListMergeRequestDiffsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
+					})
+					if err != nil {
+						return c.apiError(fmt.Sprintf("list diffs of %s!%d", s.Path, m.IID), resp, err)
+					}
+					m.Additions, m.Deletions = DiffSize(diffs)
+				}
 				return nil
 			})
 			return &models.Batch{MergeRequests: mrs}, err

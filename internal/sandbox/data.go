@@ -538,3 +538,25 @@ func (o *Org) Titles() []string {
 	}
 	return out
 }
+
+// diffs of an MR in the MR diffs API's shape, generated from the seed.
+func (o *Org) diffs(p *project, m *mr) []map[string]any {
+	r := rngFor(o.Seed, "diffs", p.ID, m.IID)
+	files := 1 + r.IntN(4)
+	out := make([]map[string]any, files)
+	for i := range out {
+		var sb strings.Builder
+		add, del := r.IntN(40), r.IntN(15)
+		fmt.Fprintf(&sb, "@@ -1,%d +1,%d @@\n context line\n", del+1, add+1)
+		for k := 0; k < del; k++ {
+			fmt.Fprintf(&sb, "-old line %d\n", k)
+		}
+		for k := 0; k < add; k++ {
+			fmt.Fprintf(&sb, "+new line %d\n", k)
+		}
+		path := fmt.Sprintf("src/%s/file_%d.go", slug(nouns[r.IntN(len(nouns))]), i)
+		out[i] = map[string]any{"old_path": path, "new_path": path, "a_mode": "100644", "b_mode": "100644", "diff": sb.String(),
+			"new_file": false, "renamed_file": false, "deleted_file": false, "generated_file": false, "collapsed": false, "too_large": false}
+	}
+	return out
+}

@@ -403,6 +403,8 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 				return page(r, "mr_commits", s.Org.commits(p, m), func(c commitJSON) any { return c })
 			case "notes":
 				return page(r, "mr_notes", s.Org.notes(p, m), func(n noteJSON) any { return n })
+			case "diffs":
+				return page(r, "mr_diffs", s.Org.diffs(p, m), func(d map[string]any) any { return d })
 			}
 		case rest[0] == "pipelines" && len(rest) == 1:
 			items := filterSort(p.pipelines, q, func(x *pipeline) (time.Time, int64) { return x.UpdatedAt, x.ID })
