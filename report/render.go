@@ -206,6 +206,8 @@ func Human(unit string, v *float64) string {
 		return fmt.Sprintf("%.1fd", x/86400)
 	case "ratio":
 		return fmt.Sprintf("%.0f%%", x*100)
+	case "lines":
+		return fmt.Sprintf("%.0f", x)
 	case "per_day":
 		if x >= 1 {
 			return fmt.Sprintf("%.1f/day", x)
