@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/collectors/redmine"
 	"github.com/devpulse/devpulse/config"
 )
 
@@ -15,6 +16,9 @@ type Factory func(src *config.Source, env Env) (Collector, error)
 var Registry = map[string]Factory{
 	"gitlab": func(src *config.Source, env Env) (Collector, error) {
 		return gitlab.New(src, gitlab.Options{Logger: env.Logger, Stats: env.Stats})
+	},
+	"redmine": func(src *config.Source, env Env) (Collector, error) {
+		return redmine.New(src, redmine.Options{Logger: env.Logger, Stats: env.Stats})
 	},
 }
 

@@ -89,13 +89,18 @@ type Source struct {
 	Groups          []string `mapstructure:"groups" json:"groups"`
 	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"`
 	MRSize          *bool    `mapstructure:"mr_size" json:"mr_size"` // fetch diffs of merged MRs for mr_size (default true)
-	Streams         []string `mapstructure:"streams" json:"streams"`
-	Concurrency     int      `mapstructure:"concurrency" json:"concurrency"`
-	RateLimit       float64  `mapstructure:"rate_limit" json:"rate_limit"`
-	Timeout         Duration `mapstructure:"timeout" json:"timeout"`
-	MaxRetries      int      `mapstructure:"max_retries" json:"max_retries"`
-	Overlap         Duration `mapstructure:"overlap" json:"overlap"`
-	Lookback        Duration `mapstructure:"lookback" json:"lookback"`
+	// Redmine
+	IncludeSubprojects bool     `mapstructure:"include_subprojects" json:"include_subprojects"`
+	InProgressStatuses []string `mapstructure:"in_progress_statuses" json:"in_progress_statuses"`
+	StoryPointsField   string   `mapstructure:"story_points_field" json:"story_points_field"`
+	SprintStartField   string   `mapstructure:"sprint_start_field" json:"sprint_start_field"`
+	Streams            []string `mapstructure:"streams" json:"streams"`
+	Concurrency        int      `mapstructure:"concurrency" json:"concurrency"`
+	RateLimit          float64  `mapstructure:"rate_limit" json:"rate_limit"`
+	Timeout            Duration `mapstructure:"timeout" json:"timeout"`
+	MaxRetries         int      `mapstructure:"max_retries" json:"max_retries"`
+	Overlap            Duration `mapstructure:"overlap" json:"overlap"`
+	Lookback           Duration `mapstructure:"lookback" json:"lookback"`
 }
 
 // Warehouse selects and configures the landing engine.
@@ -152,6 +157,17 @@ type Log struct {
 
 // Streams a GitLab source offers, in collection order.
 var GitLabStreams = []string{"merge_requests", "pipelines", "deployments", "issues"}
+
+// RedmineStreams a Redmine source offers.
+var RedmineStreams = []string{"issues", "versions"}
+
+// StreamsOf lists the streams of a source type.
+func StreamsOf(typ string) []string {
+	if typ == "redmine" {
+		return RedmineStreams
+	}
+	return GitLabStreams
+}
 
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.engine", "duckdb")
@@ -332,8 +348,16 @@ func applySourceDefaults(s *Source) error {
 		yes := true
 		s.MRSize = &yes
 	}
-	if len(s.Streams) == 0 && s.Type == "gitlab" {
-		s.Streams = append([]string(nil), GitLabStreams...)
+	if len(s.Streams) == 0 {
+		s.Streams = append([]string(nil), StreamsOf(s.Type)...)
+	}
+	if s.Type == "redmine" {
+		if len(s.InProgressStatuses) == 0 {
+			s.InProgressStatuses = []string{"In Progress"}
+		}
+		if s.SprintStartField == "" {
+			s.SprintStartField = "Sprint Start"
+		}
 	}
 	return nil
 }
@@ -352,11 +376,11 @@ func (c *Config) Validate() error {
 		s := c.Sources[n]
 		k := "sources." + n
 		switch s.Type {
-		case "gitlab":
+		case "gitlab", "redmine":
 		case "":
-			return bad(k+".type", "missing (one of: gitlab)")
+			return bad(k+".type", "missing (one of: gitlab, redmine)")
 		default:
-			return bad(k+".type", "unknown source type %q (one of: gitlab)", s.Type)
+			return bad(k+".type", "unknown source type %q (one of: gitlab, redmine)", s.Type)
 		}
 		u, err := url.Parse(s.URL)
 		if s.URL == "" {
@@ -378,9 +402,12 @@ func (c *Config) Validate() error {
 		if len(s.Projects) == 0 && len(s.Groups) == 0 {
 			return bad(k+".projects", "no scope: list projects (path or id) and/or groups")
 		}
+		if s.Type == "redmine" && len(s.Groups) > 0 {
+			return bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)")
+		}
 		for _, st := range s.Streams {
-			if !contains(GitLabStreams, st) {
-				return bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(GitLabStreams, ", "))
+			if !contains(StreamsOf(s.Type), st) {
+				return bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(StreamsOf(s.Type), ", "))
 			}
 		}
 		if s.Concurrency < 1 || s.Concurrency > 64 {

@@ -157,6 +157,56 @@ type Issue struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	ClosedAt    *time.Time
+
+	// Tracker fields (JIRA, Redmine); empty for GitLab issues.
+	Status         string   // status name now
+	StatusCategory string   // todo | in_progress | done
+	StoryPoints    *float64 // now
+	SprintID       string   // current sprint (JIRA sprint, Redmine version), devpulse id
+
+	// History, oldest first: status changes, sprint moves and re-estimates.
+	Transitions []IssueTransition
+}
+
+// Transition fields.
+const (
+	FieldStatus      = "status"
+	FieldSprint      = "sprint"
+	FieldStoryPoints = "story_points"
+)
+
+// Status categories.
+const (
+	CategoryTodo       = "todo"
+	CategoryInProgress = "in_progress"
+	CategoryDone       = "done"
+)
+
+// IssueTransition is one change of a tracked field. For status changes the
+// categories are set; a change at the issue's creation has an empty From.
+type IssueTransition struct {
+	IssueID      string
+	ID           string // <issue id>:<journal/changelog id>:<field>
+	Field        string
+	At           time.Time
+	From, To     string // status names, sprint ids, or points as decimal text
+	FromCategory string
+	ToCategory   string
+}
+
+// Sprint is a JIRA sprint or a Redmine version used as a sprint.
+type Sprint struct {
+	Origin
+	ID          string // redmine:<host>:version:<id>, jira:<host>:sprint:<id>
+	ProjectPath string
+	Name        string
+	State       string     // open | locked | closed (Redmine), future | active | closed (JIRA)
+	StartDate   string     // YYYY-MM-DD when the tracker gives a start date (Redmine custom field); "" otherwise
+	DueDate     string     // YYYY-MM-DD (Redmine due date)
+	StartAt     *time.Time // JIRA startDate
+	EndAt       *time.Time // JIRA endDate
+	CompleteAt  *time.Time // JIRA completeDate
+	UpdatedAt   time.Time
 }
 
 // Batch is what a collector hands on at a time: the records of one stream,
@@ -166,11 +216,12 @@ type Batch struct {
 	Pipelines     []Pipeline
 	Deployments   []Deployment
 	Issues        []Issue
+	Sprints       []Sprint
 }
 
 // Len counts the top-level records.
 func (b *Batch) Len() int {
-	return len(b.MergeRequests) + len(b.Pipelines) + len(b.Deployments) + len(b.Issues)
+	return len(b.MergeRequests) + len(b.Pipelines) + len(b.Deployments) + len(b.Issues) + len(b.Sprints)
 }
 
 // Append adds the records of o to b.
@@ -179,6 +230,7 @@ func (b *Batch) Append(o *Batch) {
 	b.Pipelines = append(b.Pipelines, o.Pipelines...)
 	b.Deployments = append(b.Deployments, o.Deployments...)
 	b.Issues = append(b.Issues, o.Issues...)
+	b.Sprints = append(b.Sprints, o.Sprints...)
 }
 
 // GitLabID builds an origin-naming identifier.

@@ -442,6 +442,14 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		x.Assignee = p.person(x.Origin, x.Assignee, m)
 		out.Issues = append(out.Issues, x)
 	}
+	for _, x := range b.Sprints {
+		if r, ex := p.Excluded(x.ProjectPath, nil, ""); ex {
+			counts[r]++
+			continue
+		}
+		x.Name = m.mask(x.Name)
+		out.Sprints = append(out.Sprints, x)
+	}
 	// Then text: titles per policy, branches always masked.
 	for i := range out.MergeRequests {
 		x := &out.MergeRequests[i]

@@ -88,12 +88,34 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
+	issueIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, "key", title, "type", labels, state, author, assignee,
-		web_url, created_at, updated_at, closed_at FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id
+		FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		issueIdx[r.s(0)] = len(b.Issues)
 		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
 			ProjectID: r.i(3), ProjectPath: r.s(4), Key: r.s(5), Title: r.s(6), Type: r.s(7), Labels: r.list(8),
 			State: r.s(9), Author: models.Person{Token: r.s(10)}, Assignee: models.Person{Token: r.s(11)}, WebURL: r.s(12),
-			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15)})
+			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15), Status: r.s(16), StatusCategory: r.s(17),
+			StoryPoints: r.fp(18), SprintID: r.s(19)})
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT id, issue_id, field, changed_at, from_value, to_value, from_category, to_category
+		FROM issue_transitions ORDER BY issue_id, changed_at, id`, func(r row) {
+		if i, ok := issueIdx[r.s(1)]; ok {
+			x := &b.Issues[i]
+			x.Transitions = append(x.Transitions, models.IssueTransition{ID: r.s(0), IssueID: x.ID, Field: r.s(2), At: r.t(3),
+				From: r.s(4), To: r.s(5), FromCategory: r.s(6), ToCategory: r.s(7)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	if err := q(`SELECT id, source, instance, project_path, name, state, strftime(start_date, '%Y-%m-%d'),
+		strftime(due_date, '%Y-%m-%d'), start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
+			ProjectPath: r.s(3), Name: r.s(4), State: r.s(5), StartDate: r.s(6), DueDate: r.s(7), StartAt: r.tp(8),
+			EndAt: r.tp(9), CompleteAt: r.tp(10), UpdatedAt: r.t(11)})
 	}); err != nil {
 		return nil, err
 	}

@@ -44,7 +44,13 @@ var (
 		"deployment_id", "mr_id", "source", "instance", "collected_at"}}
 	Issues = Table{Name: "issues", Key: []string{"id"}, Columns: []string{
 		"id", "source", "instance", "project_id", "project_path", "key", "title", "type", "labels", "state",
-		"author", "assignee", "web_url", "created_at", "updated_at", "closed_at", "collected_at", "deleted_at"}}
+		"author", "assignee", "web_url", "created_at", "updated_at", "closed_at", "collected_at", "deleted_at",
+		"status", "status_category", "story_points", "sprint_id"}}
+	IssueTransitions = Table{Name: "issue_transitions", Key: []string{"id"}, Parent: "issue_id", Of: "issues", Columns: []string{
+		"id", "issue_id", "source", "instance", "field", "changed_at", "from_value", "to_value", "from_category", "to_category", "collected_at"}}
+	Sprints = Table{Name: "sprints", Key: []string{"id"}, Columns: []string{
+		"id", "source", "instance", "project_path", "name", "state", "start_date", "due_date", "start_at", "end_at",
+		"complete_at", "updated_at", "collected_at", "deleted_at"}}
 )
 
 // MetricValues holds derived metrics; its key is the metric's identity.
@@ -73,7 +79,7 @@ func MetricRows(vals []MetricValue, now time.Time) Rows {
 }
 
 // RecordTables lists every record table, parents first.
-var RecordTables = []Table{MergeRequests, MRCommits, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues}
+var RecordTables = []Table{MergeRequests, MRCommits, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues, IssueTransitions, Sprints}
 
 // Rows is a table with the rows of one batch, in column order.
 type Rows struct {
@@ -85,7 +91,7 @@ type Rows struct {
 // read: raw names, emails and ids have no column to land in. Duplicates of a
 // natural key within the batch keep the last occurrence (the newest page).
 func BatchRows(b *models.Batch, now time.Time) []Rows {
-	var mr, mc, rv, pl, dp, dc, is [][]any
+	var mr, mc, rv, pl, dp, dc, is, it, sp [][]any
 	for i := range b.MergeRequests {
 		m := &b.MergeRequests[i]
 		mr = append(mr, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
@@ -118,11 +124,22 @@ func BatchRows(b *models.Batch, now time.Time) []Rows {
 		x := &b.Issues[i]
 		is = append(is, []any{x.ID, x.Source, x.Instance, x.ProjectID, x.ProjectPath, x.Key, nullStr(x.Title), nullStr(x.Type),
 			joinLabels(x.Labels), x.State, nullStr(x.Author.Token), nullStr(x.Assignee.Token), nullStr(x.WebURL),
-			x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil})
+			x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil, nullStr(x.Status), nullStr(x.StatusCategory),
+			nullFloat(x.StoryPoints), nullStr(x.SprintID)})
+		for _, t := range x.Transitions {
+			it = append(it, []any{t.ID, x.ID, x.Source, x.Instance, t.Field, t.At.UTC(), nullStr(t.From), nullStr(t.To),
+				nullStr(t.FromCategory), nullStr(t.ToCategory), now})
+		}
+	}
+	for i := range b.Sprints {
+		s := &b.Sprints[i]
+		sp = append(sp, []any{s.ID, s.Source, s.Instance, nullStr(s.ProjectPath), nullStr(s.Name), nullStr(s.State),
+			nullDate(s.StartDate), nullDate(s.DueDate), nullTime(s.StartAt), nullTime(s.EndAt), nullTime(s.CompleteAt),
+			s.UpdatedAt.UTC(), now, nil})
 	}
 	var out []Rows
 	for _, r := range []Rows{{MergeRequests, mr}, {MRCommits, mc}, {MRReviews, rv}, {Pipelines, pl},
-		{Deployments, dp}, {DeploymentChanges, dc}, {Issues, is}} {
+		{Deployments, dp}, {DeploymentChanges, dc}, {Issues, is}, {IssueTransitions, it}, {Sprints, sp}} {
 		r.Rows = dedupe(r.Table, r.Rows)
 		// Parents are always listed, even empty, so children get replaced.
 		out = append(out, r)
@@ -203,4 +220,15 @@ func nullInt(p *int64) any {
 		return nil
 	}
 	return *p
+}
+
+func nullDate(d string) any {
+	if d == "" {
+		return nil
+	}
+	t, err := time.Parse("2006-01-02", d)
+	if err != nil {
+		return nil
+	}
+	return t
 }

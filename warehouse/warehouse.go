@@ -66,6 +66,8 @@ var StreamTable = map[string]string{
 	"pipelines":      "pipelines",
 	"deployments":    "deployments",
 	"issues":         "issues",
+	"versions":       "sprints",
+	"sprints":        "sprints",
 }
 
 // MetricValue is one row of metric_values.

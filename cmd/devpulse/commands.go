@@ -46,9 +46,11 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 				}
 				o.Since = t
 			}
+			known := append(append([]string(nil), config.GitLabStreams...), config.RedmineStreams...)
 			for _, s := range streams {
-				if !containsStr(config.GitLabStreams, s) {
-					return usageError{fmt.Errorf("--stream %q: unknown (one of: %s)", s, strings.Join(config.GitLabStreams, ", "))}
+				if !containsStr(known, s) {
+					return usageError{fmt.Errorf("--stream %q: unknown (gitlab: %s; redmine: %s)", s,
+						strings.Join(config.GitLabStreams, ", "), strings.Join(config.RedmineStreams, ", "))}
 				}
 			}
 			_, err = collect(cmd.Context(), g, cfg, o)
@@ -71,7 +73,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 	f := c.Flags()
 	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
-	f.StringSliceVar(&streams, "stream", nil, "only these streams: "+strings.Join(config.GitLabStreams, ", "))
+	f.StringSliceVar(&streams, "stream", nil, "only these streams (gitlab: "+strings.Join(config.GitLabStreams, ", ")+"; redmine: "+strings.Join(config.RedmineStreams, ", ")+")")
 	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")
 	f.StringVar(&since, "since", "", "collect records updated since this date (YYYY-MM-DD or RFC 3339), ignoring cursors")
 	return c
