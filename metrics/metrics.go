@@ -18,6 +18,7 @@ type Input struct {
 	Deployments   []models.Deployment   // with Changes
 	Pipelines     []models.Pipeline
 	Issues        []models.Issue
+	Sprints       []models.Sprint
 }
 
 // Options are the configurable choices of METRICS.md.
@@ -30,13 +31,14 @@ type Options struct {
 	IncludeBots       bool           // count bot MRs in throughput
 	IncidentLabels    []string       // incidents.labels (default incident)
 	BenchmarkYear     int            // metrics.benchmark_year (default 2024)
+	Flow              FlowOptions
 }
 
 // DefaultOptions fills what METRICS.md gives defaults for.
 func DefaultOptions(since, until time.Time) Options {
 	return Options{Since: since, Until: until, Location: time.UTC, Grain: "week",
 		Production: regexp.MustCompile(`(?i)^(prod|production)`), AttributionWindow: 7 * 24 * time.Hour,
-		IncidentLabels: []string{"incident"}, BenchmarkYear: 2024}
+		IncidentLabels: []string{"incident"}, BenchmarkYear: 2024, Flow: FlowOptions{ActiveStatuses: []string{"In Progress"}}}
 }
 
 // Point is one period of a series.
@@ -60,7 +62,9 @@ type Metric struct {
 	Year   int    // benchmark year of Tier
 	Band   string // deployment_frequency only
 	Series []Point
-	Parts  map[string]*Metric // lead_time_breakdown: coding, pickup, review, deploy
+	Parts  map[string]*Metric // lead_time_breakdown: coding, pickup, review, deploy; throughput: by type
+	// Sprints holds velocity's and say/do's per-sprint detail.
+	Sprints []SprintStat
 }
 
 // Set is the result for one scope, by metric name.
@@ -235,6 +239,9 @@ func Compute(in Input, o Options) Set {
 		set[m.Name] = m
 	}
 	for _, m := range CI(in, o) {
+		set[m.Name] = m
+	}
+	for _, m := range Flow(in, in.Sprints, o, o.Flow) {
 		set[m.Name] = m
 	}
 	return set

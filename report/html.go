@@ -63,14 +63,15 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			s.Breakdown = stackedBar(bd)
 		}
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
-			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time"} {
-			if m := r.Set[name]; m != nil {
+			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
+			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
+			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) {
 				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
 			}
 		}
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || m.Parts != nil {
+			if m == nil || name == "lead_time_breakdown" || (flowMetrics[name] && m.N == 0) {
 				continue
 			}
 			val := Human(m.Unit, headline(m))

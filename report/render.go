@@ -60,7 +60,12 @@ type DocPoint struct {
 var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
 	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "lead_time_breakdown", "mr_throughput", "mr_size", "pickup_time",
 	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
+	"cycle_time", "issue_lead_time", "throughput", "wip", "issue_age", "flow_efficiency", "velocity", "say_do_ratio",
 	"deployment_count"}
+
+// flowMetrics are shown only where a scope has tracker data.
+var flowMetrics = map[string]bool{"cycle_time": true, "issue_lead_time": true, "throughput": true, "wip": true,
+	"issue_age": true, "flow_efficiency": true, "velocity": true, "say_do_ratio": true}
 
 // Titles of metrics for people.
 var Titles = map[string]string{
@@ -71,6 +76,9 @@ var Titles = map[string]string{
 	"review_time": "Review time", "unreviewed_merge_rate": "Merged without review", "reviewers_per_mr": "Reviewers per MR",
 	"pipeline_success_rate": "Pipeline success rate", "pipeline_duration": "Pipeline duration",
 	"pipeline_queue_time": "Pipeline queue time", "deployment_count": "Deployments",
+	"cycle_time": "Cycle time", "issue_lead_time": "Issue lead time", "throughput": "Issues done", "wip": "WIP (daily mean)",
+	"issue_age": "Age of work in progress", "flow_efficiency": "Flow efficiency", "velocity": "Velocity (last 3 sprints)",
+	"say_do_ratio": "Say/do ratio",
 }
 
 // lowerIsBetter tells which way a trend is good.
@@ -78,6 +86,7 @@ var lowerIsBetter = map[string]bool{
 	"lead_time_for_changes": true, "change_failure_rate": true, "failed_deployment_recovery_time": true, "time_to_restore": true,
 	"rework_rate": true, "deploy_attempt_failure_rate": true, "pickup_time": true, "review_time": true, "mr_size": true,
 	"unreviewed_merge_rate": true, "pipeline_duration": true, "pipeline_queue_time": true,
+	"cycle_time": true, "issue_lead_time": true, "issue_age": true, "wip": true,
 }
 
 func headline(m *metrics.Metric) *float64 {
@@ -86,6 +95,9 @@ func headline(m *metrics.Metric) *float64 {
 	}
 	if m.Unit == "seconds" || m.Unit == "lines" {
 		return m.P50
+	}
+	if m.Mean != nil {
+		return m.Mean
 	}
 	return m.Value
 }
@@ -126,12 +138,28 @@ func series(m *metrics.Metric) []DocPoint {
 
 func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 	out := map[string]any{"unit": m.Unit, "n": m.N}
-	if m.Parts != nil {
+	if name == "lead_time_breakdown" {
 		for _, part := range []string{"coding", "pickup", "review", "deploy"} {
 			p := m.Parts[part]
 			out[part] = map[string]any{"p50": p.P50, "p85": p.P85, "n": p.N}
 		}
 		return out
+	}
+	if len(m.Parts) > 0 { // throughput by issue type
+		by := map[string]any{}
+		for k, p := range m.Parts {
+			by[k] = p.Value
+		}
+		out["by_type"] = by
+	}
+	if m.Sprints != nil {
+		var sp []map[string]any
+		for _, s := range m.Sprints {
+			sp = append(sp, map[string]any{"id": s.ID, "name": s.Name, "start": s.Start.Format(time.RFC3339), "end": s.End.Format(time.RFC3339),
+				"committed": s.Committed, "done_of_committed": s.DoneOfCommitted, "velocity": s.Velocity, "added": s.Added,
+				"removed": s.Removed, "re_estimated": s.ReEst, "say_do": s.SayDo})
+		}
+		out["sprints"] = sp
 	}
 	if m.Unit == "seconds" || m.Unit == "lines" {
 		out["p50"], out["p85"] = m.P50, m.P85
@@ -208,6 +236,8 @@ func Human(unit string, v *float64) string {
 		return fmt.Sprintf("%.0f%%", x*100)
 	case "lines":
 		return fmt.Sprintf("%.0f", x)
+	case "points":
+		return fmt.Sprintf("%.1f pts", x)
 	case "per_day":
 		if x >= 1 {
 			return fmt.Sprintf("%.1f/day", x)
@@ -241,10 +271,10 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || name == "deployment_count" {
+			if m == nil || name == "deployment_count" || (flowMetrics[name] && m.N == 0) {
 				continue
 			}
-			if m.Parts != nil {
+			if name == "lead_time_breakdown" {
 				var parts []string
 				for _, p := range []string{"coding", "pickup", "review", "deploy"} {
 					parts = append(parts, short(p)+" "+Human("seconds", m.Parts[p].P50))

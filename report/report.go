@@ -48,6 +48,9 @@ func Scopes(cfg *config.Config, b *models.Batch) []Scope {
 	for i := range b.Issues {
 		add(b.Issues[i].ProjectPath)
 	}
+	for i := range b.Sprints {
+		add(b.Sprints[i].ProjectPath)
+	}
 	var projects []string
 	for p := range seen {
 		projects = append(projects, p)
@@ -128,6 +131,11 @@ func Input(b *models.Batch, s Scope) metrics.Input {
 			in.Issues = append(in.Issues, x)
 		}
 	}
+	for _, x := range b.Sprints {
+		if s.has(x.Origin, x.ProjectPath) {
+			in.Sprints = append(in.Sprints, x)
+		}
+	}
 	return in
 }
 
@@ -184,19 +192,21 @@ func Values(rs []Result, o metrics.Options) []warehouse.MetricValue {
 		sort.Strings(names)
 		for _, n := range names {
 			m := r.Set[n]
-			if m.Parts != nil {
-				for _, part := range []string{"coding", "pickup", "review", "deploy"} {
-					out = append(out, metricRows(r.Scope, n+"."+part, m.Parts[part], o)...)
-				}
-				continue
+			if n != "lead_time_breakdown" { // the breakdown has no value of its own, only stages
+				out = append(out, metricRows(r.Scope, n, m, o)...)
 			}
-			out = append(out, metricRows(r.Scope, n, m, o)...)
+			for _, part := range sortedKeys(m.Parts) {
+				out = append(out, metricRows(r.Scope, n+"."+part, m.Parts[part], o)...)
+			}
 		}
 	}
 	return out
 }
 
 func env(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 && !strings.HasPrefix(name, "lead_time_breakdown") {
+		name = name[:i]
+	}
 	switch name {
 	case "deployment_count", "deployment_frequency", "lead_time_for_changes", "change_failure_rate",
 		"failed_deployment_recovery_time", "rework_rate", "deploy_attempt_failure_rate":
@@ -246,5 +256,14 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0
 		out = append(out, v)
 	}
+	return out
+}
+
+func sortedKeys(m map[string]*metrics.Metric) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }
