@@ -1,0 +1,179 @@
+package metrics
+
+import (
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// day d at hour h, UTC, counting from Monday 2 March 2026.
+func dh(d, h float64) time.Time { return at(d*24 + h) }
+
+type step struct {
+	at       time.Time
+	status   string
+	category string
+}
+
+func issue(id string, created time.Time, steps ...step) models.Issue {
+	x := models.Issue{ID: id, ProjectPath: "ops", Key: id, Type: "Bug", CreatedAt: created, UpdatedAt: created}
+	prev := ""
+	prevCat := ""
+	for i, s := range steps {
+		x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: id, ID: id + itoa(int64(i)), Field: models.FieldStatus,
+			At: s.at, From: prev, To: s.status, FromCategory: prevCat, ToCategory: s.category})
+		prev, prevCat = s.status, s.category
+		x.Status, x.StatusCategory = s.status, s.category
+	}
+	return x
+}
+
+var (
+	todo = func(t time.Time) step { return step{t, "New", "todo"} }
+	ip   = func(t time.Time) step { return step{t, "In Progress", "in_progress"} }
+	rev  = func(t time.Time) step { return step{t, "Review", "in_progress"} }
+	done = func(t time.Time) step { return step{t, "Closed", "done"} }
+)
+
+func TestCycleAndLeadTime(t *testing.T) {
+	in := Input{Issues: []models.Issue{
+		// A: in progress day 1, done day 3, reopened day 4, done again day 6: cycle = 6-1 = 5 days (last entry into done).
+		issue("A", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0)), done(dh(3, 0)), ip(dh(4, 0)), done(dh(6, 0))),
+		// B: never in progress: lead time 2 days, no cycle time.
+		issue("B", dh(0, 0), todo(dh(0, 0)), done(dh(2, 0))),
+		// C: in progress, not done: neither.
+		issue("C", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0))),
+	}}
+	o := DefaultOptions(dh(0, 0), dh(14, 0))
+	ms := Flow(in, nil, o, FlowOptions{ActiveStatuses: []string{"In Progress"}})
+	ct := find(ms, "cycle_time")
+	if ct.N != 1 {
+		t.Errorf("cycle n = %d, want 1 (only A)", ct.N)
+	}
+	near(t, "cycle p50", ct.P50, 5*day)
+	lt := find(ms, "issue_lead_time")
+	// A 6 days, B 2 days → p50 4 days
+	near(t, "lead p50", lt.P50, 4*day)
+	near(t, "throughput", find(ms, "throughput").Value, 2)
+	// Age of work in progress at the window end (day 14): C since day 1 → 13 days.
+	near(t, "age p50", find(ms, "issue_age").P50, 13*day)
+}
+
+func TestWIPIsTheDailyMeanAtEndOfDay(t *testing.T) {
+	// Window: days 0..3 (4 days). A in progress during day 1 and 2 (done day 3 at noon); B in progress from day 2 on.
+	in := Input{Issues: []models.Issue{
+		issue("A", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 10)), done(dh(3, 12))),
+		issue("B", dh(0, 0), todo(dh(0, 0)), ip(dh(2, 10))),
+	}}
+	o := DefaultOptions(dh(0, -9), dh(4, -9)) // midnight UTC of day 0 .. day 4 (t0 is 09:00)
+	// End of day 0: 0; day 1: A = 1; day 2: A, B = 2; day 3: B = 1 → mean 4/4 = 1.
+	near(t, "wip", find(Flow(in, nil, o, FlowOptions{}), "wip").Value, 1)
+}
+
+func TestFlowEfficiencyIsTimeWeighted(t *testing.T) {
+	in := Input{Issues: []models.Issue{
+		// 10h cycle: 2h In Progress (active), 8h in Review (waiting).
+		issue("A", dh(0, 0), todo(dh(0, 0)), ip(dh(0, 1)), rev(dh(0, 3)), done(dh(0, 11))),
+		// 30h cycle: all In Progress.
+		issue("B", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0)), done(dh(1, 30))),
+	}}
+	o := DefaultOptions(dh(0, -9), dh(7, 0))
+	// (2 + 30) / (10 + 30) = 0.8 — not the mean of per-issue ratios (0.2 and 1.0 → 0.6).
+	near(t, "flow efficiency", find(Flow(in, nil, o, FlowOptions{ActiveStatuses: []string{"In Progress"}}), "flow_efficiency").Value, 0.8)
+}
+
+func TestSprintWindows_Redmine(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Tokyo")
+	ws := SprintWindows([]models.Sprint{
+		{ID: "v1", ProjectPath: "ops", DueDate: "2026-03-13"},                          // first: 14 days before its due date
+		{ID: "v2", ProjectPath: "ops", DueDate: "2026-03-27"},                          // the day after v1's due date
+		{ID: "v3", ProjectPath: "ops", DueDate: "2026-04-10", StartDate: "2026-03-30"}, // its own start field
+		{ID: "v4", ProjectPath: "ops"},                                                 // no due date: not a sprint
+	}, loc)
+	day := func(s string) time.Time { t, _ := time.ParseInLocation("2006-01-02", s, loc); return t }
+	for id, want := range map[string][2]string{"v1": {"2026-02-27", "2026-03-14"}, "v2": {"2026-03-14", "2026-03-28"}, "v3": {"2026-03-30", "2026-04-11"}} {
+		if w := ws[id]; !w[0].Equal(day(want[0])) || !w[1].Equal(day(want[1])) {
+			t.Errorf("%s window %v..%v, want %s..%s (Tokyo midnights)", id, w[0], w[1], want[0], want[1])
+		}
+	}
+	if _, ok := ws["v4"]; ok {
+		t.Error("a version without due date became a sprint")
+	}
+}
+
+// A hand-worked three-sprint example. Sprints (Redmine versions, UTC):
+// S1 2–15 Mar, S2 16–29 Mar, S3 30 Mar–12 Apr (each ends at the end of its due date).
+func TestSayDoAndVelocity_ThreeSprints(t *testing.T) {
+	sp := func(id, start, due string) models.Sprint {
+		return models.Sprint{ID: id, ProjectPath: "ops", StartDate: start, DueDate: due}
+	}
+	sprints := []models.Sprint{sp("S1", "2026-03-02", "2026-03-15"), sp("S2", "2026-03-16", "2026-03-29"), sp("S3", "2026-03-30", "2026-04-12")}
+	d := func(s string, h int) time.Time {
+		t, _ := time.Parse("2006-01-02", s)
+		return t.Add(time.Duration(h) * time.Hour)
+	}
+	pts := func(f float64) *float64 { return &f }
+	mk := func(id string, created time.Time, sprintNow string, points float64, status []step, changes ...models.IssueTransition) models.Issue {
+		x := issue(id, created, status...)
+		x.SprintID, x.StoryPoints = sprintNow, pts(points)
+		for i, c := range changes {
+			c.IssueID, c.ID = id, id+"c"+itoa(int64(i))
+			x.Transitions = append(x.Transitions, c)
+		}
+		return x
+	}
+	sprintMove := func(at time.Time, from, to string) models.IssueTransition {
+		return models.IssueTransition{Field: models.FieldSprint, At: at, From: from, To: to}
+	}
+	estimate := func(at time.Time, from, to string) models.IssueTransition {
+		return models.IssueTransition{Field: models.FieldStoryPoints, At: at, From: from, To: to}
+	}
+	issues := []models.Issue{
+		// S1: A (3 pts) and B (5 pts) committed; A done; B not done, moved to S2 on 16 Mar.
+		mk("A", d("2026-03-01", 0), "S1", 3, []step{todo(d("2026-03-01", 0)), done(d("2026-03-10", 0))}),
+		mk("B", d("2026-03-01", 0), "S2", 5, []step{todo(d("2026-03-01", 0)), done(d("2026-03-25", 0))},
+			sprintMove(d("2026-03-01", 1), "", "S1"), sprintMove(d("2026-03-16", 0), "S1", "S2")),
+		// S1: C (2 pts) added mid-sprint on 5 Mar and done.
+		mk("C", d("2026-03-05", 0), "S1", 2, []step{todo(d("2026-03-05", 0)), done(d("2026-03-12", 0))},
+			sprintMove(d("2026-03-05", 1), "", "S1")),
+		// S2: D committed at 8 pts, re-estimated to 13 on 20 Mar, done. B (5) carried over and done.
+		mk("D", d("2026-03-10", 0), "S2", 13, []step{todo(d("2026-03-10", 0)), done(d("2026-03-28", 0))},
+			estimate(d("2026-03-20", 0), "8", "13")),
+		// S2: E committed (3 pts), removed on 18 Mar (back to the backlog).
+		mk("E", d("2026-03-10", 0), "", 3, []step{todo(d("2026-03-10", 0))}, sprintMove(d("2026-03-18", 0), "S2", "")),
+		// S3: F committed (5), not done.
+		mk("F", d("2026-03-20", 0), "S3", 5, []step{todo(d("2026-03-20", 0))}),
+	}
+	o := DefaultOptions(d("2026-03-01", 0), d("2026-04-20", 0))
+	ms := Flow(Input{Issues: issues}, sprints, o, FlowOptions{})
+	want := []struct {
+		committed, doneC, velocity, added, removed, reEst float64
+		sayDo                                             float64
+	}{
+		// S1: at start A 3 + B 5 = 8 committed; done of those: A 3 → 3/8. End: A, C in S1 and done → 3 + 2 = 5.
+		// Added: C 2. B moved to S2 at 16 Mar 00:00, the instant S1 ended: it was still in S1 at its end
+		// (unfinished work carried over, not removed), so removed 0; re-estimated A 0 + B 0 = 0.
+		{8, 3, 5, 2, 0, 0, 3.0 / 8},
+		// S2: at start B 5 + D 8 + E 3 = 16; done of those: B 5 + D 8 = 13 → 13/16. End: B 5 + D 13 = 18.
+		// Removed: E 3. Re-estimated: D 13-8 = 5, B 0.
+		{16, 13, 18, 0, 3, 5, 13.0 / 16},
+		// S3: F 5 committed, not done → 0.
+		{5, 0, 0, 0, 0, 0, 0},
+	}
+	sd := find(ms, "say_do_ratio")
+	if len(sd.Sprints) != 3 {
+		t.Fatalf("%d sprints, want 3", len(sd.Sprints))
+	}
+	for i, w := range want {
+		s := sd.Sprints[i]
+		if s.Committed != w.committed || s.DoneOfCommitted != w.doneC || s.Velocity != w.velocity || s.Added != w.added ||
+			s.Removed != w.removed || s.ReEst != w.reEst {
+			t.Errorf("sprint %s = %+v, want %+v", s.ID, s, w)
+		}
+		near(t, s.ID+" say/do", s.SayDo, w.sayDo)
+	}
+	// Window say/do: (3 + 13 + 0) / (8 + 16 + 5) = 16/29. Velocity: mean of the last three: (5 + 18 + 0) / 3.
+	near(t, "say/do", sd.Value, 16.0/29)
+	near(t, "velocity", find(ms, "velocity").Value, 23.0/3)
+}
