@@ -139,6 +139,7 @@ type Metrics struct {
 // Incidents says which issues are incidents and how they are attributed.
 type Incidents struct {
 	Labels            []string `mapstructure:"labels" json:"labels"`
+	RedmineTrackers   []string `mapstructure:"redmine_trackers" json:"redmine_trackers"`
 	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
 }
 
@@ -182,6 +183,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.include_bots", false)
 	v.SetDefault("metrics.benchmark_year", 2024)
 	v.SetDefault("incidents.labels", []string{"incident"})
+	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")
 	v.SetDefault("deployments.production", "^(prod|production)")
 	v.SetDefault("log.level", "info")

@@ -169,3 +169,15 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// The example documents every key; it must load through the strict loader
+// (no unknown key, every value valid), so docs and code cannot drift.
+func TestExampleConfigLoads(t *testing.T) {
+	c, err := Load(Options{Path: "../devpulse.example.yaml", Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sources["gitlab"].Type != "gitlab" || c.Sources["redmine"].StoryPointsField != "Story Points" || len(c.Teams["payments"]) != 1 {
+		t.Errorf("example decoded as %+v", c)
+	}
+}

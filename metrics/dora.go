@@ -158,9 +158,10 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 	return out
 }
 
-// IsIncident: GitLab issue type incident, or a label in incidents.labels.
+// IsIncident: GitLab issue type incident, a Redmine tracker in
+// incidents.redmine_trackers, or a label in incidents.labels.
 func (o Options) IsIncident(x *models.Issue) bool {
-	if strings.EqualFold(x.Type, "incident") {
+	if strings.EqualFold(x.Type, "incident") || hasAny([]string{x.Type}, o.IncidentTypes) {
 		return true
 	}
 	return hasAny(x.Labels, o.IncidentLabels)

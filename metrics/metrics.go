@@ -30,6 +30,7 @@ type Options struct {
 	AttributionWindow time.Duration  // incidents.attribution_window (default 7 days)
 	IncludeBots       bool           // count bot MRs in throughput
 	IncidentLabels    []string       // incidents.labels (default incident)
+	IncidentTypes     []string       // issue types that are incidents: GitLab's incident, incidents.redmine_trackers
 	BenchmarkYear     int            // metrics.benchmark_year (default 2024)
 	Flow              FlowOptions
 }
@@ -38,7 +39,7 @@ type Options struct {
 func DefaultOptions(since, until time.Time) Options {
 	return Options{Since: since, Until: until, Location: time.UTC, Grain: "week",
 		Production: regexp.MustCompile(`(?i)^(prod|production)`), AttributionWindow: 7 * 24 * time.Hour,
-		IncidentLabels: []string{"incident"}, BenchmarkYear: 2024, Flow: FlowOptions{ActiveStatuses: []string{"In Progress"}}}
+		IncidentLabels: []string{"incident"}, IncidentTypes: []string{"incident"}, BenchmarkYear: 2024, Flow: FlowOptions{ActiveStatuses: []string{"In Progress"}}}
 }
 
 // Point is one period of a series.

@@ -438,14 +438,28 @@ func (c *Collector) versions(ctx context.Context, s models.Scope, out models.Out
 	if err := c.get(ctx, "list versions of "+s.Path, fmt.Sprintf("/projects/%d/versions.json", s.ID), nil, &r); err != nil {
 		return err
 	}
-	b := &models.Batch{}
+	// The versions list has no updated_on filter: it is read whole (one
+	// request), and versions unchanged since they landed are not landed again.
+	listed := map[string]time.Time{}
+	var all []models.Sprint
 	var cursor time.Time
 	for i := range r.Versions {
 		sp := c.Sprint(s.Path, &r.Versions[i])
 		if sp.UpdatedAt.After(cursor) {
 			cursor = sp.UpdatedAt
 		}
-		b.Sprints = append(b.Sprints, sp)
+		listed[sp.ID] = sp.UpdatedAt
+		all = append(all, sp)
+	}
+	same, err := out.Unchanged(ctx, listed)
+	if err != nil {
+		return fmt.Errorf("redmine %s: look up landed versions: %w", c.src.Name, err)
+	}
+	b := &models.Batch{}
+	for _, sp := range all {
+		if !same[sp.ID] {
+			b.Sprints = append(b.Sprints, sp)
+		}
 	}
 	if len(b.Sprints) == 0 {
 		return nil
