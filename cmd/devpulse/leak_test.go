@@ -61,9 +61,14 @@ func TestPrivacy_NothingPersonalReachesTheWarehouse(t *testing.T) {
 	org := sandbox.Generate(3, sandbox.Size{Projects: 2, MRsPerProject: 60, PipelinesPerProject: 40, DeploymentsPerProject: 8, IssuesPerProject: 20}, orgNow)
 	srv := sandbox.Start(org, sandbox.Options{Token: sandboxToken})
 	defer srv.Close()
+	rm := sandbox.StartRedmine(sandbox.GenerateRedmine(4, 1, 40, orgNow), "rm-leak-key", 0)
+	defer rm.Close()
 	t.Setenv("REC_TOKEN", "rec-token")
+	t.Setenv("RM_LEAK_KEY", "rm-leak-key")
 
 	personal := append(append(append([]string{}, rec.Personal...), org.PersonalStrings()...), org.FreeText()...)
+	// The sandbox Redmine names its people "Redmine Admin" and "User N" and describes every issue.
+	personal = append(personal, "Redmine Admin", "Reported by a customer", "rm-leak-key")
 	if len(rec.Personal) < 50 {
 		t.Fatalf("found only %d personal strings in the recordings; the walker is broken", len(rec.Personal))
 	}
@@ -85,11 +90,17 @@ func TestPrivacy_NothingPersonalReachesTheWarehouse(t *testing.T) {
     projects: [%s]
     lookback: 3650d
     rate_limit: 1000
+  redmine:
+    type: redmine
+    url: %s
+    token_env: RM_LEAK_KEY
+    projects: [ops-1]
+    story_points_field: Story Points
 warehouse:
   path: %s
 privacy:
   secret: leak-test-secret-0123456789
-%s`, srv.URL, rec.URL, sandbox.RecordedProjectPath, filepath.Join(dir, "w.duckdb"), privacy)
+%s`, srv.URL, rec.URL, sandbox.RecordedProjectPath, rm.URL, filepath.Join(dir, "w.duckdb"), privacy)
 		cfg := filepath.Join(dir, "devpulse.yaml")
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -98,7 +109,7 @@ privacy:
 			t.Fatalf("collect exit %d:\n%s\n%s", code, out, errs)
 		}
 		dump := dumpWarehouse(t, cfg)
-		if !strings.Contains(dump, "gitlab:127.0.0.1") || !strings.Contains(dump, ":12345678:mr:1,") {
+		if !strings.Contains(dump, "gitlab:127.0.0.1") || !strings.Contains(dump, ":12345678:mr:1,") || !strings.Contains(dump, "redmine:127.0.0.1") {
 			t.Fatalf("the dump lacks the collected records:\n%.500s", dump)
 		}
 		return dump
@@ -115,7 +126,7 @@ privacy:
 				}
 			}
 		}
-		if hits := found(dump, append(rec.Titles, org.Titles()...)); len(hits) > 0 {
+		if hits := found(dump, append(append(rec.Titles, org.Titles()...), "Issue 1,", "Issue 2,")); len(hits) > 0 {
 			t.Errorf("titles landed although privacy.titles defaults to drop: %q", hits[:min(5, len(hits))])
 		}
 	})
