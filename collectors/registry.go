@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/collectors/jira"
 	"github.com/devpulse/devpulse/collectors/redmine"
 	"github.com/devpulse/devpulse/config"
 )
@@ -16,6 +17,9 @@ type Factory func(src *config.Source, env Env) (Collector, error)
 var Registry = map[string]Factory{
 	"gitlab": func(src *config.Source, env Env) (Collector, error) {
 		return gitlab.New(src, gitlab.Options{Logger: env.Logger, Stats: env.Stats})
+	},
+	"jira": func(src *config.Source, env Env) (Collector, error) {
+		return jira.New(src, jira.Options{Logger: env.Logger, Stats: env.Stats})
 	},
 	"redmine": func(src *config.Source, env Env) (Collector, error) {
 		return redmine.New(src, redmine.Options{Logger: env.Logger, Stats: env.Stats})

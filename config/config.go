@@ -89,6 +89,11 @@ type Source struct {
 	Groups          []string `mapstructure:"groups" json:"groups"`
 	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"`
 	MRSize          *bool    `mapstructure:"mr_size" json:"mr_size"` // fetch diffs of merged MRs for mr_size (default true)
+	// JIRA
+	Email      string `mapstructure:"email" json:"email"`           // Cloud: the account of the API token
+	Deployment string `mapstructure:"deployment" json:"deployment"` // cloud | server | "" (detect)
+	JQL        string `mapstructure:"jql" json:"jql"`               // scope; default: project in (projects)
+	Boards     []int  `mapstructure:"boards" json:"boards"`         // agile boards to read sprints from
 	// Redmine
 	IncludeSubprojects bool     `mapstructure:"include_subprojects" json:"include_subprojects"`
 	InProgressStatuses []string `mapstructure:"in_progress_statuses" json:"in_progress_statuses"`
@@ -140,6 +145,7 @@ type Metrics struct {
 type Incidents struct {
 	Labels            []string `mapstructure:"labels" json:"labels"`
 	RedmineTrackers   []string `mapstructure:"redmine_trackers" json:"redmine_trackers"`
+	JiraTypes         []string `mapstructure:"jira_types" json:"jira_types"`
 	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
 }
 
@@ -162,10 +168,16 @@ var GitLabStreams = []string{"merge_requests", "pipelines", "deployments", "issu
 // RedmineStreams a Redmine source offers.
 var RedmineStreams = []string{"issues", "versions"}
 
+// JiraStreams a JIRA source offers.
+var JiraStreams = []string{"issues", "sprints"}
+
 // StreamsOf lists the streams of a source type.
 func StreamsOf(typ string) []string {
-	if typ == "redmine" {
+	switch typ {
+	case "redmine":
 		return RedmineStreams
+	case "jira":
+		return JiraStreams
 	}
 	return GitLabStreams
 }
@@ -184,6 +196,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.benchmark_year", 2024)
 	v.SetDefault("incidents.labels", []string{"incident"})
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
+	v.SetDefault("incidents.jira_types", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")
 	v.SetDefault("deployments.production", "^(prod|production)")
 	v.SetDefault("log.level", "info")
@@ -353,8 +366,8 @@ func applySourceDefaults(s *Source) error {
 	if len(s.Streams) == 0 {
 		s.Streams = append([]string(nil), StreamsOf(s.Type)...)
 	}
-	if s.Type == "redmine" {
-		if len(s.InProgressStatuses) == 0 {
+	if s.Type == "redmine" || s.Type == "jira" {
+		if len(s.InProgressStatuses) == 0 && s.Type == "redmine" {
 			s.InProgressStatuses = []string{"In Progress"}
 		}
 		if s.SprintStartField == "" {
@@ -378,11 +391,21 @@ func (c *Config) Validate() error {
 		s := c.Sources[n]
 		k := "sources." + n
 		switch s.Type {
-		case "gitlab", "redmine":
+		case "gitlab", "redmine", "jira":
 		case "":
-			return bad(k+".type", "missing (one of: gitlab, redmine)")
+			return bad(k+".type", "missing (one of: gitlab, jira, redmine)")
 		default:
-			return bad(k+".type", "unknown source type %q (one of: gitlab, redmine)", s.Type)
+			return bad(k+".type", "unknown source type %q (one of: gitlab, jira, redmine)", s.Type)
+		}
+		if s.Type == "jira" {
+			switch s.Deployment {
+			case "", "cloud", "server":
+			default:
+				return bad(k+".deployment", "unknown value %q (cloud, server, or leave empty to detect)", s.Deployment)
+			}
+			if s.Deployment == "cloud" && s.Email == "" {
+				return bad(k+".email", "Jira Cloud authenticates with email + API token: set the account's email")
+			}
 		}
 		u, err := url.Parse(s.URL)
 		if s.URL == "" {
@@ -401,8 +424,8 @@ func (c *Config) Validate() error {
 			}
 			return bad(k+".token", "missing API token (%s, or token_env: NAME)", hint)
 		}
-		if len(s.Projects) == 0 && len(s.Groups) == 0 {
-			return bad(k+".projects", "no scope: list projects (path or id) and/or groups")
+		if len(s.Projects) == 0 && len(s.Groups) == 0 && s.JQL == "" {
+			return bad(k+".projects", "no scope: list projects (path or id) and/or groups (JIRA: or a jql)")
 		}
 		if s.Type == "redmine" && len(s.Groups) > 0 {
 			return bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)")

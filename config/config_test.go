@@ -173,7 +173,7 @@ func TestParseDuration(t *testing.T) {
 // The example documents every key; it must load through the strict loader
 // (no unknown key, every value valid), so docs and code cannot drift.
 func TestExampleConfigLoads(t *testing.T) {
-	c, err := Load(Options{Path: "../devpulse.example.yaml", Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y"})})
+	c, err := Load(Options{Path: "../devpulse.example.yaml", Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y", "JIRA_TOKEN": "z"})})
 	if err != nil {
 		t.Fatal(err)
 	}

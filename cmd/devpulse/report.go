@@ -68,7 +68,7 @@ func (f *windowFlags) options(cfg *config.Config, now time.Time) (metrics.Option
 	o.Production = regexp.MustCompile("(?i)" + cfg.Deployments.Production)
 	o.AttributionWindow = time.Duration(cfg.Incidents.AttributionWindow)
 	o.IncidentLabels = cfg.Incidents.Labels
-	o.IncidentTypes = append([]string{"incident"}, cfg.Incidents.RedmineTrackers...)
+	o.IncidentTypes = append(append([]string{"incident"}, cfg.Incidents.RedmineTrackers...), cfg.Incidents.JiraTypes...)
 	o.IncludeBots = cfg.Metrics.IncludeBots
 	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
 	return o, nil
