@@ -342,11 +342,21 @@ func DORA(in Input, o Options) []*Metric {
 	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf}
 }
 
-// attributed is the last production deployment of the incident's project
-// that finished before it started, within incidents.attribution_window.
+// attributed is the last production deployment of the incident's scope that
+// finished before it started, within incidents.attribution_window. The scope
+// is the incident's project when that project deploys (GitLab); a tracker
+// project (JIRA, Redmine) deploys nothing itself, so its incidents are
+// attributed within the scope being computed, e.g. the team.
 func attributed(x *models.Issue, byProject map[string][]*event, o Options) *event {
+	evs := byProject[x.ProjectPath]
+	if len(evs) == 0 && (x.Source == "jira" || x.Source == "redmine") {
+		for _, e := range byProject {
+			evs = append(evs, e...)
+		}
+		sort.Slice(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
+	}
 	var last *event
-	for _, ev := range byProject[x.ProjectPath] {
+	for _, ev := range evs {
 		if ev.at.Before(x.CreatedAt) && x.CreatedAt.Sub(ev.at) <= o.AttributionWindow {
 			last = ev
 		}

@@ -287,3 +287,24 @@ func TestTier_PublishedOrderIsDeterministic(t *testing.T) {
 		t.Errorf("lead 200 days → %s", got)
 	}
 }
+
+// A JIRA incident has no deployments of its own project: within a team's
+// scope it is attributed to the team's last production deployment before it.
+func TestTrackerIncidentIsAttributedWithinTheScope(t *testing.T) {
+	inc := incident(60, 10, 12)
+	inc.ProjectPath, inc.Type, inc.ID, inc.Source = "APP", "Incident", "jira:h:APP-7", "jira"
+	in := Input{
+		Deployments: []models.Deployment{dep(1, 1, "production", "success", "a", 2), dep(2, 2, "production", "success", "b", 8)},
+		Issues:      []models.Issue{inc},
+	}
+	o := opts()
+	o.IncidentTypes = []string{"Incident"}
+	links := IncidentDeployments(in, o)
+	if got := links["jira:h:APP-7"]; len(got) != 1 || got[0] != in.Deployments[1].ID {
+		t.Errorf("APP-7 attributed to %v, want deployment 2 (8h, the last before 10h)", got)
+	}
+	// 1 of 2 production deployments failed; recovered when the incident closed: 12h - 8h.
+	ms := DORA(in, o)
+	near(t, "cfr", find(ms, "change_failure_rate").Value, 0.5)
+	near(t, "recovery", find(ms, "failed_deployment_recovery_time").P50, 4*3600)
+}

@@ -63,12 +63,17 @@ func TestPrivacy_NothingPersonalReachesTheWarehouse(t *testing.T) {
 	defer srv.Close()
 	rm := sandbox.StartRedmine(sandbox.GenerateRedmine(4, 1, 40, orgNow), "rm-leak-key", 0)
 	defer rm.Close()
+	jr := sandbox.StartJira(sandbox.GenerateJira(4, 1, 40, orgNow), true)
+	defer jr.Close()
+	t.Setenv("JR_LEAK_TOKEN", "jr-leak-token")
 	t.Setenv("REC_TOKEN", "rec-token")
 	t.Setenv("RM_LEAK_KEY", "rm-leak-key")
 
 	personal := append(append(append([]string{}, rec.Personal...), org.PersonalStrings()...), org.FreeText()...)
 	// The sandbox Redmine names its people "Redmine Admin" and "User N" and describes every issue.
 	personal = append(personal, "Redmine Admin", "Reported by a customer", "rm-leak-key")
+	// The sandbox Jira's reporter, changelog authors, emails and descriptions.
+	personal = append(personal, "Reporting Person", "reporter@acme.example", "Steps to reproduce", "Person 1,", "p1@acme.example", "jr-leak-token")
 	if len(rec.Personal) < 50 {
 		t.Fatalf("found only %d personal strings in the recordings; the walker is broken", len(rec.Personal))
 	}
@@ -96,11 +101,18 @@ func TestPrivacy_NothingPersonalReachesTheWarehouse(t *testing.T) {
     token_env: RM_LEAK_KEY
     projects: [ops-1]
     story_points_field: Story Points
+  jira:
+    type: jira
+    url: %s
+    email: reader@acme.example
+    token_env: JR_LEAK_TOKEN
+    projects: [APP]
+    boards: [1]
 warehouse:
   path: %s
 privacy:
   secret: leak-test-secret-0123456789
-%s`, srv.URL, rec.URL, sandbox.RecordedProjectPath, rm.URL, filepath.Join(dir, "w.duckdb"), privacy)
+%s`, srv.URL, rec.URL, sandbox.RecordedProjectPath, rm.URL, jr.URL, filepath.Join(dir, "w.duckdb"), privacy)
 		cfg := filepath.Join(dir, "devpulse.yaml")
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
@@ -109,7 +121,7 @@ privacy:
 			t.Fatalf("collect exit %d:\n%s\n%s", code, out, errs)
 		}
 		dump := dumpWarehouse(t, cfg)
-		if !strings.Contains(dump, "gitlab:127.0.0.1") || !strings.Contains(dump, ":12345678:mr:1,") || !strings.Contains(dump, "redmine:127.0.0.1") {
+		if !strings.Contains(dump, "gitlab:127.0.0.1") || !strings.Contains(dump, ":12345678:mr:1,") || !strings.Contains(dump, "redmine:127.0.0.1") || !strings.Contains(dump, "jira:127.0.0.1") {
 			t.Fatalf("the dump lacks the collected records:\n%.500s", dump)
 		}
 		return dump
@@ -126,7 +138,7 @@ privacy:
 				}
 			}
 		}
-		if hits := found(dump, append(append(rec.Titles, org.Titles()...), "Issue 1,", "Issue 2,")); len(hits) > 0 {
+		if hits := found(dump, append(append(rec.Titles, org.Titles()...), "Issue 1,", "Issue 2,", "Do the thing")); len(hits) > 0 {
 			t.Errorf("titles landed although privacy.titles defaults to drop: %q", hits[:min(5, len(hits))])
 		}
 	})
