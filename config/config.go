@@ -94,6 +94,9 @@ type Source struct {
 	Deployment string `mapstructure:"deployment" json:"deployment"` // cloud | server | "" (detect)
 	JQL        string `mapstructure:"jql" json:"jql"`               // scope; default: project in (projects)
 	Boards     []int  `mapstructure:"boards" json:"boards"`         // agile boards to read sprints from
+	// IssueTypes maps a tracker's type names (JIRA issue types, Redmine
+	// trackers) to incident | bug | story | task; unmapped names use the defaults.
+	IssueTypes map[string]string `mapstructure:"issue_types" json:"issue_types"`
 	// Redmine
 	IncludeSubprojects bool     `mapstructure:"include_subprojects" json:"include_subprojects"`
 	InProgressStatuses []string `mapstructure:"in_progress_statuses" json:"in_progress_statuses"`
@@ -397,6 +400,13 @@ func (c *Config) Validate() error {
 		default:
 			return bad(k+".type", "unknown source type %q (one of: gitlab, jira, redmine)", s.Type)
 		}
+		for name, class := range s.IssueTypes {
+			switch class {
+			case "incident", "bug", "story", "task", "other":
+			default:
+				return bad(k+".issue_types."+name, "unknown class %q (incident, bug, story, task or other)", class)
+			}
+		}
 		if s.Type == "jira" {
 			switch s.Deployment {
 			case "", "cloud", "server":
@@ -537,6 +547,7 @@ func checkUnknownKeys(v *viper.Viper, file string) error {
 		case parts[0] == "teams" && len(parts) == 2:
 		case parts[0] == "privacy" && len(parts) == 3 && parts[1] == "identities":
 		case parts[0] == "sources" && len(parts) == 3 && srcKeys[parts[2]]:
+		case parts[0] == "sources" && len(parts) == 4 && parts[2] == "issue_types":
 		default:
 			return &ConfigError{File: file, Key: k, Msg: "unknown key (see devpulse.example.yaml for the keys there are)"}
 		}

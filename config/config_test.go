@@ -107,6 +107,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
 		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
 		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
+		{"bad issue type class", strings.Replace(valid, "    projects:", "    issue_types:\n      Defect: bugg\n    projects:", 1), tokenEnv, "sources.gl.issue_types.defect", "unknown class"}, // viper lower-cases map keys; ClassOf matches case-insensitively,
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

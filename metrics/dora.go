@@ -161,7 +161,7 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 // IsIncident: GitLab issue type incident, a Redmine tracker in
 // incidents.redmine_trackers, or a label in incidents.labels.
 func (o Options) IsIncident(x *models.Issue) bool {
-	if strings.EqualFold(x.Type, "incident") || hasAny([]string{x.Type}, o.IncidentTypes) {
+	if x.TypeClass == "incident" || strings.EqualFold(x.Type, "incident") || hasAny([]string{x.Type}, o.IncidentTypes) {
 		return true
 	}
 	return hasAny(x.Labels, o.IncidentLabels)
@@ -481,7 +481,7 @@ func isRework(ev *event, issues map[string]*models.Issue, o Options) bool {
 			return true
 		}
 		for _, ref := range m.ClosesIssues {
-			if x := issueRef(issues, m.ProjectPath, ref); x != nil && (o.IsIncident(x) || hasAny(x.Labels, []string{"bug"})) {
+			if x := issueRef(issues, m.ProjectPath, ref); x != nil && (o.IsIncident(x) || x.TypeClass == "bug" || hasAny(x.Labels, []string{"bug"})) {
 				return true
 			}
 		}

@@ -165,7 +165,11 @@ func Flow(in Input, sprints []models.Sprint, o Options, fo FlowOptions) []*Metri
 		d, isDone := h.lastDone()
 		if isDone {
 			done = append(done, d)
-			byType[h.x.Type] = append(byType[h.x.Type], d)
+			typ := h.x.TypeClass
+			if typ == "" {
+				typ = h.x.Type
+			}
+			byType[typ] = append(byType[typ], d)
 			if dd := d.Sub(h.x.CreatedAt); dd >= 0 {
 				lead = append(lead, sample{d, dd.Seconds()})
 			}

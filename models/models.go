@@ -7,6 +7,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -149,6 +150,7 @@ type Issue struct {
 	Key         string // #12, APP-123, 4711
 	Title       string // free text: dropped unless the policy keeps titles
 	Type        string // as the source names it: issue, incident, Bug, ...
+	TypeClass   string // incident | bug | story | task | other (issue_types, else by name)
 	Labels      []string
 	State       string
 	Author      Person
@@ -281,3 +283,24 @@ func (o Output) Unchanged(ctx context.Context, listed map[string]time.Time) (map
 // the updated_at of its newest record. Streams are read oldest-first, so
 // everything up to the cursor has been emitted once Emit returns.
 type Emit func(ctx context.Context, b *Batch, cursor time.Time) error
+
+// TypeClasses are the default classes of common type names; sources'
+// issue_types extend and override them.
+var TypeClasses = map[string]string{
+	"incident": "incident", "bug": "bug", "defect": "bug", "story": "story", "user story": "story",
+	"feature": "story", "task": "task", "sub-task": "task", "subtask": "task", "support": "task", "issue": "task",
+	"故事": "story", "缺陷": "bug", "任务": "task", "子任务": "task",
+}
+
+// ClassOf maps a type name through a source's map, then the defaults.
+func ClassOf(typ string, custom map[string]string) string {
+	for name, class := range custom {
+		if strings.EqualFold(name, typ) {
+			return class
+		}
+	}
+	if c, ok := TypeClasses[strings.ToLower(typ)]; ok {
+		return c
+	}
+	return "other"
+}

@@ -226,6 +226,7 @@ func Issue(host, projectPath string, x *gl.Issue) models.Issue {
 		Key:         "#" + strconv.FormatInt(x.IID, 10),
 		Title:       x.Title,
 		Type:        typ,
+		TypeClass:   models.ClassOf(typ, nil),
 		Labels:      x.Labels,
 		State:       x.State,
 		WebURL:      x.WebURL,

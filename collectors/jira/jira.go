@@ -366,7 +366,7 @@ func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 	}
 	pid, _ := strconv.ParseInt(s.Project.ID, 10, 64)
 	out := models.Issue{Origin: models.Origin{Source: "jira", Instance: c.host}, ID: id, ProjectID: pid, ProjectPath: s.Project.Key,
-		Key: x.Key, Title: s.Summary, Type: s.IssueType.Name, Labels: s.Labels, Status: s.Status.Name, StatusCategory: cat,
+		Key: x.Key, Title: s.Summary, Type: s.IssueType.Name, TypeClass: models.ClassOf(s.IssueType.Name, c.src.IssueTypes), Labels: s.Labels, Status: s.Status.Name, StatusCategory: cat,
 		Author: c.person(f["reporter"]), Assignee: c.person(f["assignee"]), WebURL: strings.TrimRight(c.src.URL, "/") + "/browse/" + x.Key,
 		CreatedAt: ParseTime(s.Created), UpdatedAt: ParseTime(s.Updated)}
 	out.State = "opened"

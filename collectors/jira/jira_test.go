@@ -56,7 +56,7 @@ func TestIssue_FromRecordedCloud(t *testing.T) {
 	at := func(s string) time.Time { return ParseTime(s) }
 	// Read off the JSON by hand: project EE, type 故事 (Story), created 2020-06-12 08:13:13.360 +0800,
 	// labels frontEnd and Saas, in sprint 7 (customfield_10020), no story points.
-	if ee1.ID != "jira:merico.atlassian.net:EE-1" || ee1.ProjectPath != "EE" || ee1.Type != "故事" || !ee1.CreatedAt.Equal(at("2020-06-12T08:13:13.360+0800")) ||
+	if ee1.ID != "jira:merico.atlassian.net:EE-1" || ee1.ProjectPath != "EE" || ee1.Type != "故事" || ee1.TypeClass != "story" || !ee1.CreatedAt.Equal(at("2020-06-12T08:13:13.360+0800")) ||
 		len(ee1.Labels) != 2 || ee1.SprintID != "jira:merico.atlassian.net:sprint:7" || ee1.StoryPoints != nil {
 		t.Errorf("EE-1 = %+v", ee1)
 	}
@@ -109,6 +109,16 @@ func TestSprintIDs_CloudObjectsAndServerStrings(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("sprintIDs(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+func TestClassOf(t *testing.T) {
+	custom := map[string]string{"Production Issue": "incident", "Bug": "task"}
+	for typ, want := range map[string]string{"Incident": "incident", "Production Issue": "incident", "Bug": "task",
+		"缺陷": "bug", "Sub-task": "task", "Epic": "other", "User Story": "story"} {
+		if got := models.ClassOf(typ, custom); got != want {
+			t.Errorf("ClassOf(%q) = %q, want %q", typ, got, want)
 		}
 	}
 }

@@ -244,7 +244,8 @@ func (c *Collector) Issue(project string, x *IssueJSON, statuses map[int]status)
 		st = status{Name: x.Status.Name, Category: c.category(x.Status.Name, closed)}
 	}
 	out := models.Issue{Origin: models.Origin{Source: "redmine", Instance: c.host}, ID: id, ProjectID: int64(x.Project.ID),
-		ProjectPath: project, Key: strconv.Itoa(x.ID), Title: x.Subject, Type: x.Tracker.Name, Status: st.Name,
+		ProjectPath: project, Key: strconv.Itoa(x.ID), Title: x.Subject, Type: x.Tracker.Name,
+		TypeClass: models.ClassOf(x.Tracker.Name, c.src.IssueTypes), Status: st.Name,
 		StatusCategory: st.Category, Author: c.person(x.Author), Assignee: c.person(x.AssignedTo),
 		WebURL: fmt.Sprintf("%s/issues/%d", c.base, x.ID), CreatedAt: ts(x.CreatedOn), UpdatedAt: ts(x.UpdatedOn)}
 	out.State = "opened"
