@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ func main() {
 	nInc := flag.Int("incidents", 2000, "incidents")
 	projects := flag.Int("projects", 20, "projects")
 	batch := flag.Int("batch", 10000, "records landed per transaction")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase here")
 	flag.Parse()
 
 	now := time.Now().UTC().Truncate(time.Hour)
@@ -110,6 +112,13 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
 	t1 := time.Now()
 	key := warehouse.StreamKey{Source: "bench", Instance: o.Instance, Scope: "all", Stream: "merge_requests"}
 	var policyTime time.Duration
@@ -122,6 +131,9 @@ func main() {
 		}
 	}
 	land := time.Since(t1)
+	if *cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	fmt.Printf("landed %d rows in %v: %.0f rows/s (privacy policy %v of it; %d records per transaction)\n",
 		rows, land.Round(time.Millisecond), float64(rows)/land.Seconds(), policyTime.Round(time.Millisecond), *batch)
 
