@@ -188,7 +188,7 @@ func StreamsOf(typ string) []string {
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.engine", "duckdb")
 	v.SetDefault("warehouse.path", "devpulse.duckdb")
-	v.SetDefault("warehouse.batch_size", 2000)
+	v.SetDefault("warehouse.batch_size", 10000)
 	v.SetDefault("privacy.secret", "")
 	v.SetDefault("privacy.people", "pseudonymize")
 	v.SetDefault("privacy.allow_personal_data", false)

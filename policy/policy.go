@@ -49,6 +49,8 @@ type Policy struct {
 	titles     string
 	identities map[string]string
 	known      *masker // people seen during this run, for masking text
+	cacheMu    sync.RWMutex
+	cache      map[string]string
 	bots       []*regexp.Regexp
 	projRules  []rule // decide on the project alone: applied to scopes before fetching too
 	recRules   []rule // need the record: labels, types
@@ -65,7 +67,7 @@ func New(p config.Privacy, botPatterns []string) (*Policy, error) {
 	if p.Secret != "" && len(p.Secret.Reveal()) < 16 {
 		return nil, fmt.Errorf("privacy.secret is too short (%d characters): use at least 16 random characters", len(p.Secret.Reveal()))
 	}
-	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}, known: &masker{}}
+	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}, known: &masker{}, cache: map[string]string{}}
 	for alias, email := range p.Identities {
 		pol.identities[strings.ToLower(alias)] = strings.ToLower(strings.TrimSpace(email))
 	}
@@ -187,11 +189,28 @@ func (p *Policy) key(o models.Origin, x models.Person) string {
 }
 
 // Token is the pseudonym: HMAC-SHA256(secret, key), 16 hex characters.
+// The same few thousand people recur in every batch, so tokens are cached
+// (bounded: the cache is dropped when it grows past tokenCacheMax).
 func (p *Policy) token(key string) string {
+	p.cacheMu.RLock()
+	t, ok := p.cache[key]
+	p.cacheMu.RUnlock()
+	if ok {
+		return t
+	}
 	m := hmac.New(sha256.New, p.secret)
 	m.Write([]byte(key))
-	return hex.EncodeToString(m.Sum(nil))[:16]
+	t = hex.EncodeToString(m.Sum(nil))[:16]
+	p.cacheMu.Lock()
+	if len(p.cache) >= tokenCacheMax {
+		p.cache = map[string]string{}
+	}
+	p.cache[key] = t
+	p.cacheMu.Unlock()
+	return t
 }
+
+const tokenCacheMax = 200_000
 
 func (p *Policy) person(o models.Origin, x models.Person, m *masker) models.Person {
 	if x.Token != "" && x.Username == "" && x.Email == "" && x.Name == "" && x.ID == "" {

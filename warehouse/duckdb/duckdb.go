@@ -83,6 +83,12 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
 	}
+	// Bulk batches would otherwise checkpoint the WAL every 16 MB, rewriting
+	// the file mid-load; checkpoint at 1 GB (and at close) instead.
+	if _, err := conn.ExecContext(ctx, `SET checkpoint_threshold = '1GB'`); err != nil && !readOnly {
+		w.Close()
+		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
+	}
 	if !readOnly {
 		if err := w.migrate(ctx); err != nil {
 			w.Close()
@@ -242,54 +248,109 @@ func (w *DB) Land(ctx context.Context, k warehouse.StreamKey, b *policy.Cleared,
 	return nil
 }
 
-// upsert stages rows through the Appender (bulk, no per-row SQL) and replaces
-// them by natural key. For child tables, every child of a staged parent is
-// replaced, including children the new batch no longer has.
+// upsert replaces rows by natural key with one write per row: the keys go to
+// a temp table (Appender), the rows they replace (and, for parents, all their
+// children) are deleted, and the new rows are appended straight into the
+// table. All of it runs in the caller's transaction: the Appender writes
+// through the same connection, so a failure before COMMIT leaves nothing.
 func (w *DB) upsert(ctx context.Context, r warehouse.Rows) error {
 	t := r.Table
-	stg := "stg_" + t.Name
-	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM %s LIMIT 0`, stg, t.Name)); err != nil {
+	keys := "keys_" + t.Name
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s (%s)`, keys, keyColumns(t))); err != nil {
 		return err
 	}
+	idx := keyIndexes(t)
 	if len(r.Rows) > 0 {
-		err := w.conn.Raw(func(dc any) error {
-			app, err := duck.NewAppender(dc.(driver.Conn), "temp", "main", stg)
-			if err != nil {
-				return err
-			}
-			for _, row := range r.Rows {
-				vals := make([]driver.Value, len(row))
-				for i, v := range row {
-					vals[i] = v
-				}
-				if err := app.AppendRow(vals...); err != nil {
-					app.Close()
-					return err
-				}
-			}
-			return app.Close()
-		})
-		if err != nil {
+		if err := w.appendRows(keys, "temp", r.Rows, idx); err != nil { // temp tables live in catalog temp
 			return err
 		}
 	}
 	if t.Parent != "" {
-		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT id FROM stg_%s)`, t.Name, t.Parent, t.Of)); err != nil {
+		// Every child of a re-landed parent goes, including ones the new batch no longer has.
+		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT %s FROM keys_%s)`,
+			t.Name, quote(t.Parent), quote("id"), t.Of)); err != nil {
 			return err
 		}
 	}
 	if len(r.Rows) == 0 {
 		return nil
 	}
-	var on []string
+	if t.Parent == "" || !sameKey(t) {
+		var on []string
+		for _, k := range t.Key {
+			on = append(on, fmt.Sprintf(`%s.%s = k.%s`, t.Name, quote(k), quote(k)))
+		}
+		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s USING %s k WHERE %s`, t.Name, keys, strings.Join(on, " AND "))); err != nil {
+			return err
+		}
+	}
+	return w.appendRows(t.Name, "", r.Rows, nil)
+}
+
+// sameKey: a child table whose rows are all deleted with their parent needs
+// no delete by its own key.
+func sameKey(t warehouse.Table) bool {
 	for _, k := range t.Key {
-		on = append(on, fmt.Sprintf(`%s.%s = s.%s`, t.Name, quote(k), quote(k)))
+		if k == t.Parent {
+			return true
+		}
 	}
-	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s USING %s s WHERE %s`, t.Name, stg, strings.Join(on, " AND "))); err != nil {
-		return err
+	return false
+}
+
+func keyIndexes(t warehouse.Table) []int {
+	idx := make([]int, len(t.Key))
+	for i, k := range t.Key {
+		for j, c := range t.Columns {
+			if c == k {
+				idx[i] = j
+			}
+		}
 	}
-	_, err := w.conn.ExecContext(ctx, fmt.Sprintf(`INSERT INTO %s SELECT * FROM %s`, t.Name, stg))
-	return err
+	return idx
+}
+
+// keyColumns declares the key columns of a table for its keys_ temp table,
+// with the types they have in the table.
+func keyColumns(t warehouse.Table) string {
+	var cols []string
+	for _, k := range t.Key {
+		typ := "VARCHAR"
+		if k == "period_start" {
+			typ = "DATE"
+		}
+		cols = append(cols, quote(k)+" "+typ)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// appendRows bulk-appends rows (or only the columns at idx) into a table of
+// a catalog ("" is the database itself, "temp" its temp tables).
+func (w *DB) appendRows(table, catalog string, rows [][]any, idx []int) error {
+	return w.conn.Raw(func(dc any) error {
+		app, err := duck.NewAppender(dc.(driver.Conn), catalog, "main", table)
+		if err != nil {
+			return err
+		}
+		vals := make([]driver.Value, 0, 32)
+		for _, row := range rows {
+			vals = vals[:0]
+			if idx == nil {
+				for _, v := range row {
+					vals = append(vals, v)
+				}
+			} else {
+				for _, i := range idx {
+					vals = append(vals, row[i])
+				}
+			}
+			if err := app.AppendRow(vals...); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
 }
 
 func quote(c string) string { return `"` + c + `"` }
