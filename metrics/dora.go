@@ -355,13 +355,15 @@ func attributed(x *models.Issue, byProject map[string][]*event, o Options) *even
 		}
 		sort.Slice(evs, func(i, j int) bool { return evs[i].at.Before(evs[j].at) })
 	}
-	var last *event
-	for _, ev := range evs {
-		if ev.at.Before(x.CreatedAt) && x.CreatedAt.Sub(ev.at) <= o.AttributionWindow {
-			last = ev
-		}
+	// evs are in time order: the last one finished before the incident started.
+	k := sort.Search(len(evs), func(i int) bool { return !evs[i].at.Before(x.CreatedAt) })
+	if k == 0 {
+		return nil
 	}
-	return last
+	if last := evs[k-1]; x.CreatedAt.Sub(last.at) <= o.AttributionWindow {
+		return last
+	}
+	return nil
 }
 
 // IncidentDeployments maps each incident id to the deployment ids of the

@@ -147,21 +147,91 @@ type Result struct {
 	Slowest []metrics.Timing // the window's deployed changes, slowest lead first
 }
 
+// byProject splits the records by (instance, project) once; scopes are then
+// made of whole groups instead of filtering every record for every scope.
+func byProject(b *models.Batch) map[string]*metrics.Input {
+	g := map[string]*metrics.Input{}
+	get := func(o models.Origin, p string) *metrics.Input {
+		k := o.Instance + "\x00" + p
+		if g[k] == nil {
+			g[k] = &metrics.Input{}
+		}
+		return g[k]
+	}
+	for _, x := range b.MergeRequests {
+		in := get(x.Origin, x.ProjectPath)
+		in.MergeRequests = append(in.MergeRequests, x)
+	}
+	for _, x := range b.Deployments {
+		in := get(x.Origin, x.ProjectPath)
+		in.Deployments = append(in.Deployments, x)
+	}
+	for _, x := range b.Pipelines {
+		in := get(x.Origin, x.ProjectPath)
+		in.Pipelines = append(in.Pipelines, x)
+	}
+	for _, x := range b.Issues {
+		in := get(x.Origin, x.ProjectPath)
+		in.Issues = append(in.Issues, x)
+	}
+	for _, x := range b.Sprints {
+		in := get(x.Origin, x.ProjectPath)
+		in.Sprints = append(in.Sprints, x)
+	}
+	return g
+}
+
+// scopeInput joins the groups a scope covers; a project scope with one
+// group shares its slices, nothing is copied.
+func scopeInput(groups map[string]*metrics.Input, s Scope) metrics.Input {
+	var parts []*metrics.Input
+	keys := make([]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		inst, p, _ := strings.Cut(k, "\x00")
+		if s.has(models.Origin{Instance: inst}, p) {
+			parts = append(parts, groups[k])
+		}
+	}
+	if len(parts) == 1 {
+		return *parts[0]
+	}
+	var in metrics.Input
+	for _, p := range parts {
+		in.MergeRequests = append(in.MergeRequests, p.MergeRequests...)
+		in.Deployments = append(in.Deployments, p.Deployments...)
+		in.Pipelines = append(in.Pipelines, p.Pipelines...)
+		in.Issues = append(in.Issues, p.Issues...)
+		in.Sprints = append(in.Sprints, p.Sprints...)
+	}
+	return in
+}
+
 // Compute derives every scope's metrics. The previous window (same length,
 // just before) gives the trend.
 func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	prev := o
 	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
+	groups := byProject(b)
 	out := make([]Result, 0, len(scopes))
 	for _, s := range scopes {
-		in := Input(b, s)
+		in := scopeInput(groups, s)
 		r := Result{Scope: s, Set: metrics.Compute(in, o), Prev: metrics.Compute(in, prev)}
 		for _, t := range metrics.Timings(in, o) {
 			if t.DeployedAt != nil && !t.MR.Author.IsBot && !t.DeployedAt.Before(o.Since) && t.DeployedAt.Before(o.Until) {
 				r.Slowest = append(r.Slowest, t)
 			}
 		}
-		sort.Slice(r.Slowest, func(i, j int) bool { return total(r.Slowest[i]) > total(r.Slowest[j]) })
+		sort.Slice(r.Slowest, func(i, j int) bool {
+			a, b := total(r.Slowest[i]), total(r.Slowest[j])
+			if a != b {
+				return a > b
+			}
+			return r.Slowest[i].MR.ID < r.Slowest[j].MR.ID // ties in a stable, input-independent order
+		})
 		if len(r.Slowest) > 10 {
 			r.Slowest = r.Slowest[:10]
 		}

@@ -35,6 +35,7 @@ func main() {
 	conc := flag.Int("concurrency", 8, "source concurrency")
 	rateLimit := flag.Float64("rate", 0, "client rate limit, requests/s (0 = none)")
 	streams := flag.String("streams", "merge_requests", "comma-separated streams")
+	serve := flag.Bool("serve", false, "only serve the sandbox (prints its URL; token bench) until killed, for measuring `devpulse collect` in its own process")
 	flag.Parse()
 
 	size := sandbox.Size{Projects: *projects, MRsPerProject: *mrs, PipelinesPerProject: *pipelines,
@@ -43,6 +44,10 @@ func main() {
 	org := sandbox.Generate(1, size, time.Now().Add(-time.Hour))
 	srv := sandbox.Start(org, sandbox.Options{Token: "bench", Latency: *latency})
 	defer srv.Close()
+	if *serve {
+		fmt.Printf("SANDBOX_URL=%s\nSANDBOX_PROJECTS=%s\n", srv.URL, strings.Join(org.ProjectPaths(), ","))
+		select {}
+	}
 	fmt.Printf("sandbox: %d projects x %d MRs, %d pipelines, %d deployments, %d issues per project; latency %v; concurrency %d; generated in %v\n",
 		*projects, *mrs, *pipelines, *deployments, *issues, *latency, *conc, time.Since(t0).Round(time.Millisecond))
 
@@ -78,6 +83,7 @@ func main() {
 	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol}
 
 	fmt.Printf("%-22s %9s %9s %8s %9s %8s  %s\n", "run", "records", "requests", "req/rec", "wall", "req/s", "requests by kind")
+	var firstKinds map[string]int64
 	runOnce := func(name string) {
 		srv.ResetCounts()
 		start := time.Now()
@@ -107,12 +113,55 @@ func main() {
 		}
 		fmt.Printf("%-22s %9d %9d %8.2f %9s %8.0f  %s\n", name, recs, reqs, per, el.Round(time.Millisecond),
 			float64(reqs)/el.Seconds(), strings.Join(parts, " "))
+		if firstKinds == nil {
+			firstKinds = kinds
+		}
+		if *rateLimit > 0 {
+			fmt.Printf("%-22s achieved %.1f req/s against a limit of %.0f req/s (%.0f%%)\n", "", float64(reqs)/el.Seconds(), *rateLimit,
+				100*float64(reqs)/el.Seconds() / *rateLimit)
+		}
 	}
 	runOnce("first run")
 	runOnce("unchanged re-run")
 	srv.Touch((*projects)*(*mrs)/100, strings.TrimPrefix(srv.URL, "http://"))
 	runOnce("after 1% MRs changed")
+	// The first run against the theoretical minimum of the streams collected.
+	min := org.Minimum()
+	wanted := map[string][]string{"merge_requests": {"merge_requests", "mr_commits", "mr_notes", "mr_diffs"},
+		"pipelines": {"pipelines", "pipeline"}, "deployments": {"deployments", "deployment_mrs"}, "issues": {"issues"}}
+	fmt.Printf("\nfirst run vs the minimum the API forces (list pages = ceil(n/100); per-item requests only where the API has no list field):\n")
+	fmt.Printf("  %-16s %9s %9s %7s\n", "kind", "measured", "minimum", "ratio")
+	var totMeasured, totMin int64
+	kindsOf := []string{"project"}
+	for _, st := range strings.Split(*streams, ",") {
+		kindsOf = append(kindsOf, wanted[st]...)
+	}
+	for _, k := range kindsOf {
+		got, want := firstKinds[k], min[k]
+		totMeasured += got
+		totMin += want
+		ratio := math.NaN()
+		if want > 0 {
+			ratio = float64(got) / float64(want)
+		}
+		fmt.Printf("  %-16s %9d %9d %7.3f\n", k, got, want, ratio)
+	}
+	fmt.Printf("  %-16s %9d %9d %7.3f\n", "total", totMeasured, totMin, float64(totMeasured)/float64(totMin))
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("go heap in use at end: %.1f MiB (sandbox included)\n", float64(ms.HeapInuse)/(1<<20))
+	fmt.Printf("go heap in use at end: %.1f MiB; peak RSS %s (sandbox and its %d records in the same process)\n",
+		float64(ms.HeapInuse)/(1<<20), peakRSS(), org.Records())
+}
+
+func peakRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "unknown"
 }

@@ -35,7 +35,13 @@ func main() {
 	projects := flag.Int("projects", 20, "projects")
 	batch := flag.Int("batch", 10000, "records landed per transaction")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase here")
+	dbPath := flag.String("db", "", "keep the warehouse in this file (default: a temporary one)")
+	measureOnly := flag.Bool("measure-only", false, "skip generating and landing: load and compute over -db (run it as its own process to measure the metrics' memory)")
 	flag.Parse()
+	if *measureOnly {
+		measure(*dbPath, *cpuprofile)
+		return
+	}
 
 	now := time.Now().UTC().Truncate(time.Hour)
 	start := now.AddDate(0, 0, -365)
@@ -103,7 +109,12 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
-	wh, err := duckdb.Open(ctx, filepath.Join(dir, "w.duckdb"))
+	path := filepath.Join(dir, "w.duckdb")
+	if *dbPath != "" {
+		path = *dbPath
+		os.Remove(path)
+	}
+	wh, err := duckdb.Open(ctx, path)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -157,6 +168,45 @@ func main() {
 	fmt.Printf("metrics: load %v, compute %d scopes (90-day window + previous window) %v, store %d values %v; total %v\n",
 		tl.Round(time.Millisecond), len(rs), tc.Round(time.Millisecond), len(vals), ts.Round(time.Millisecond), (tl + tc + ts).Round(time.Millisecond))
 	fmt.Printf("peak RSS: %s\n", peakRSS())
+}
+
+// measure loads a landed warehouse and computes every metric, alone in its process.
+func measure(path, cpuprofile string) {
+	ctx := context.Background()
+	wh, err := duckdb.Open(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer wh.Close()
+	now := time.Now().UTC().Truncate(time.Hour)
+	t0 := time.Now()
+	loaded, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tl := time.Since(t0)
+	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+	}
+	t1 := time.Now()
+	rs := report.Compute(loaded, report.Scopes(config.Defaults(), loaded), opts)
+	tc := time.Since(t1)
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
+	t2 := time.Now()
+	if err := wh.PutMetrics(ctx, report.Values(rs, opts)); err != nil {
+		log.Fatal(err)
+	}
+	ts := time.Since(t2)
+	fmt.Printf("measure-only: %d MRs, %d deployments: load %v + compute %d scopes %v + store %v = %v; peak RSS %s\n",
+		len(loaded.MergeRequests), len(loaded.Deployments), tl.Round(time.Millisecond), len(rs), tc.Round(time.Millisecond),
+		ts.Round(time.Millisecond), (tl + tc + ts).Round(time.Millisecond), peakRSS())
 }
 
 func countRows(b *models.Batch) int {

@@ -560,3 +560,46 @@ func (o *Org) diffs(p *project, m *mr) []map[string]any {
 	}
 	return out
 }
+
+// Minimum is the least number of requests of each kind a client must make to
+// read the whole org once: list pages at 100 per page, and the per-item
+// requests the GitLab API forces (commits, notes and diffs of MRs; details of
+// finished default-branch pipelines; the MR lists of successful deployments).
+func (o *Org) Minimum() map[string]int64 {
+	pages := func(n int) int64 { return int64((n + 99) / 100) }
+	m := map[string]int64{}
+	for _, p := range o.projects {
+		m["project"]++
+		m["merge_requests"] += max(1, pages(len(p.mrs)))
+		m["pipelines"] += max(1, pages(len(p.pipelines)))
+		m["deployments"] += max(1, pages(len(p.deployments)))
+		m["issues"] += max(1, pages(len(p.issues)))
+		for _, x := range p.mrs {
+			m["mr_commits"]++
+			m["mr_notes"]++
+			if x.State == "merged" {
+				m["mr_diffs"]++
+			}
+		}
+		for _, x := range p.pipelines {
+			if x.Ref == p.DefaultBranch && (x.Status == "success" || x.Status == "failed" || x.Status == "canceled") {
+				m["pipeline"]++
+			}
+		}
+		for _, x := range p.deployments {
+			if x.Status == "success" {
+				m["deployment_mrs"]++
+			}
+		}
+	}
+	return m
+}
+
+// Records counts the top-level records of the org.
+func (o *Org) Records() int {
+	n := 0
+	for _, p := range o.projects {
+		n += len(p.mrs) + len(p.pipelines) + len(p.deployments) + len(p.issues)
+	}
+	return n
+}
