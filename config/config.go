@@ -116,6 +116,9 @@ type Warehouse struct {
 	Engine    string `mapstructure:"engine" json:"engine"`
 	Path      string `mapstructure:"path" json:"path"`
 	BatchSize int    `mapstructure:"batch_size" json:"batch_size"`
+	// MemoryLimit caps DuckDB's buffer pool ("512MB"): without it DuckDB may
+	// keep up to 80% of RAM of table pages cached, and a long collection grows.
+	MemoryLimit string `mapstructure:"memory_limit" json:"memory_limit"`
 }
 
 // Privacy is the policy applied before anything lands.
@@ -189,6 +192,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.engine", "duckdb")
 	v.SetDefault("warehouse.path", "devpulse.duckdb")
 	v.SetDefault("warehouse.batch_size", 10000)
+	v.SetDefault("warehouse.memory_limit", "512MB")
 	v.SetDefault("privacy.secret", "")
 	v.SetDefault("privacy.people", "pseudonymize")
 	v.SetDefault("privacy.allow_personal_data", false)

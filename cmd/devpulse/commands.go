@@ -100,6 +100,9 @@ func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Opt
 		return nil, err
 	}
 	defer wh.Close()
+	if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
+		return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}
+	}
 	prog := newProgress(g.stderr, log)
 	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog}
 	start := time.Now()
