@@ -185,7 +185,7 @@ func TestCLI_ExitCodes(t *testing.T) {
 
 func TestDemo_LandsTheSandboxAndQueryReadsIt(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo.duckdb")
-	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--log-level", "warn")
+	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--html", filepath.Join(t.TempDir(), "demo.html"), "--log-level", "warn")
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr)
 	}
