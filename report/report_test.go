@@ -193,7 +193,4 @@ func TestHTML_SelfContained(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if err := os.WriteFile(filepath.Join("testdata", "report.html"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

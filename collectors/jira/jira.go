@@ -62,9 +62,7 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hc, err := httpx.NewClient(httpx.Options{Source: src.Name, CAFile: src.CAFile, Timeout: time.Duration(src.Timeout),
-		RateLimit: src.RateLimit, Burst: src.Concurrency, MaxRetries: src.MaxRetries, MaxInFlight: src.Concurrency,
-		Logger: log, Stats: o.Stats, Transport: o.Transport, Sleep: o.Sleep})
+	hc, err := httpx.NewClient(httpx.ForSource(src, log, o.Stats, o.Transport, o.Sleep))
 	if err != nil {
 		return nil, fmt.Errorf("jira %s: %w", src.Name, err)
 	}

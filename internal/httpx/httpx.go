@@ -24,6 +24,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/version"
 )
 
@@ -311,4 +312,12 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// ForSource is the options every collector uses for a configured source:
+// its CA, timeout, rate limit, retries and concurrency.
+func ForSource(src *config.Source, log *slog.Logger, stats *Stats, transport http.RoundTripper, sleep func(context.Context, time.Duration) error) Options {
+	return Options{Source: src.Name, CAFile: src.CAFile, Timeout: time.Duration(src.Timeout), RateLimit: src.RateLimit,
+		Burst: src.Concurrency, MaxRetries: src.MaxRetries, MaxInFlight: src.Concurrency, Logger: log, Stats: stats,
+		Transport: transport, Sleep: sleep}
 }
