@@ -227,3 +227,28 @@ func TestConfigShow_MasksSecrets(t *testing.T) {
 		t.Errorf("config show:\n%s", out)
 	}
 }
+
+func TestDoctor_ChecksSourcesPolicyAndWarehouse(t *testing.T) {
+	srv := sandbox.Start(sandbox.Generate(2, sandbox.Size{Projects: 2, MRsPerProject: 5}, orgNow), sandbox.Options{Token: sandboxToken})
+	defer srv.Close()
+	cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "w.duckdb"))
+	code, out, errs := runCLI(t, "doctor", "--config", cfg)
+	if code != 0 {
+		t.Fatalf("doctor exit %d: %s %s", code, out, errs)
+	}
+	for _, want := range []string{"config: ok", "privacy policy in effect:", "people: pseudonymize", "titles: drop",
+		"source gl (gitlab " + srv.URL + "): ok, 2 projects", "warehouse duckdb", "writable"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Setenv("SANDBOX_TOKEN", "glpat-expired")
+	var o, e bytes.Buffer
+	code = run(context.Background(), []string{"doctor", "--config", cfg}, &o, &e)
+	if code != 1 || !strings.Contains(o.String(), "source gl") || !strings.Contains(o.String(), "FAIL") || !strings.Contains(o.String(), "401") {
+		t.Errorf("doctor with a bad token: exit %d\n%s%s", code, o.String(), e.String())
+	}
+	if strings.Contains(o.String()+e.String(), "glpat-expired") {
+		t.Error("doctor printed the token")
+	}
+}
