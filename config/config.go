@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -445,7 +446,7 @@ func (c *Config) Validate() error {
 			return bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)")
 		}
 		for _, st := range s.Streams {
-			if !contains(StreamsOf(s.Type), st) {
+			if !slices.Contains(StreamsOf(s.Type), st) {
 				return bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(StreamsOf(s.Type), ", "))
 			}
 		}
@@ -455,8 +456,13 @@ func (c *Config) Validate() error {
 		if s.RateLimit < 0 {
 			return bad(k+".rate_limit", "must be > 0 requests/s, got %g", s.RateLimit)
 		}
-		if s.Timeout <= 0 || s.Overlap < 0 || s.Lookback <= 0 {
-			return bad(k+".timeout", "durations must be positive")
+		for key, d := range map[string]Duration{"timeout": s.Timeout, "lookback": s.Lookback} {
+			if d <= 0 {
+				return bad(k+"."+key, "must be positive (e.g. 30s, 365d)")
+			}
+		}
+		if s.Overlap < 0 {
+			return bad(k+".overlap", "must not be negative")
 		}
 		if s.CAFile != "" {
 			if _, err := os.Stat(s.CAFile); err != nil {
@@ -590,13 +596,4 @@ func decodeMessage(err error) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -67,7 +68,7 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 		}
 		key := d.ID
 		if d.PipelineID != 0 {
-			key = d.ProjectPath + "\x00" + d.Environment + "\x00" + itoa(d.PipelineID)
+			key = d.ProjectPath + "\x00" + d.Environment + "\x00" + strconv.FormatInt(d.PipelineID, 10)
 		}
 		ev := groups[key]
 		if ev == nil {
@@ -94,28 +95,6 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 		return out[i].ids[0] < out[j].ids[0]
 	})
 	return out, attempts
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
 }
 
 // deployedChanges maps each merged MR to the first production event that

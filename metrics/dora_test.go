@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func mr(iid int64, c, m float64, commits []float64, opts ...mrOpt) models.MergeR
 	x := models.MergeRequest{ID: id, ProjectPath: P, IID: iid, State: "merged", TargetBranch: "main", CreatedAt: at(c),
 		UpdatedAt: at(m), MergedAt: atp(m), Author: models.Person{Token: "author"}, SourceBranch: "feature/x"}
 	for i, h := range commits {
-		x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: id + itoa(int64(i)), AuthoredAt: at(h)})
+		x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: id + strconv.FormatInt(int64(i), 10), AuthoredAt: at(h)})
 	}
 	for _, o := range opts {
 		o(&x)
@@ -51,7 +52,7 @@ func dep(id, pipeline int64, env, status, sha string, h float64, mrs ...int64) m
 }
 
 func incident(iid int64, start, end float64) models.Issue {
-	x := models.Issue{ID: models.GitLabID("h", 1, "issue", iid), ProjectPath: P, Key: "#" + itoa(iid), Type: "incident", State: "closed",
+	x := models.Issue{ID: models.GitLabID("h", 1, "issue", iid), ProjectPath: P, Key: "#" + strconv.FormatInt(iid, 10), Type: "incident", State: "closed",
 		CreatedAt: at(start), UpdatedAt: at(end)}
 	if end >= start { // an end before the start means still open
 		x.ClosedAt = atp(end)
@@ -242,7 +243,7 @@ func TestDeploymentFrequencyBand(t *testing.T) {
 	days := func(ds ...int) []models.Deployment {
 		var out []models.Deployment
 		for i, d := range ds {
-			out = append(out, dep(int64(i+1), int64(i+1), "production", "success", "s"+itoa(int64(i)), float64(d*24)))
+			out = append(out, dep(int64(i+1), int64(i+1), "production", "success", "s"+strconv.FormatInt(int64(i), 10), float64(d*24)))
 		}
 		return out
 	}

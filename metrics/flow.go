@@ -143,9 +143,9 @@ func (h *history) activeTime(from, to time.Time, active map[string]bool) time.Du
 }
 
 // Flow computes the flow and agile metrics over issues and sprints.
-func Flow(in Input, sprints []models.Sprint, o Options, fo FlowOptions) []*Metric {
+func Flow(in Input, o Options) []*Metric {
 	active := map[string]bool{}
-	for _, s := range fo.ActiveStatuses {
+	for _, s := range o.Flow.ActiveStatuses {
 		active[strings.ToLower(s)] = true
 	}
 	if len(active) == 0 {
@@ -210,7 +210,7 @@ func Flow(in Input, sprints []models.Sprint, o Options, fo FlowOptions) []*Metri
 	}
 	eff.N = len(cycle)
 	return append([]*Metric{o.durations("cycle_time", cycle), o.durations("issue_lead_time", lead), thr, o.wip(hs),
-		o.durations("issue_age", age), eff}, o.sprintMetrics(hs, sprints)...)
+		o.durations("issue_age", age), eff}, o.sprintMetrics(hs, in.Sprints)...)
 }
 
 // wip is the mean over each period's days of the issues in progress at the end of the day.

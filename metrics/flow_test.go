@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -21,7 +22,7 @@ func issue(id string, created time.Time, steps ...step) models.Issue {
 	prev := ""
 	prevCat := ""
 	for i, s := range steps {
-		x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: id, ID: id + itoa(int64(i)), Field: models.FieldStatus,
+		x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: id, ID: id + strconv.FormatInt(int64(i), 10), Field: models.FieldStatus,
 			At: s.at, From: prev, To: s.status, FromCategory: prevCat, ToCategory: s.category})
 		prev, prevCat = s.status, s.category
 		x.Status, x.StatusCategory = s.status, s.category
@@ -46,7 +47,7 @@ func TestCycleAndLeadTime(t *testing.T) {
 		issue("C", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0))),
 	}}
 	o := DefaultOptions(dh(0, 0), dh(14, 0))
-	ms := Flow(in, nil, o, FlowOptions{ActiveStatuses: []string{"In Progress"}})
+	ms := Flow(in, o)
 	ct := find(ms, "cycle_time")
 	if ct.N != 1 {
 		t.Errorf("cycle n = %d, want 1 (only A)", ct.N)
@@ -68,7 +69,7 @@ func TestWIPIsTheDailyMeanAtEndOfDay(t *testing.T) {
 	}}
 	o := DefaultOptions(dh(0, -9), dh(4, -9)) // midnight UTC of day 0 .. day 4 (t0 is 09:00)
 	// End of day 0: 0; day 1: A = 1; day 2: A, B = 2; day 3: B = 1 → mean 4/4 = 1.
-	near(t, "wip", find(Flow(in, nil, o, FlowOptions{}), "wip").Value, 1)
+	near(t, "wip", find(Flow(in, o), "wip").Value, 1)
 }
 
 func TestFlowEfficiencyIsTimeWeighted(t *testing.T) {
@@ -80,7 +81,7 @@ func TestFlowEfficiencyIsTimeWeighted(t *testing.T) {
 	}}
 	o := DefaultOptions(dh(0, -9), dh(7, 0))
 	// (2 + 30) / (10 + 30) = 0.8 — not the mean of per-issue ratios (0.2 and 1.0 → 0.6).
-	near(t, "flow efficiency", find(Flow(in, nil, o, FlowOptions{ActiveStatuses: []string{"In Progress"}}), "flow_efficiency").Value, 0.8)
+	near(t, "flow efficiency", find(Flow(in, o), "flow_efficiency").Value, 0.8)
 }
 
 func TestSprintWindows_Redmine(t *testing.T) {
@@ -118,7 +119,7 @@ func TestSayDoAndVelocity_ThreeSprints(t *testing.T) {
 		x := issue(id, created, status...)
 		x.SprintID, x.StoryPoints = sprintNow, pts(points)
 		for i, c := range changes {
-			c.IssueID, c.ID = id, id+"c"+itoa(int64(i))
+			c.IssueID, c.ID = id, id+"c"+strconv.FormatInt(int64(i), 10)
 			x.Transitions = append(x.Transitions, c)
 		}
 		return x
@@ -146,7 +147,7 @@ func TestSayDoAndVelocity_ThreeSprints(t *testing.T) {
 		mk("F", d("2026-03-20", 0), "S3", 5, []step{todo(d("2026-03-20", 0))}),
 	}
 	o := DefaultOptions(d("2026-03-01", 0), d("2026-04-20", 0))
-	ms := Flow(Input{Issues: issues}, sprints, o, FlowOptions{})
+	ms := Flow(Input{Issues: issues, Sprints: sprints}, o)
 	want := []struct {
 		committed, doneC, velocity, added, removed, reEst float64
 		sayDo                                             float64

@@ -68,6 +68,10 @@ type Metric struct {
 	Sprints []SprintStat
 }
 
+// IsDistribution tells whether the metric reports p50/p85 (durations, sizes)
+// rather than a single value.
+func (m *Metric) IsDistribution() bool { return m.Unit == "seconds" || m.Unit == "lines" }
+
 // Set is the result for one scope, by metric name.
 type Set map[string]*Metric
 
@@ -242,7 +246,7 @@ func Compute(in Input, o Options) Set {
 	for _, m := range CI(in, o) {
 		set[m.Name] = m
 	}
-	for _, m := range Flow(in, in.Sprints, o, o.Flow) {
+	for _, m := range Flow(in, o) {
 		set[m.Name] = m
 	}
 	return set

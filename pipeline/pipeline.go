@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -44,13 +45,12 @@ type Progress interface {
 
 // Runner owns the parts of a run.
 type Runner struct {
-	Cfg       *config.Config
-	WH        warehouse.Warehouse
-	Policy    *policy.Policy
-	Log       *slog.Logger
-	Progress  Progress
-	Now       func() time.Time
-	sourceErr map[string]error
+	Cfg      *config.Config
+	WH       warehouse.Warehouse
+	Policy   *policy.Policy
+	Log      *slog.Logger
+	Progress Progress
+	Now      func() time.Time
 }
 
 // Result summarises a run.
@@ -86,7 +86,7 @@ func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
 
 	names := make([]string, 0, len(r.Cfg.Sources))
 	for n := range r.Cfg.Sources {
-		if len(o.Sources) == 0 || contains(o.Sources, n) {
+		if len(o.Sources) == 0 || slices.Contains(o.Sources, n) {
 			names = append(names, n)
 		}
 	}
@@ -170,7 +170,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	if len(o.Streams) > 0 {
 		var sel []string
 		for _, s := range o.Streams {
-			if contains(streams, s) {
+			if slices.Contains(streams, s) {
 				sel = append(sel, s)
 			}
 		}
@@ -302,13 +302,4 @@ func newRunID(t time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

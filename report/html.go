@@ -75,7 +75,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				continue
 			}
 			val := Human(m.Unit, headline(m))
-			if m.Unit == "seconds" || m.Unit == "lines" {
+			if m.IsDistribution() {
 				val = "p50 " + val + " · p85 " + Human(m.Unit, m.P85)
 			}
 			tier := m.Tier
@@ -102,7 +102,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 func ptrf(f float64) *float64 { return &f }
 
 func chartSuffix(m *metrics.Metric) string {
-	if m.Unit == "seconds" || m.Unit == "lines" {
+	if m.IsDistribution() {
 		return " (p50)"
 	}
 	return ""

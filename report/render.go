@@ -93,7 +93,7 @@ func headline(m *metrics.Metric) *float64 {
 	if m == nil {
 		return nil
 	}
-	if m.Unit == "seconds" || m.Unit == "lines" {
+	if m.IsDistribution() {
 		return m.P50
 	}
 	if m.Mean != nil {
@@ -161,7 +161,7 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		}
 		out["sprints"] = sp
 	}
-	if m.Unit == "seconds" || m.Unit == "lines" {
+	if m.IsDistribution() {
 		out["p50"], out["p85"] = m.P50, m.P85
 		if prev != nil {
 			out["previous_p50"] = prev.P50
@@ -283,7 +283,7 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 				continue
 			}
 			val := Human(m.Unit, headline(m))
-			if m.Unit == "seconds" || m.Unit == "lines" {
+			if m.IsDistribution() {
 				val = "p50 " + val + " p85 " + Human(m.Unit, m.P85)
 			}
 			if m.Band != "" {

@@ -298,7 +298,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 	if m.Band != "" {
 		label = m.Band + "/" + m.Tier
 	}
-	if m.P50 != nil || (m.Value == nil && (m.Unit == "seconds" || m.Unit == "lines")) {
+	if m.P50 != nil || (m.Value == nil && (m.IsDistribution())) {
 		for _, st := range []struct {
 			stat string
 			v    *float64
@@ -316,7 +316,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 		out = append(out, v)
 	}
 	stat := "value"
-	if m.Unit == "seconds" || m.Unit == "lines" {
+	if m.IsDistribution() {
 		stat = "p50"
 	} else if m.Mean != nil {
 		stat = "mean"

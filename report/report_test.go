@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -60,9 +61,7 @@ func batch() *models.Batch {
 	return b
 }
 
-func itoa(i int) string {
-	return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+i/10%10)) + string(rune('0'+i%10)))
-}
+func itoa(i int) string { return fmt.Sprintf("%02d", i) }
 
 func results(t *testing.T) ([]Result, metrics.Options) {
 	cfg := config.Defaults()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -48,7 +49,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 			}
 			known := append(append([]string(nil), config.GitLabStreams...), config.RedmineStreams...)
 			for _, s := range streams {
-				if !containsStr(known, s) {
+				if !slices.Contains(known, s) {
 					return usageError{fmt.Errorf("--stream %q: unknown (gitlab: %s; redmine: %s)", s,
 						strings.Join(config.GitLabStreams, ", "), strings.Join(config.RedmineStreams, ", "))}
 				}
@@ -329,13 +330,4 @@ func versionCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(g.stdout, "devpulse", version.Version)
 		},
 	}
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

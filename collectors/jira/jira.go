@@ -350,12 +350,8 @@ func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 		Updated        string   `json:"updated"`
 		ResolutionDate *string  `json:"resolutiondate"`
 	}
-	for k, v := range f {
-		switch k {
-		case "summary", "issuetype", "status", "project", "labels", "created", "updated", "resolutiondate":
-			b, _ := json.Marshal(map[string]json.RawMessage{k: v})
-			_ = json.Unmarshal(b, &s)
-		}
+	if b, err := json.Marshal(f); err == nil { // the raw fields, decoded once into the ones devpulse reads
+		_ = json.Unmarshal(b, &s)
 	}
 	id := fmt.Sprintf("jira:%s:%s", c.host, x.Key)
 	cat := category(s.Status.StatusCategory.Key)
