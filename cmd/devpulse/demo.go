@@ -12,6 +12,7 @@ import (
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/report"
 	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
@@ -93,7 +94,8 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			if err != nil {
 				return err
 			}
-			if _, err := computeMetrics(ctx, g.stdout, cfg, wh, o); err != nil {
+			rs, err := computeMetrics(ctx, g.stdout, cfg, wh, o)
+			if err != nil {
 				return err
 			}
 			res, err := wh.Query(ctx, demoLanded)
@@ -105,10 +107,17 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 				return err
 			}
 			fmt.Fprintln(g.stdout)
-			if err := renderReport(ctx, g, cfg, wh, o, []string{"payments"}, nil, "table", ""); err != nil {
+			// One load and computation serves the metrics, the table and the page.
+			var team []report.Result
+			for _, r := range rs {
+				if r.Scope.Kind == "team" && r.Scope.Name == "payments" {
+					team = append(team, r)
+				}
+			}
+			if err := writeReport(g, team, o, "table", ""); err != nil {
 				return err
 			}
-			if err := renderReport(ctx, g, cfg, wh, o, nil, nil, "html", html); err != nil {
+			if err := writeReport(g, rs, o, "html", html); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "demo took %s\n\nexplore it:\n  devpulse report --warehouse %s --format table\n  devpulse query --warehouse %s \"SELECT * FROM metric_values WHERE grain = 'window' AND scope_kind = 'team'\"\n  open %s\n",

@@ -170,14 +170,22 @@ func renderReport(ctx context.Context, g *globals, cfg *config.Config, wh wareho
 	if err != nil {
 		return usageError{err}
 	}
-	rs := report.Compute(b, scopes, o)
+	return writeReport(g, report.Compute(b, scopes, o), o, format, out)
+}
+
+// writeReport renders computed results in a format, to out or standard output.
+func writeReport(g *globals, rs []report.Result, o metrics.Options, format, out string) (err error) {
 	w := g.stdout
 	if out != "" {
-		f, err := os.Create(out)
-		if err != nil {
-			return err
+		f, cerr := os.Create(out)
+		if cerr != nil {
+			return cerr
 		}
-		defer f.Close()
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr // a report that did not reach the disk is a failure
+			}
+		}()
 		w = f
 	}
 	switch format {
