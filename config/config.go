@@ -120,6 +120,39 @@ type Warehouse struct {
 	// MemoryLimit caps DuckDB's buffer pool ("512MB"): without it DuckDB may
 	// keep up to 80% of RAM of table pages cached, and a long collection grows.
 	MemoryLimit string `mapstructure:"memory_limit" json:"memory_limit"`
+	// Snowflake is used when Engine is "snowflake".
+	Snowflake Snowflake `mapstructure:"snowflake" json:"snowflake"`
+}
+
+// Snowflake is the connection of the Snowflake engine. Credentials are
+// resolved from their *_env variables at load time into Secret fields.
+type Snowflake struct {
+	Account   string `mapstructure:"account" json:"account"` // e.g. myorg-myaccount (or the locator xy12345.eu-central-1)
+	User      string `mapstructure:"user" json:"user"`
+	Role      string `mapstructure:"role" json:"role"`
+	Warehouse string `mapstructure:"warehouse" json:"warehouse"`
+	Database  string `mapstructure:"database" json:"database"`
+	Schema    string `mapstructure:"schema" json:"schema"`
+	// Authenticator: keypair (JWT), password, or pat (programmatic access
+	// token). Empty picks keypair when a private key is configured, else pat
+	// when a token is, else password.
+	Authenticator           string `mapstructure:"authenticator" json:"authenticator"`
+	PrivateKeyFile          string `mapstructure:"private_key_file" json:"private_key_file"`
+	PrivateKey              Secret `mapstructure:"private_key" json:"private_key"` // PEM; prefer private_key_env
+	PrivateKeyEnv           string `mapstructure:"private_key_env" json:"private_key_env"`
+	PrivateKeyPassphrase    Secret `mapstructure:"private_key_passphrase" json:"private_key_passphrase"`
+	PrivateKeyPassphraseEnv string `mapstructure:"private_key_passphrase_env" json:"private_key_passphrase_env"`
+	Password                Secret `mapstructure:"password" json:"password"`
+	PasswordEnv             string `mapstructure:"password_env" json:"password_env"`
+	Token                   Secret `mapstructure:"token" json:"token"`
+	TokenEnv                string `mapstructure:"token_env" json:"token_env"`
+	// Host, Port and Protocol override <account>.snowflakecomputing.com:443
+	// over https (private link, or a test server).
+	Host     string   `mapstructure:"host" json:"host"`
+	Port     int      `mapstructure:"port" json:"port"`
+	Protocol string   `mapstructure:"protocol" json:"protocol"`
+	CAFile   string   `mapstructure:"ca_file" json:"ca_file"`
+	Timeout  Duration `mapstructure:"timeout" json:"timeout"` // per statement and per login
 }
 
 // Privacy is the policy applied before anything lands.
@@ -194,6 +227,8 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.path", "devpulse.duckdb")
 	v.SetDefault("warehouse.batch_size", 10000)
 	v.SetDefault("warehouse.memory_limit", "512MB")
+	v.SetDefault("warehouse.snowflake.schema", "DEVPULSE")
+	v.SetDefault("warehouse.snowflake.timeout", "10m")
 	v.SetDefault("privacy.secret", "")
 	v.SetDefault("privacy.people", "pseudonymize")
 	v.SetDefault("privacy.allow_personal_data", false)
@@ -277,6 +312,9 @@ func Load(opts Options) (*Config, error) {
 	for _, k := range v.AllKeys() {
 		_ = v.BindEnv(k)
 	}
+	for _, k := range structKeys(reflect.TypeOf(Snowflake{}), "warehouse.snowflake.") {
+		_ = v.BindEnv(k)
+	}
 	for name := range v.GetStringMap("sources") {
 		for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
 			_ = v.BindEnv("sources." + name + "." + k)
@@ -306,6 +344,15 @@ func Load(opts Options) (*Config, error) {
 		}
 		if s.Token == "" && s.TokenEnv != "" {
 			s.Token = Secret(getenv(s.TokenEnv))
+		}
+	}
+	sf := &c.Warehouse.Snowflake
+	for _, r := range []struct {
+		dst *Secret
+		env string
+	}{{&sf.PrivateKey, sf.PrivateKeyEnv}, {&sf.PrivateKeyPassphrase, sf.PrivateKeyPassphraseEnv}, {&sf.Password, sf.PasswordEnv}, {&sf.Token, sf.TokenEnv}} {
+		if *r.dst == "" && r.env != "" {
+			*r.dst = Secret(getenv(r.env))
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -489,8 +536,12 @@ func (c *Config) Validate() error {
 		if c.Warehouse.Path == "" {
 			return bad("warehouse.path", "missing (e.g. devpulse.duckdb)")
 		}
+	case "snowflake":
+		if err := c.Warehouse.Snowflake.validate(bad); err != nil {
+			return err
+		}
 	default:
-		return bad("warehouse.engine", "unknown engine %q (available: duckdb)", c.Warehouse.Engine)
+		return bad("warehouse.engine", "unknown engine %q (available: duckdb, snowflake)", c.Warehouse.Engine)
 	}
 	if c.Warehouse.BatchSize < 1 {
 		return bad("warehouse.batch_size", "must be >= 1")
@@ -596,4 +647,80 @@ func decodeMessage(err error) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// AuthMethod is the authenticator in effect: keypair, pat or password.
+func (s *Snowflake) AuthMethod() string {
+	if s.Authenticator != "" {
+		return s.Authenticator
+	}
+	switch {
+	case s.PrivateKeyFile != "" || s.PrivateKey != "":
+		return "keypair"
+	case s.Token != "":
+		return "pat"
+	}
+	return "password"
+}
+
+func (s *Snowflake) validate(bad func(key, format string, a ...any) error) error {
+	const k = "warehouse.snowflake."
+	for _, f := range []struct{ key, val, example string }{
+		{"account", s.Account, "myorg-myaccount"}, {"user", s.User, "DEVPULSE"}, {"warehouse", s.Warehouse, "DEVPULSE_WH"},
+		{"database", s.Database, "ANALYTICS"}, {"schema", s.Schema, "DEVPULSE"},
+	} {
+		if f.val == "" {
+			return bad(k+f.key, "missing (e.g. %s)", f.example)
+		}
+	}
+	if strings.Contains(s.Account, ".snowflakecomputing.com") {
+		return bad(k+"account", "is the account identifier, not the host: use %q", strings.SplitN(s.Account, ".snowflakecomputing.com", 2)[0])
+	}
+	switch s.AuthMethod() {
+	case "keypair":
+		if s.PrivateKeyFile == "" && s.PrivateKey == "" {
+			hint := "private_key_file: path to the PEM (PKCS#8), or private_key_env: NAME"
+			if s.PrivateKeyEnv != "" {
+				hint = fmt.Sprintf("environment variable %s is empty", s.PrivateKeyEnv)
+			}
+			return bad(k+"private_key_file", "key-pair authentication needs the private key (%s)", hint)
+		}
+		if s.PrivateKeyFile != "" {
+			if _, err := os.Stat(s.PrivateKeyFile); err != nil {
+				return bad(k+"private_key_file", "cannot read %s: %v", s.PrivateKeyFile, errors.Unwrap(err))
+			}
+		}
+	case "password":
+		if s.Password == "" {
+			hint := "set DEVPULSE_WAREHOUSE_SNOWFLAKE_PASSWORD, or password_env: NAME"
+			if s.PasswordEnv != "" {
+				hint = fmt.Sprintf("environment variable %s is empty", s.PasswordEnv)
+			}
+			return bad(k+"password", "missing (%s); or use key-pair authentication", hint)
+		}
+	case "pat":
+		if s.Token == "" {
+			hint := "set DEVPULSE_WAREHOUSE_SNOWFLAKE_TOKEN, or token_env: NAME"
+			if s.TokenEnv != "" {
+				hint = fmt.Sprintf("environment variable %s is empty", s.TokenEnv)
+			}
+			return bad(k+"token", "missing programmatic access token (%s)", hint)
+		}
+	default:
+		return bad(k+"authenticator", "unknown value %q (keypair, password or pat)", s.Authenticator)
+	}
+	switch s.Protocol {
+	case "", "https", "http":
+	default:
+		return bad(k+"protocol", "unknown value %q (https, or http for a local test server)", s.Protocol)
+	}
+	if s.CAFile != "" {
+		if _, err := os.Stat(s.CAFile); err != nil {
+			return bad(k+"ca_file", "cannot read %s: %v", s.CAFile, errors.Unwrap(err))
+		}
+	}
+	if s.Timeout <= 0 {
+		return bad(k+"timeout", "must be positive (e.g. 10m)")
+	}
+	return nil
 }

@@ -27,7 +27,7 @@ func Purge(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, dryR
 		{"merge_requests", `SELECT id, project_path, labels, NULL FROM merge_requests`},
 		{"pipelines", `SELECT id, project_path, NULL, NULL FROM pipelines`},
 		{"deployments", `SELECT id, project_path, NULL, NULL FROM deployments`},
-		{"issues", `SELECT id, project_path, labels, "type" FROM issues`},
+		{"issues", `SELECT id, project_path, labels, "TYPE" FROM issues`},
 	}
 	run := &warehouse.Run{ID: newRunID(time.Now()), Command: "purge", StartedAt: time.Now().UTC(), Records: map[string]int{}, Policy: map[string]int{}}
 	if !dryRun {

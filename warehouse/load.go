@@ -78,7 +78,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "trigger",
+	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
 		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
 		FROM pipelines WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
 		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
@@ -89,7 +89,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 		return nil, err
 	}
 	issueIdx := map[string]int{}
-	if err := q(`SELECT id, source, instance, project_id, project_path, "key", title, "type", labels, state, author, assignee,
+	if err := q(`SELECT id, source, instance, project_id, project_path, "KEY", title, "TYPE", labels, state, author, assignee,
 		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id, type_class
 		FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
 		issueIdx[r.s(0)] = len(b.Issues)
@@ -111,10 +111,10 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, source, instance, project_path, name, state, strftime(start_date, '%Y-%m-%d'),
-		strftime(due_date, '%Y-%m-%d'), start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+	if err := q(`SELECT id, source, instance, project_path, name, state, start_date,
+		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
 		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
-			ProjectPath: r.s(3), Name: r.s(4), State: r.s(5), StartDate: r.s(6), DueDate: r.s(7), StartAt: r.tp(8),
+			ProjectPath: r.s(3), Name: r.s(4), State: r.s(5), StartDate: r.date(6), DueDate: r.date(7), StartAt: r.tp(8),
 			EndAt: r.tp(9), CompleteAt: r.tp(10), UpdatedAt: r.t(11)})
 	}); err != nil {
 		return nil, err
@@ -149,6 +149,16 @@ func (r row) t(i int) time.Time {
 	v, _ := r[i].(time.Time)
 	return v.UTC()
 }
+
+// date formats a DATE column (read as midnight UTC by both engines) as YYYY-MM-DD.
+func (r row) date(i int) string {
+	v, ok := r[i].(time.Time)
+	if !ok {
+		return ""
+	}
+	return v.UTC().Format("2006-01-02")
+}
+
 func (r row) tp(i int) *time.Time {
 	v, ok := r[i].(time.Time)
 	if !ok {

@@ -232,3 +232,20 @@ func nullDate(d string) any {
 	}
 	return t
 }
+
+// DateColumns are the DATE columns (the rest of the time columns are
+// timestamps with time zone): engines that bind by type need to know.
+var DateColumns = map[string]bool{"start_date": true, "due_date": true, "period_start": true, "period_end": true}
+
+// OrderColumn is the column that says which of two rows with one natural key
+// is newer: updated_at where a table has it, else when it was collected or computed.
+func (t Table) OrderColumn() string {
+	for _, c := range []string{"updated_at", "computed_at"} {
+		for _, have := range t.Columns {
+			if have == c {
+				return c
+			}
+		}
+	}
+	return "collected_at"
+}

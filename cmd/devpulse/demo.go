@@ -139,4 +139,4 @@ UNION ALL SELECT 'pipelines', count(*) FROM pipelines
 UNION ALL SELECT 'deployments', count(*) FROM deployments
 UNION ALL SELECT 'deployment_changes', count(*) FROM deployment_changes
 UNION ALL SELECT 'issues', count(*) FROM issues
-UNION ALL SELECT 'issues (incidents)', count(*) FROM issues WHERE "type" = 'incident'`
+UNION ALL SELECT 'issues (incidents)', count(*) FROM issues WHERE "TYPE" = 'incident'`

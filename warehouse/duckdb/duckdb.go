@@ -526,6 +526,23 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
+		for i, v := range vals {
+			// One integer type whatever the column's width, as the Snowflake engine returns.
+			switch x := v.(type) {
+			case int8:
+				vals[i] = int64(x)
+			case int16:
+				vals[i] = int64(x)
+			case int32:
+				vals[i] = int64(x)
+			case uint8:
+				vals[i] = int64(x)
+			case uint16:
+				vals[i] = int64(x)
+			case uint32:
+				vals[i] = int64(x)
+			}
+		}
 		res.Rows = append(res.Rows, vals)
 	}
 	return res, rows.Err()

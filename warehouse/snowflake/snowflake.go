@@ -1,0 +1,604 @@
+// Package snowflake lands devpulse's tables in Snowflake through gosnowflake.
+// Each batch is staged in session temporary tables with array binds (never
+// row by row) and merged on the natural key in one transaction together with
+// the stream's cursor. Snowflake does not enforce primary keys: the MERGE,
+// fed one row per key by QUALIFY, is what keeps rows unique.
+package snowflake
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	sf "github.com/snowflakedb/gosnowflake"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/dashboards"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// maxBinds bounds the values bound by one INSERT (rows × columns): above
+// Snowflake's CLIENT_STAGE_ARRAY_BINDING_THRESHOLD the driver uploads them to
+// a temporary stage itself; the bound keeps each request well below the
+// service's request size limit either way.
+const maxBinds = 200_000
+
+// DB is a Snowflake warehouse.
+type DB struct {
+	mu       sync.Mutex // one pinned connection (= one session: temp tables live there)
+	db       *sql.DB
+	conn     *sql.Conn
+	cfg      config.Snowflake
+	readOnly bool
+	now      func() time.Time
+	// beforeCommit, when set (tests), runs after the MERGEs and the cursor
+	// update and before COMMIT: an error there must leave nothing behind.
+	beforeCommit func() error
+}
+
+// Open connects, applies pending migrations and (re)creates the dashboard views.
+func Open(ctx context.Context, cfg config.Snowflake) (*DB, error) {
+	return open(ctx, cfg, false)
+}
+
+// OpenReadOnly connects for queries only: no migrations, no views, and
+// Query refuses anything but reading statements.
+func OpenReadOnly(ctx context.Context, cfg config.Snowflake) (*DB, error) {
+	return open(ctx, cfg, true)
+}
+
+func open(ctx context.Context, cfg config.Snowflake, readOnly bool) (*DB, error) {
+	dc, err := DriverConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	connector := sf.NewConnector(sf.SnowflakeDriver{}, *dc)
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		err = conn.PingContext(ctx)
+	}
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("snowflake: connect to %s as %s: %w", cfg.Account, cfg.User, explain(err, cfg))
+	}
+	w := &DB{db: db, conn: conn, cfg: cfg, readOnly: readOnly, now: time.Now}
+	if !readOnly {
+		if err := w.migrate(ctx); err != nil {
+			w.Close()
+			return nil, err
+		}
+		for _, v := range dashboards.Views() {
+			if _, err := conn.ExecContext(ctx, v.SQL); err != nil {
+				w.Close()
+				return nil, fmt.Errorf("snowflake: create dashboard view %s: %w", v.Name, explain(err, cfg))
+			}
+		}
+	}
+	return w, nil
+}
+
+// explain adds what to do to the driver's errors people meet at connect time.
+// The driver's messages never contain the credential itself.
+func explain(err error, cfg config.Snowflake) error {
+	var se *sf.SnowflakeError
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Number {
+	case 390100:
+		return fmt.Errorf("%w (check warehouse.snowflake.user and the password)", err)
+	case 390144:
+		return fmt.Errorf("%w (is the public key of warehouse.snowflake.private_key registered for %s? ALTER USER %s SET RSA_PUBLIC_KEY='...')", err, cfg.User, cfg.User)
+	case 394400:
+		return fmt.Errorf("%w (check warehouse.snowflake.token: expired or revoked?)", err)
+	case 2003:
+		return fmt.Errorf("%w (does %s.%s exist, and does role %s have USAGE on it? `devpulse doctor` lists the grants)", err, cfg.Database, cfg.Schema, firstNonEmpty(cfg.Role, "(default)"))
+	}
+	return err
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// Close ends the session.
+func (w *DB) Close() error {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	return w.db.Close()
+}
+
+var stmtSplit = regexp.MustCompile(`;\s*(\n|$)`)
+
+// statements splits a migration file into statements (one per request: the
+// driver runs one statement per call unless multi-statement is enabled).
+func statements(body string) []string {
+	var out []string
+	for _, s := range stmtSplit.Split(body, -1) {
+		var lines []string
+		for _, l := range strings.Split(s, "\n") {
+			if t := strings.TrimSpace(l); t != "" && !strings.HasPrefix(t, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if len(lines) > 0 {
+			out = append(out, strings.Join(lines, "\n"))
+		}
+	}
+	return out
+}
+
+// migrate applies pending migrations. Snowflake commits each DDL statement
+// on its own, so a migration cannot be atomic: its statements are written to
+// be re-runnable (IF NOT EXISTS) and it is recorded only after all of them ran.
+func (w *DB) migrate(ctx context.Context) error {
+	if _, err := w.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version NUMBER(38,0) NOT NULL, name VARCHAR, applied_at TIMESTAMP_TZ)`); err != nil {
+		return fmt.Errorf("snowflake: create schema_migrations: %w", explain(err, w.cfg))
+	}
+	applied := map[int]bool{}
+	rows, err := w.conn.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return fmt.Errorf("snowflake: read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return err
+		}
+		n, _ := strconv.Atoi(v)
+		applied[n] = true
+	}
+	rows.Close()
+	files, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	sort.Strings(files)
+	for _, f := range files {
+		name := filepath.Base(f)
+		num, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("snowflake: migration %s has no number", name)
+		}
+		if applied[num] {
+			continue
+		}
+		body, _ := migrationFS.ReadFile(f)
+		for _, st := range statements(string(body)) {
+			if _, err := w.conn.ExecContext(ctx, st); err != nil {
+				return fmt.Errorf("snowflake: apply migration %s: %w", name, explain(err, w.cfg))
+			}
+		}
+		if _, err := w.conn.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) SELECT ?, ?, CURRENT_TIMESTAMP()`, num, name); err != nil {
+			return fmt.Errorf("snowflake: record migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// ident quotes a column name upper-case: the same identifier Snowflake makes
+// of it unquoted, and safe for reserved words (TRIGGER).
+func ident(c string) string { return `"` + strings.ToUpper(c) + `"` }
+
+func stagingName(t warehouse.Table) string { return "DEVPULSE_STG_" + strings.ToUpper(t.Name) }
+
+// inTx runs fn between BEGIN and COMMIT on the pinned session, rolling back
+// on any error (with a fresh context: the caller's may be why we stopped).
+func (w *DB) inTx(ctx context.Context, fn func() error) (err error) {
+	if _, err := w.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+	if err := fn(); err != nil {
+		return err
+	}
+	_, err = w.conn.ExecContext(ctx, "COMMIT")
+	return err
+}
+
+// stage creates the table's session-temporary staging table and fills it
+// with array binds. DDL commits an open transaction in Snowflake, so staging
+// happens before BEGIN; the temporary table is private to this session.
+func (w *DB) stage(ctx context.Context, r warehouse.Rows) error {
+	t := r.Table
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = ident(c)
+	}
+	if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMPORARY TABLE %s AS SELECT %s FROM %s WHERE 1 = 0`,
+		stagingName(t), strings.Join(cols, ", "), t.Name)); err != nil {
+		return fmt.Errorf("create staging table: %w", err)
+	}
+	insert := fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s)`, stagingName(t), strings.Join(cols, ", "),
+		strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", "))
+	per := max(1, maxBinds/len(cols))
+	for start := 0; start < len(r.Rows); start += per {
+		chunk := r.Rows[start:min(start+per, len(r.Rows))]
+		args := make([]any, len(cols))
+		for j, c := range t.Columns {
+			col := make([]any, len(chunk))
+			isTime := false
+			for i, row := range chunk {
+				col[i] = row[j]
+				if _, ok := row[j].(time.Time); ok {
+					isTime = true
+				}
+			}
+			switch {
+			case warehouse.DateColumns[c]:
+				args[j] = sf.Array(&col, sf.DateType)
+			case isTime:
+				args[j] = sf.Array(&col, sf.TimestampTZType)
+			default:
+				args[j] = sf.Array(&col)
+			}
+		}
+		if _, err := w.conn.ExecContext(ctx, insert, args...); err != nil {
+			return fmt.Errorf("stage %d rows: %w", len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// merge upserts the staged rows into the table, one row per natural key
+// (the newest by OrderColumn, should the batch hold duplicates).
+func (w *DB) merge(ctx context.Context, t warehouse.Table) error {
+	var keys, on, set, cols, vals []string
+	isKey := map[string]bool{}
+	for _, k := range t.Key {
+		isKey[k] = true
+		keys = append(keys, ident(k))
+		on = append(on, fmt.Sprintf("t.%s = s.%s", ident(k), ident(k)))
+	}
+	for _, c := range t.Columns {
+		cols = append(cols, ident(c))
+		vals = append(vals, "s."+ident(c))
+		if !isKey[c] {
+			set = append(set, fmt.Sprintf("%s = s.%s", ident(c), ident(c)))
+		}
+	}
+	q := fmt.Sprintf(`MERGE INTO %s t USING (SELECT * FROM %s QUALIFY ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s DESC) = 1) s ON %s
+WHEN MATCHED THEN UPDATE SET %s
+WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)`,
+		t.Name, stagingName(t), strings.Join(keys, ", "), ident(t.OrderColumn()), strings.Join(on, " AND "),
+		strings.Join(set, ", "), strings.Join(cols, ", "), strings.Join(vals, ", "))
+	_, err := w.conn.ExecContext(ctx, q)
+	return err
+}
+
+// upsert stages the tables' rows, then in one transaction replaces the
+// children of every re-landed parent, merges every table and runs extra
+// (the cursor update).
+func (w *DB) upsert(ctx context.Context, tables []warehouse.Rows, extra func() error) error {
+	staged := map[string]bool{}
+	for _, r := range tables {
+		if len(r.Rows) == 0 {
+			continue
+		}
+		if err := w.stage(ctx, r); err != nil {
+			return fmt.Errorf("%s: %w", r.Table.Name, err)
+		}
+		staged[r.Table.Name] = true
+	}
+	return w.inTx(ctx, func() error {
+		for _, r := range tables {
+			t := r.Table
+			if t.Parent != "" && staged[t.Of] {
+				// Every child of a re-landed parent goes, including ones the new batch no longer has.
+				if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (SELECT %s FROM %s)`,
+					t.Name, ident(t.Parent), ident("id"), stagingName(warehouse.Table{Name: t.Of}))); err != nil {
+					return fmt.Errorf("replace children in %s: %w", t.Name, err)
+				}
+			}
+			if staged[t.Name] {
+				if err := w.merge(ctx, t); err != nil {
+					return fmt.Errorf("merge %s: %w", t.Name, err)
+				}
+			}
+		}
+		if extra != nil {
+			if err := extra(); err != nil {
+				return err
+			}
+		}
+		if w.beforeCommit != nil {
+			return w.beforeCommit()
+		}
+		return nil
+	})
+}
+
+// Cursor implements warehouse.Warehouse.
+func (w *DB) Cursor(ctx context.Context, k warehouse.StreamKey) (time.Time, bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var t time.Time
+	err := w.conn.QueryRowContext(ctx, `SELECT cursor FROM collection_state WHERE source = ? AND instance = ? AND scope = ? AND stream = ?`,
+		k.Source, k.Instance, k.Scope, k.Stream).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("snowflake: read cursor of %s/%s: %w", k.Scope, k.Stream, err)
+	}
+	return t.UTC(), true, nil
+}
+
+// Land implements warehouse.Warehouse.
+func (w *DB) Land(ctx context.Context, k warehouse.StreamKey, b *policy.Cleared, cursor time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tables := warehouse.BatchRows(b.Batch(), w.now().UTC())
+	err := w.upsert(ctx, tables, func() error {
+		if cursor.IsZero() {
+			return nil
+		}
+		// The cursor never moves back: GREATEST keeps a newer one.
+		_, err := w.conn.ExecContext(ctx, `MERGE INTO collection_state t
+USING (SELECT ? AS source, ? AS instance, ? AS scope, ? AS stream, CAST(? AS TIMESTAMP_TZ) AS cursor) s
+ON t.source = s.source AND t.instance = s.instance AND t.scope = s.scope AND t.stream = s.stream
+WHEN MATCHED THEN UPDATE SET cursor = GREATEST(t.cursor, s.cursor), updated_at = CURRENT_TIMESTAMP()
+WHEN NOT MATCHED THEN INSERT (source, instance, scope, stream, cursor, updated_at) VALUES (s.source, s.instance, s.scope, s.stream, s.cursor, CURRENT_TIMESTAMP())`,
+			k.Source, k.Instance, k.Scope, k.Stream, sf.DataTypeTimestampTz, cursor.UTC())
+		if err != nil {
+			return fmt.Errorf("advance cursor: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("snowflake: land %s/%s: %w", k.Scope, k.Stream, err)
+	}
+	return nil
+}
+
+// Landed implements warehouse.Warehouse.
+func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error) {
+	table, ok := warehouse.StreamTable[stream]
+	if !ok {
+		return nil, fmt.Errorf("snowflake: unknown stream %q", stream)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[string]time.Time, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), 1000)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		rows, err := w.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s)`, table, placeholders(n)), args...)
+		if err != nil {
+			return nil, fmt.Errorf("snowflake: look up landed %s: %w", table, err)
+		}
+		for rows.Next() {
+			var id string
+			var t sql.NullTime
+			if err := rows.Scan(&id, &t); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = t.Time.UTC()
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// Delete implements warehouse.Warehouse.
+func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error) {
+	if _, ok := warehouse.StreamTable[table]; !ok {
+		return 0, fmt.Errorf("snowflake: delete from %q: not a record table", table)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	deleted := 0
+	err := w.inTx(ctx, func() error {
+		for len(ids) > 0 {
+			n := min(len(ids), 1000)
+			args := make([]any, n)
+			for i, id := range ids[:n] {
+				args[i] = id
+			}
+			ids = ids[n:]
+			in := placeholders(n)
+			for _, child := range warehouse.RecordTables {
+				if child.Of == table {
+					if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%s)`, child.Name, ident(child.Parent), in), args...); err != nil {
+						return err
+					}
+				}
+			}
+			if table == "merge_requests" {
+				if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM deployment_changes WHERE mr_id IN (%s)`, in), args...); err != nil {
+					return err
+				}
+			}
+			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE id IN (%s)`, table, in), args...)
+			if err != nil {
+				return err
+			}
+			n64, _ := r.RowsAffected()
+			deleted += int(n64)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("snowflake: delete from %s: %w", table, err)
+	}
+	return deleted, nil
+}
+
+// PutMetrics implements warehouse.Warehouse.
+func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := warehouse.MetricRows(vals, w.now().UTC())
+	if err := w.upsert(ctx, []warehouse.Rows{rows}, nil); err != nil {
+		return fmt.Errorf("snowflake: store metric values: %w", err)
+	}
+	return nil
+}
+
+// BeginRun implements warehouse.Warehouse.
+func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, err := w.conn.ExecContext(ctx, `INSERT INTO runs (run_id, command, started_at, status) SELECT ?, ?, CAST(? AS TIMESTAMP_TZ), 'running'`,
+		r.ID, r.Command, sf.DataTypeTimestampTz, r.StartedAt.UTC())
+	if err != nil {
+		return fmt.Errorf("snowflake: record run start: %w", err)
+	}
+	return nil
+}
+
+// FinishRun implements warehouse.Warehouse.
+func (w *DB) FinishRun(ctx context.Context, r *warehouse.Run) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rec, _ := json.Marshal(r.Records)
+	pol, _ := json.Marshal(r.Policy)
+	var errText any
+	if r.Error != "" {
+		errText = r.Error
+	}
+	_, err := w.conn.ExecContext(context.WithoutCancel(ctx), `UPDATE runs SET finished_at = CAST(? AS TIMESTAMP_TZ), status = ?, records = ?, requests = ?, policy = ?, error = ? WHERE run_id = ?`,
+		sf.DataTypeTimestampTz, r.FinishedAt.UTC(), r.Status, string(rec), r.Requests, string(pol), errText, r.ID)
+	if err != nil {
+		return fmt.Errorf("snowflake: record run end: %w", err)
+	}
+	return nil
+}
+
+var readVerbs = map[string]bool{"SELECT": true, "WITH": true, "SHOW": true, "DESCRIBE": true, "DESC": true, "EXPLAIN": true}
+
+// Query implements warehouse.Warehouse. Snowflake has no read-only session,
+// and DDL commits on its own, so a rolled-back transaction would not stop a
+// CREATE: only reading statements are accepted at all. Values are returned
+// as the DuckDB engine returns them (int64, float64, bool, time.Time, string)
+// and column names Snowflake upper-cased are given back in lower case.
+func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
+	verb := strings.ToUpper(strings.Fields(strings.TrimLeft(q, "( \t\n") + " x")[0])
+	if !readVerbs[verb] {
+		return nil, fmt.Errorf("query: only reading statements (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) run here, not %s", verb)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows, err := w.conn.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	defer rows.Close()
+	cts, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
+	res := &warehouse.Result{}
+	for _, ct := range cts {
+		name := ct.Name()
+		if name == strings.ToUpper(name) {
+			name = strings.ToLower(name)
+		}
+		res.Columns = append(res.Columns, name)
+	}
+	for rows.Next() {
+		vals := make([]any, len(cts))
+		ptrs := make([]any, len(cts))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		for i, ct := range cts {
+			if vals[i], err = normalize(vals[i], ct); err != nil {
+				return nil, fmt.Errorf("query: column %s: %w", ct.Name(), err)
+			}
+		}
+		res.Rows = append(res.Rows, vals)
+	}
+	return res, rows.Err()
+}
+
+// normalize maps the driver's values (strings for numbers and booleans in
+// JSON results; native types in Arrow results) to Go types.
+func normalize(v any, ct *sql.ColumnType) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch strings.ToUpper(ct.DatabaseTypeName()) {
+	case "FIXED":
+		_, scale, _ := ct.DecimalSize()
+		s := fmt.Sprint(v)
+		if scale == 0 {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return n, nil
+			}
+		}
+		return strconv.ParseFloat(s, 64)
+	case "REAL":
+		if f, ok := v.(float64); ok {
+			return f, nil
+		}
+		return strconv.ParseFloat(fmt.Sprint(v), 64)
+	case "BOOLEAN":
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case string:
+			return x == "1" || strings.EqualFold(x, "true"), nil
+		}
+	case "DATE", "TIMESTAMP_TZ", "TIMESTAMP_LTZ", "TIMESTAMP_NTZ":
+		if t, ok := v.(time.Time); ok {
+			return t.UTC(), nil
+		}
+	}
+	if vl, ok := v.(driver.Valuer); ok {
+		return vl.Value()
+	}
+	return v, nil
+}
+
+// Exec runs a write statement; for maintenance and tests.
+func (w *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	r, err := w.conn.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+var _ warehouse.Warehouse = (*DB)(nil)

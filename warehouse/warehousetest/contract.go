@@ -1,0 +1,487 @@
+// Package warehousetest is the contract every landing engine must meet: the
+// same tests run against DuckDB and against Snowflake (through the real
+// driver and the fake server), so the engines cannot drift apart.
+package warehousetest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/dashboards"
+	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+// Engine is what the contract needs of an engine under test.
+type Engine struct {
+	// Open returns a fresh, empty, migrated warehouse (closed by the test's cleanup).
+	Open func(t *testing.T) warehouse.Warehouse
+	// Reopen closes w and opens the same store again.
+	Reopen func(t *testing.T, w warehouse.Warehouse) warehouse.Warehouse
+	// BreakCommit makes the next Land fail after its rows and cursor were
+	// written and before they are committed.
+	BreakCommit func(t *testing.T, w warehouse.Warehouse)
+	// BigRows is the size of the large-batch test (1,000,000 unless set).
+	BigRows int
+}
+
+// Run runs the whole contract.
+func Run(t *testing.T, e Engine) {
+	t.Run("Migrations", func(t *testing.T) { testMigrations(t, e) })
+	t.Run("UpsertIdempotentAndChildren", func(t *testing.T) { testUpsert(t, e) })
+	t.Run("KeysStayUnique", func(t *testing.T) { testUnique(t, e) })
+	t.Run("CursorNeverMovesBack", func(t *testing.T) { testCursor(t, e) })
+	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
+	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
+	t.Run("MetricsIdempotent", func(t *testing.T) { testMetrics(t, e) })
+	t.Run("DeleteWithChildren", func(t *testing.T) { testDelete(t, e) })
+	t.Run("RunsRecorded", func(t *testing.T) { testRuns(t, e) })
+	t.Run("QueryErrorsAndReadOnly", func(t *testing.T) { testQuery(t, e) })
+	t.Run("DashboardViews", func(t *testing.T) { testViews(t, e) })
+	t.Run("BigBatch", func(t *testing.T) { testBig(t, e) })
+}
+
+// Key is the stream key the contract lands under.
+var Key = warehouse.StreamKey{Source: "gl", Instance: "gitlab.example.com", Scope: "acme/api", Stream: "merge_requests"}
+
+// Base is the contract's reference time.
+var Base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// Clear runs the real policy (titles kept, so they can be checked).
+func Clear(t testing.TB, b *models.Batch) *policy.Cleared {
+	t.Helper()
+	pol, err := policy.New(config.Privacy{Secret: "0123456789abcdef", People: "pseudonymize", Titles: "keep"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := pol.Apply(b)
+	return c
+}
+
+// MR builds a merge request of project acme/api with these commit SHAs.
+func MR(iid int64, updated time.Time, commits ...string) models.MergeRequest {
+	id := models.GitLabID("gitlab.example.com", 7, "mr", iid)
+	m := models.MergeRequest{Origin: models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}, ID: id, ProjectID: 7,
+		ProjectPath: "acme/api", IID: iid, Title: fmt.Sprintf("MR %d", iid), State: "opened", CreatedAt: Base, UpdatedAt: updated,
+		Author: models.Person{Username: "ann"}, TargetBranch: "main", SourceBranch: "feature/x"}
+	for _, c := range commits {
+		m.Commits = append(m.Commits, models.MRCommit{MRID: id, SHA: c, AuthoredAt: Base, CommittedAt: Base})
+	}
+	return m
+}
+
+func land(t *testing.T, w warehouse.Warehouse, b *models.Batch, cursor time.Time) {
+	t.Helper()
+	if err := w.Land(context.Background(), Key, Clear(t, b), cursor); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Count runs a COUNT(*)-style query and returns the number.
+func Count(t testing.TB, w warehouse.Warehouse, q string) int64 {
+	t.Helper()
+	res, err := w.Query(context.Background(), q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	if len(res.Rows) != 1 {
+		t.Fatalf("%s: %d rows", q, len(res.Rows))
+	}
+	n, ok := res.Rows[0][0].(int64)
+	if !ok {
+		t.Fatalf("%s: %T %v, want int64", q, res.Rows[0][0], res.Rows[0][0])
+	}
+	return n
+}
+
+func testMigrations(t *testing.T, e Engine) {
+	w := e.Open(t)
+	for _, tb := range append(append([]warehouse.Table(nil), warehouse.RecordTables...), warehouse.MetricValues) {
+		if n := Count(t, w, "SELECT COUNT(*) FROM "+tb.Name); n != 0 {
+			t.Errorf("%s has %d rows in a new warehouse", tb.Name, n)
+		}
+		// Every column the row mapping writes exists.
+		if _, err := w.Query(context.Background(), "SELECT "+strings.Join(quoted(tb.Columns), ", ")+" FROM "+tb.Name); err != nil {
+			t.Errorf("columns of %s: %v", tb.Name, err)
+		}
+	}
+	n := Count(t, w, "SELECT COUNT(*) FROM schema_migrations")
+	if n == 0 {
+		t.Fatal("no migration recorded")
+	}
+	w = e.Reopen(t, w)
+	if m := Count(t, w, "SELECT COUNT(*) FROM schema_migrations"); m != n {
+		t.Errorf("reopening recorded %d migrations, had %d", m, n)
+	}
+}
+
+// quoted spells columns upper-case and quoted: the one spelling both engines
+// resolve the same (DuckDB matches identifiers case-insensitively).
+func quoted(cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = `"` + strings.ToUpper(c) + `"`
+	}
+	return out
+}
+
+func testUpsert(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	b := &models.Batch{MergeRequests: []models.MergeRequest{MR(1, Base, "a", "b", "c"), MR(2, Base, "d")}}
+	land(t, w, b, Base)
+	land(t, w, b, Base)
+	if n := Count(t, w, "SELECT COUNT(*) FROM merge_requests"); n != 2 {
+		t.Errorf("%d MRs after landing the same batch twice, want 2", n)
+	}
+	if n := Count(t, w, "SELECT COUNT(*) FROM mr_commits"); n != 4 {
+		t.Errorf("%d commits, want 4", n)
+	}
+	// MR 1 force-pushed: now commits a and e. Its old b and c must go; MR 2's stay.
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{MR(1, Base.Add(time.Hour), "a", "e")}}, Base.Add(time.Hour))
+	res, err := w.Query(ctx, "SELECT sha FROM mr_commits ORDER BY sha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shas []string
+	for _, r := range res.Rows {
+		shas = append(shas, r[0].(string))
+	}
+	if got := strings.Join(shas, ","); got != "a,d,e" {
+		t.Errorf("commits = %s, want a,d,e", got)
+	}
+	// A duplicate inside one batch keeps the last (newest) version.
+	m, m2 := MR(3, Base), MR(3, Base.Add(time.Minute))
+	m2.State = "merged"
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{m, m2}}, Base)
+	res, err = w.Query(ctx, "SELECT COUNT(*), MAX(state) FROM merge_requests WHERE iid = 3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Rows[0][0] != int64(1) || res.Rows[0][1] != "merged" {
+		t.Errorf("duplicate in batch: %v", res.Rows[0])
+	}
+	// The newer version replaces every column, including ones that became NULL.
+	m3 := MR(3, Base.Add(2*time.Minute))
+	m3.Title = ""
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{m3}}, Base)
+	if n := Count(t, w, "SELECT COUNT(*) FROM merge_requests WHERE iid = 3 AND title IS NULL AND state = 'opened'"); n != 1 {
+		t.Errorf("re-landed MR 3 kept old values")
+	}
+}
+
+func testUnique(t *testing.T, e Engine) {
+	w := e.Open(t)
+	b := sample()
+	for i := 0; i < 3; i++ {
+		land(t, w, b, Base)
+	}
+	for _, tb := range warehouse.RecordTables {
+		keys := strings.Join(quoted(tb.Key), " || '|' || ")
+		total := Count(t, w, "SELECT COUNT(*) FROM "+tb.Name)
+		distinct := Count(t, w, "SELECT COUNT(DISTINCT "+keys+") FROM "+tb.Name)
+		if total == 0 || total != distinct {
+			t.Errorf("%s: %d rows for %d keys after landing one batch 3 times", tb.Name, total, distinct)
+		}
+	}
+}
+
+func testCursor(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	if _, ok, err := w.Cursor(ctx, Key); err != nil || ok {
+		t.Fatalf("cursor of a new stream: ok=%v err=%v", ok, err)
+	}
+	land(t, w, &models.Batch{}, Base.Add(time.Hour))
+	land(t, w, &models.Batch{}, Base) // an older page must not move it back
+	c, ok, err := w.Cursor(ctx, Key)
+	if err != nil || !ok || !c.Equal(Base.Add(time.Hour)) {
+		t.Errorf("cursor = %v ok=%v err=%v, want %v", c, ok, err, Base.Add(time.Hour))
+	}
+	other := Key
+	other.Stream = "pipelines"
+	if _, ok, _ := w.Cursor(ctx, other); ok {
+		t.Error("cursor of another stream was set")
+	}
+}
+
+func testAtomic(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	e.BreakCommit(t, w)
+	err := w.Land(ctx, Key, Clear(t, sample()), Base)
+	if err == nil {
+		t.Fatal("Land succeeded although its commit failed")
+	}
+	for _, tb := range warehouse.RecordTables {
+		if n := Count(t, w, "SELECT COUNT(*) FROM "+tb.Name); n != 0 {
+			t.Errorf("%s: %d rows landed by a failed transaction", tb.Name, n)
+		}
+	}
+	if _, ok, _ := w.Cursor(ctx, Key); ok {
+		t.Error("cursor advanced by a failed transaction")
+	}
+	// The same batch lands cleanly afterwards.
+	land(t, w, sample(), Base)
+	if n := Count(t, w, "SELECT COUNT(*) FROM merge_requests"); n != 2 {
+		t.Errorf("%d MRs after the retry, want 2", n)
+	}
+}
+
+// sample is one batch touching every record table, with NULLs and non-UTC times.
+func sample() *models.Batch {
+	tokyo := time.FixedZone("JST", 9*3600)
+	merged := time.Date(2026, 3, 2, 18, 30, 15, 123456000, tokyo)
+	fin := 61.5
+	adds, dels := int64(12), int64(0)
+	m1 := MR(1, Base, "a", "b")
+	m1.MergedAt = &merged
+	m1.State = "merged"
+	m1.Labels = []string{"bug", "api"}
+	m1.Additions, m1.Deletions = &adds, &dels
+	m1.Reviews = []models.MRReview{{ID: "r1", MRID: m1.ID, Kind: "approval", Reviewer: models.Person{Username: "bob"}, CreatedAt: Base.Add(time.Hour)}}
+	m2 := MR(2, Base) // no merge, no labels, no size: NULLs
+	m2.Title = ""
+	org := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	b := &models.Batch{MergeRequests: []models.MergeRequest{m1, m2}}
+	b.Pipelines = []models.Pipeline{{Origin: org, ID: "p1", ProjectID: 7, ProjectPath: "acme/api", PipelineID: 11, Ref: "main", Status: "success",
+		IsDefaultBranch: true, CreatedAt: Base, UpdatedAt: Base, FinishedAt: &merged, DurationS: &fin}}
+	b.Deployments = []models.Deployment{{Origin: org, ID: "d1", ProjectID: 7, ProjectPath: "acme/api", DeploymentID: 5, Environment: "production",
+		Status: "success", CreatedAt: Base, UpdatedAt: Base, FinishedAt: &merged, Changes: []models.DeploymentChange{{DeploymentID: "d1", MRID: m1.ID}}}}
+	sp := 3.0
+	b.Issues = []models.Issue{{Origin: models.Origin{Source: "jira", Instance: "jira.example.com"}, ID: "i1", ProjectPath: "PAY", Key: "PAY-1",
+		Type: "Story", TypeClass: "story", State: "closed", Status: "Done", StatusCategory: "done", StoryPoints: &sp, CreatedAt: Base, UpdatedAt: Base,
+		ClosedAt: &merged, Transitions: []models.IssueTransition{{ID: "t1", Field: "status", At: merged, From: "To Do", To: "Done", FromCategory: "todo", ToCategory: "done"}}}}
+	b.Sprints = []models.Sprint{{Origin: models.Origin{Source: "jira", Instance: "jira.example.com"}, ID: "s1", ProjectPath: "PAY", Name: "Sprint 1",
+		State: "closed", StartDate: "2026-03-01", DueDate: "2026-03-14", UpdatedAt: Base}}
+	return b
+}
+
+func testRoundTrip(t *testing.T, e Engine) {
+	w := e.Open(t)
+	land(t, w, sample(), Base)
+	got, err := warehouse.Load(context.Background(), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.MergeRequests) != 2 || len(got.Pipelines) != 1 || len(got.Deployments) != 1 || len(got.Issues) != 1 || len(got.Sprints) != 1 {
+		t.Fatalf("loaded %d MRs %d pipelines %d deployments %d issues %d sprints", len(got.MergeRequests), len(got.Pipelines),
+			len(got.Deployments), len(got.Issues), len(got.Sprints))
+	}
+	want := sample()
+	m1, m2 := got.MergeRequests[0], got.MergeRequests[1]
+	if m1.MergedAt == nil || !m1.MergedAt.Equal(*want.MergeRequests[0].MergedAt) || m1.MergedAt.Location() != time.UTC {
+		t.Errorf("merged_at %v, want the instant %v in UTC", m1.MergedAt, want.MergeRequests[0].MergedAt)
+	}
+	if m1.MergedAt != nil && m1.MergedAt.Nanosecond() != 123456000 {
+		t.Errorf("sub-second precision lost: %v", m1.MergedAt)
+	}
+	if strings.Join(m1.Labels, ",") != "api,bug" || m1.Additions == nil || *m1.Additions != 12 || m1.Deletions == nil || *m1.Deletions != 0 {
+		t.Errorf("labels %v additions %v deletions %v", m1.Labels, m1.Additions, m1.Deletions)
+	}
+	if len(m1.Commits) != 2 || len(m1.Reviews) != 1 || m1.Reviews[0].Kind != "approval" || m1.Reviews[0].Reviewer.Token == "" {
+		t.Errorf("children: %d commits %+v", len(m1.Commits), m1.Reviews)
+	}
+	if m2.MergedAt != nil || m2.Additions != nil || m2.Title != "" || len(m2.Labels) != 0 || m2.ReadyAt != nil {
+		t.Errorf("NULLs came back as values: %+v", m2)
+	}
+	if m1.Author.Token == "" || m1.Author.Token == "ann" {
+		t.Errorf("author %q: want a pseudonym", m1.Author.Token)
+	}
+	p := got.Pipelines[0]
+	if p.DurationS == nil || *p.DurationS != 61.5 || !p.IsDefaultBranch || p.QueuedDurationS != nil || p.PipelineID != 11 {
+		t.Errorf("pipeline %+v", p)
+	}
+	d := got.Deployments[0]
+	if len(d.Changes) != 1 || d.Changes[0].MRID != m1.ID || d.DeploymentID != 5 {
+		t.Errorf("deployment %+v", d)
+	}
+	is := got.Issues[0]
+	if is.StoryPoints == nil || *is.StoryPoints != 3 || len(is.Transitions) != 1 || !is.Transitions[0].At.Equal(*want.Issues[0].ClosedAt) ||
+		is.Key != "PAY-1" || is.Type != "Story" {
+		t.Errorf("issue %+v", is)
+	}
+	if s := got.Sprints[0]; s.StartDate != "2026-03-01" || s.DueDate != "2026-03-14" || s.StartAt != nil {
+		t.Errorf("sprint dates %q %q start_at %v", s.StartDate, s.DueDate, s.StartAt)
+	}
+}
+
+func testMetrics(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	v := func(x float64) *float64 { return &x }
+	vals := []warehouse.MetricValue{
+		{ScopeKind: "project", Scope: "acme/api", Metric: "lead_time_for_changes", Grain: "window", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 90),
+			Environment: "production", Stat: "p50", Value: v(3600), Unit: "seconds", N: 10, Label: "elite", BenchmarkYear: 2024},
+		{ScopeKind: "project", Scope: "acme/api", Metric: "deployment_frequency", Grain: "week", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 7),
+			Environment: "production", Stat: "value", Value: nil, Unit: "per_day", N: 0},
+	}
+	for i := 0; i < 2; i++ {
+		if err := w.PutMetrics(ctx, vals); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := Count(t, w, "SELECT COUNT(*) FROM metric_values"); n != 2 {
+		t.Errorf("%d metric rows after storing 2 values twice", n)
+	}
+	vals[0].Value = v(7200)
+	if err := w.PutMetrics(ctx, vals[:1]); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Query(ctx, "SELECT value, period_start, period_end, label, benchmark_year FROM metric_values WHERE stat = 'p50'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Rows[0]
+	ps, _ := r[1].(time.Time)
+	if r[0] != 7200.0 || ps.Format("2006-01-02") != "2026-03-01" || r[3] != "elite" || r[4] != int64(2024) {
+		t.Errorf("recomputed value row = %v", r)
+	}
+	if n := Count(t, w, "SELECT COUNT(*) FROM metric_values WHERE value IS NULL AND label IS NULL AND benchmark_year IS NULL"); n != 1 {
+		t.Errorf("absent value not stored as NULL")
+	}
+}
+
+func testDelete(t *testing.T, e Engine) {
+	w := e.Open(t)
+	land(t, w, sample(), Base)
+	n, err := w.Delete(context.Background(), "merge_requests", []string{sample().MergeRequests[0].ID})
+	if err != nil || n != 1 {
+		t.Fatalf("deleted %d, err %v", n, err)
+	}
+	for q, want := range map[string]int64{
+		"SELECT COUNT(*) FROM merge_requests":     1,
+		"SELECT COUNT(*) FROM mr_commits":         0,
+		"SELECT COUNT(*) FROM mr_reviews":         0,
+		"SELECT COUNT(*) FROM deployment_changes": 0,
+		"SELECT COUNT(*) FROM deployments":        1,
+	} {
+		if got := Count(t, w, q); got != want {
+			t.Errorf("%s = %d, want %d", q, got, want)
+		}
+	}
+	if _, err := w.Delete(context.Background(), "runs", []string{"x"}); err == nil {
+		t.Error("deleting from a non-record table was accepted")
+	}
+	got, err := w.Landed(context.Background(), "merge_requests", []string{sample().MergeRequests[1].ID, "nope"})
+	if err != nil || len(got) != 1 || !got[sample().MergeRequests[1].ID].Equal(Base) {
+		t.Errorf("Landed = %v, %v", got, err)
+	}
+}
+
+func testRuns(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	r := &warehouse.Run{ID: "run-1", Command: "collect", StartedAt: Base}
+	if err := w.BeginRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	r.FinishedAt, r.Status, r.Records, r.Requests, r.Error = Base.Add(time.Minute), "failed", map[string]int{"gl/merge_requests": 3}, 42, "gitlab: 401"
+	if err := w.FinishRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.Query(ctx, "SELECT status, requests, records, error, finished_at FROM runs WHERE run_id = 'run-1'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := res.Rows[0]
+	fin, _ := row[4].(time.Time)
+	if row[0] != "failed" || row[1] != int64(42) || row[2] != `{"gl/merge_requests":3}` || row[3] != "gitlab: 401" || !fin.Equal(Base.Add(time.Minute)) {
+		t.Errorf("run row = %v", row)
+	}
+}
+
+func testQuery(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	land(t, w, sample(), Base)
+	_, err := w.Query(ctx, "SELECT * FROM no_such_table")
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "no_such_table") {
+		t.Errorf("missing table: %v (want an error naming it)", err)
+	}
+	if _, err := w.Query(ctx, "SELEC 1"); err == nil {
+		t.Error("syntax error accepted")
+	}
+	// Query never changes anything: engines refuse or roll back writes.
+	_, _ = w.Query(ctx, "DELETE FROM merge_requests")
+	if n := Count(t, w, "SELECT COUNT(*) FROM merge_requests"); n != 2 {
+		t.Errorf("a DELETE through Query removed rows: %d left", n)
+	}
+	res, err := w.Query(ctx, "SELECT id, draft, project_id, merged_at FROM merge_requests ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(res.Columns, ",") != "id,draft,project_id,merged_at" {
+		t.Errorf("columns %v, want the names as written", res.Columns)
+	}
+	if _, ok := res.Rows[0][1].(bool); !ok {
+		t.Errorf("BOOLEAN came back as %T", res.Rows[0][1])
+	}
+	if _, ok := res.Rows[0][2].(int64); !ok {
+		t.Errorf("BIGINT came back as %T", res.Rows[0][2])
+	}
+	if _, ok := res.Rows[0][3].(time.Time); !ok {
+		t.Errorf("timestamp came back as %T", res.Rows[0][3])
+	}
+}
+
+func testViews(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	land(t, w, sample(), Base)
+	v := 3600.0
+	if err := w.PutMetrics(ctx, []warehouse.MetricValue{
+		{ScopeKind: "project", Scope: "acme/api", Metric: "lead_time_for_changes", Grain: "window", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 90),
+			Environment: "production", Stat: "p50", Value: &v, Unit: "seconds", N: 1},
+		{ScopeKind: "project", Scope: "acme/api", Metric: "lead_time_breakdown.review", Grain: "window", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 90),
+			Environment: "production", Stat: "p50", Value: &v, Unit: "seconds", N: 1},
+		{ScopeKind: "project", Scope: "acme/api", Metric: "deployment_count", Grain: "week", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 7),
+			Environment: "production", Stat: "value", Value: &v, Unit: "count", N: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, view := range dashboards.Views() {
+		n := Count(t, w, "SELECT COUNT(*) FROM "+view.Name)
+		if n == 0 {
+			t.Errorf("view %s is empty over the sample", view.Name)
+		}
+	}
+}
+
+func testBig(t *testing.T, e Engine) {
+	n := e.BigRows
+	if n == 0 {
+		n = 1_000_000
+	}
+	w := e.Open(t)
+	ctx := context.Background()
+	// One batch of n deployment→MR links (the narrowest table) under 1,000 deployments.
+	b := &models.Batch{}
+	per := max(1, n/1000)
+	org := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	for d := 0; d*per < n; d++ {
+		id := fmt.Sprintf("d%d", d)
+		dep := models.Deployment{Origin: org, ID: id, ProjectID: 7, ProjectPath: "acme/api", DeploymentID: int64(d), Environment: "production",
+			Status: "success", CreatedAt: Base, UpdatedAt: Base}
+		for m := 0; m < per && d*per+m < n; m++ {
+			dep.Changes = append(dep.Changes, models.DeploymentChange{DeploymentID: id, MRID: fmt.Sprintf("mr%d", d*per+m)})
+		}
+		b.Deployments = append(b.Deployments, dep)
+	}
+	for i := 0; i < 2; i++ {
+		if err := w.Land(ctx, Key, Clear(t, b), Base); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := Count(t, w, "SELECT COUNT(*) FROM deployment_changes"); got != int64(n) {
+		t.Errorf("%d links after landing %d twice", got, n)
+	}
+	if got := Count(t, w, "SELECT COUNT(DISTINCT mr_id) FROM deployment_changes"); got != int64(n) {
+		t.Errorf("%d distinct links, want %d", got, n)
+	}
+}
