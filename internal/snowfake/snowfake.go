@@ -238,7 +238,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	switch strings.ToUpper(d.Authenticator) {
 	case "SNOWFLAKE_JWT":
-		if !known || u.PublicKey == nil || verifyJWT(d.Token, s.Account, d.LoginName, u.PublicKey) != nil {
+		// A key-pair login names its user only inside the JWT (sub = ACCOUNT.USER).
+		claims := jwt.MapClaims{}
+		_, _, _ = jwt.NewParser().ParseUnverified(d.Token, claims)
+		sub, _ := claims["sub"].(string)
+		_, user, _ := strings.Cut(sub, ".")
+		s.mu.Lock()
+		u, known = s.users[strings.ToUpper(user)]
+		s.mu.Unlock()
+		d.LoginName = user
+		if !known || u.PublicKey == nil || verifyJWT(d.Token, s.Account, user, u.PublicKey) != nil {
 			sfError(w, "390144", "08004", "JWT token is invalid.", "")
 			return
 		}

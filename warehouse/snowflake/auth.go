@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
@@ -32,7 +33,13 @@ var quietDriver sync.Once
 func DriverConfig(c config.Snowflake) (*sf.Config, error) {
 	// The driver logs failed logins and retries itself; devpulse reports
 	// errors once, wrapped with what it was doing.
-	quietDriver.Do(func() { _ = sf.GetLogger().SetLogLevel("OFF") })
+	quietDriver.Do(func() {
+		// "OFF" alone is not enough: the driver also logs through entries
+		// that bypass the switch, so raise the level above error as well.
+		l := sf.GetLogger()
+		_ = l.SetLogLevel("panic")
+		l.SetOutput(io.Discard)
+	})
 	timeout := time.Duration(c.Timeout)
 	if timeout <= 0 {
 		timeout = 10 * time.Minute

@@ -598,7 +598,8 @@ func (w *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return r.RowsAffected()
+	n, _ := r.RowsAffected() // none for DDL and transaction control
+	return n, nil
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
