@@ -20,7 +20,6 @@ import (
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
-	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
 func collectCmd(g *globals) *cobra.Command {
@@ -62,7 +61,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 			if err != nil {
 				return err
 			}
-			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			wh, err := openWarehouse(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -96,14 +95,11 @@ func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Opt
 	if err != nil {
 		return nil, &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
 	}
-	wh, err := duckdb.Open(ctx, cfg.Warehouse.Path)
+	wh, err := openWarehouse(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer wh.Close()
-	if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
-		return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}
-	}
 	prog := newProgress(g.stderr, log)
 	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog}
 	start := time.Now()
@@ -159,7 +155,7 @@ func queryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			wh, err := duckdb.OpenReadOnly(cmd.Context(), cfg.Warehouse.Path)
+			wh, err := openWarehouseReadOnly(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -286,14 +282,7 @@ func doctorCmd(g *globals) *cobra.Command {
 					failed++
 				}
 			}
-			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
-			if err != nil {
-				fmt.Fprintf(w, "warehouse %s: FAIL %v\n", cfg.Warehouse.Path, err)
-				failed++
-			} else {
-				wh.Close()
-				fmt.Fprintf(w, "warehouse duckdb %s: ok (writable, migrations applied)\n", cfg.Warehouse.Path)
-			}
+			failed += doctorWarehouse(cmd.Context(), w, cfg)
 			if failed > 0 {
 				return fmt.Errorf("%d check(s) failed", failed)
 			}

@@ -86,7 +86,7 @@ func dump(t *testing.T, cfg string) string {
 		`SELECT id, status, duration_s FROM pipelines ORDER BY id`,
 		`SELECT id, status, finished_at FROM deployments ORDER BY id`,
 		`SELECT deployment_id, mr_id FROM deployment_changes ORDER BY 1, 2`,
-		`SELECT id, state, "type" FROM issues ORDER BY id`,
+		`SELECT id, state, "TYPE" FROM issues ORDER BY id`,
 	} {
 		code, out, errs := runCLI(t, "query", "--config", cfg, "--format", "csv", q)
 		if code != 0 {

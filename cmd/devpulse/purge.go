@@ -9,7 +9,6 @@ import (
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
-	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
 func purgeCmd(g *globals) *cobra.Command {
@@ -30,7 +29,7 @@ with its commits, reviews and deployment links. --dry-run only counts.`,
 			if err != nil {
 				return &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
 			}
-			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			wh, err := openWarehouse(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

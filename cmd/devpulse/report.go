@@ -14,7 +14,6 @@ import (
 	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/report"
 	"github.com/devpulse/devpulse/warehouse"
-	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
 // windowFlags are the --since/--until/--grain shared by metrics and report.
@@ -109,7 +108,7 @@ the same rows; nothing is duplicated). collect runs it at the end unless --no-me
 			if err != nil {
 				return err
 			}
-			wh, err := duckdb.Open(cmd.Context(), cfg.Warehouse.Path)
+			wh, err := openWarehouse(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
@@ -145,7 +144,7 @@ func reportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			wh, err := duckdb.OpenReadOnly(cmd.Context(), cfg.Warehouse.Path)
+			wh, err := openWarehouseReadOnly(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
