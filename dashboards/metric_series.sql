@@ -2,5 +2,5 @@
 CREATE OR REPLACE VIEW metric_series AS
 SELECT scope_kind, scope, metric, grain, period_start, period_end, stat, value, unit, n
 FROM metric_values
-WHERE grain <> 'window'
+WHERE grain NOT IN ('window', 'sprint')
 QUALIFY ROW_NUMBER() OVER (PARTITION BY scope_kind, scope, metric, grain, period_start, stat ORDER BY computed_at DESC) = 1

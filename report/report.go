@@ -326,6 +326,33 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0
 		out = append(out, v)
 	}
+	return append(out, sprintRows(base, name, m, o)...)
+}
+
+// sprintRows stores each sprint's figures with grain "sprint" (period = the
+// sprint, label = its name) for the flow_sprints dashboard view: the
+// committed/done/added/removed points ride along with say_do_ratio.
+func sprintRows(base warehouse.MetricValue, name string, m *metrics.Metric, o metrics.Options) []warehouse.MetricValue {
+	var out []warehouse.MetricValue
+	f := func(x float64) *float64 { return &x }
+	for _, sp := range m.Sprints {
+		row := func(metric, unit string, v *float64) {
+			r := base
+			r.Metric, r.Unit, r.Grain, r.Stat, r.Value, r.N, r.BenchmarkYear = metric, unit, "sprint", "value", v, 1, 0
+			r.PeriodStart, r.PeriodEnd, r.Label = sp.Start.In(o.Location), sp.End.In(o.Location), sp.Name
+			out = append(out, r)
+		}
+		switch name {
+		case "velocity":
+			row("velocity", m.Unit, f(sp.Velocity))
+		case "say_do_ratio":
+			row("say_do_ratio", m.Unit, sp.SayDo)
+			row("sprint_committed_points", "points", f(sp.Committed))
+			row("sprint_done_of_committed_points", "points", f(sp.DoneOfCommitted))
+			row("sprint_added_points", "points", f(sp.Added))
+			row("sprint_removed_points", "points", f(sp.Removed))
+		}
+	}
 	return out
 }
 

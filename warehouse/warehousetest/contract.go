@@ -434,7 +434,7 @@ func testViews(t *testing.T, e Engine) {
 	w := e.Open(t)
 	ctx := context.Background()
 	land(t, w, sample(), Base)
-	v := 3600.0
+	v, half, eight := 3600.0, 0.5, 8.0
 	if err := w.PutMetrics(ctx, []warehouse.MetricValue{
 		{ScopeKind: "project", Scope: "acme/api", Metric: "lead_time_for_changes", Grain: "window", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 90),
 			Environment: "production", Stat: "p50", Value: &v, Unit: "seconds", N: 1},
@@ -442,8 +442,24 @@ func testViews(t *testing.T, e Engine) {
 			Environment: "production", Stat: "p50", Value: &v, Unit: "seconds", N: 1},
 		{ScopeKind: "project", Scope: "acme/api", Metric: "deployment_count", Grain: "week", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 7),
 			Environment: "production", Stat: "value", Value: &v, Unit: "count", N: 1},
+		{ScopeKind: "team", Scope: "payments", Metric: "cycle_time", Grain: "window", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 90),
+			Stat: "p50", Value: &v, Unit: "seconds", N: 4},
+		{ScopeKind: "team", Scope: "payments", Metric: "say_do_ratio", Grain: "sprint", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 14),
+			Stat: "value", Value: &half, Unit: "ratio", N: 1, Label: "Sprint 1"},
+		{ScopeKind: "team", Scope: "payments", Metric: "sprint_committed_points", Grain: "sprint", PeriodStart: Base, PeriodEnd: Base.AddDate(0, 0, 14),
+			Stat: "value", Value: &eight, Unit: "points", N: 1, Label: "Sprint 1"},
 	}); err != nil {
 		t.Fatal(err)
+	}
+	res, err := w.Query(ctx, "SELECT sprint, sprint_start, committed_points, say_do_ratio, velocity_points FROM flow_sprints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] != "Sprint 1" || res.Rows[0][2] != 8.0 || res.Rows[0][3] != 0.5 || res.Rows[0][4] != nil {
+		t.Errorf("flow_sprints = %v", res.Rows)
+	}
+	if n := Count(t, w, "SELECT COUNT(*) FROM metric_series WHERE grain = 'sprint'"); n != 0 {
+		t.Errorf("metric_series shows %d sprint rows", n)
 	}
 	for _, view := range dashboards.Views() {
 		n := Count(t, w, "SELECT COUNT(*) FROM "+view.Name)
