@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/internal/snowfake"
+	"github.com/devpulse/devpulse/warehouse/snowflake"
 )
 
 // The same sandbox collected into DuckDB and into Snowflake (the real driver
@@ -31,9 +34,7 @@ func TestSnowflakeEngine_SameRecordsMetricsAndReportAsDuckDB(t *testing.T) {
 		{Privilege: "OWNERSHIP", GrantedOn: "SCHEMA", Name: "ANALYTICS.DEVPULSE"}})
 	t.Setenv("SF_PASSWORD", "sf-pw-DO-NOT-PRINT")
 
-	duckCfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "w.duckdb"))
-	body, _ := os.ReadFile(duckCfg)
-	sfBody := regexp.MustCompile(`(?m)^warehouse:\n  path: .*\n`).ReplaceAllString(string(body), `warehouse:
+	sfCfg := engineParity(t, srv, `warehouse:
   engine: snowflake
   snowflake:
     account: acme-devpulse
@@ -46,7 +47,32 @@ func TestSnowflakeEngine_SameRecordsMetricsAndReportAsDuckDB(t *testing.T) {
     host: `+fake.Host+`
     port: `+strconv.Itoa(fake.Port)+`
     protocol: http
-`)
+`, "sf-pw-DO-NOT-PRINT")
+	if fake.ArrayBinds.Load() == 0 {
+		t.Error("no array binds reached the fake")
+	}
+
+	code, out, _ := runCLI(t, "doctor", "--config", sfCfg)
+	if code != 0 || !strings.Contains(out, "grant CREATE STAGE on schema ANALYTICS.DEVPULSE: ok") ||
+		!strings.Contains(out, "warehouse snowflake ANALYTICS.DEVPULSE on acme-devpulse: ok") {
+		t.Errorf("doctor (exit %d):\n%s", code, out)
+	}
+	fake.SetGrants("DEVPULSE_LOADER", []snowfake.Grant{{Privilege: "USAGE", GrantedOn: "WAREHOUSE", Name: "DEVPULSE_WH"}})
+	code, out, _ = runCLI(t, "doctor", "--config", sfCfg)
+	if code != 1 || !strings.Contains(out, "grant USAGE on database ANALYTICS: MISSING (an administrator runs: GRANT USAGE ON DATABASE ANALYTICS TO ROLE DEVPULSE_LOADER)") {
+		t.Errorf("doctor with missing grants (exit %d):\n%s", code, out)
+	}
+}
+
+// engineParity collects srv into DuckDB and into the Snowflake engine that
+// warehouseYAML configures, runs metrics, report, purge --dry-run and a set of
+// queries over records, metric values and the dashboard views on both, and
+// fails where any output differs. It returns the Snowflake config's path.
+func engineParity(t *testing.T, srv *sandbox.Server, warehouseYAML, secret string) string {
+	t.Helper()
+	duckCfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "w.duckdb"))
+	body, _ := os.ReadFile(duckCfg)
+	sfBody := regexp.MustCompile(`(?m)^warehouse:\n  path: .*\n`).ReplaceAllString(string(body), warehouseYAML)
 	sfCfg := filepath.Join(t.TempDir(), "snowflake.yaml")
 	if err := os.WriteFile(sfCfg, []byte(sfBody), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,7 +95,7 @@ func TestSnowflakeEngine_SameRecordsMetricsAndReportAsDuckDB(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("%s: exit %d\n%s\n%s", strings.Join(args, " "), code, out, errs)
 			}
-			if strings.Contains(out+errs, "sf-pw-DO-NOT-PRINT") {
+			if secret != "" && strings.Contains(out+errs, secret) {
 				t.Fatalf("%s printed the Snowflake password", args[0])
 			}
 			if args[0] == "report" {
@@ -103,18 +129,39 @@ func TestSnowflakeEngine_SameRecordsMetricsAndReportAsDuckDB(t *testing.T) {
 	if !strings.Contains(d[0], "deployment_frequency") || !strings.Contains(d[1], "gitlab:") {
 		t.Fatalf("nothing was compared:\n%.500s", d[0])
 	}
-	if fake.ArrayBinds.Load() == 0 {
-		t.Error("no array binds reached the fake")
-	}
 
-	code, out, _ := runCLI(t, "doctor", "--config", sfCfg)
-	if code != 0 || !strings.Contains(out, "grant CREATE STAGE on schema ANALYTICS.DEVPULSE: ok") ||
-		!strings.Contains(out, "warehouse snowflake ANALYTICS.DEVPULSE on acme-devpulse: ok") {
-		t.Errorf("doctor (exit %d):\n%s", code, out)
+	return sfCfg
+}
+
+// TestLive_SnowflakeCollectMetricsReport is the live smoke test: migrations,
+// one collect of the sandbox, metrics and the report in a scratch schema of a
+// real account, compared output by output with DuckDB. Skipped unless an
+// account is configured (README: Snowflake).
+func TestLive_SnowflakeCollectMetricsReport(t *testing.T) {
+	c, ok, err := snowflake.LiveConfig()
+	if !ok {
+		t.Skip(snowflake.LiveSkip)
 	}
-	fake.SetGrants("DEVPULSE_LOADER", []snowfake.Grant{{Privilege: "USAGE", GrantedOn: "WAREHOUSE", Name: "DEVPULSE_WH"}})
-	code, out, _ = runCLI(t, "doctor", "--config", sfCfg)
-	if code != 1 || !strings.Contains(out, "grant USAGE on database ANALYTICS: MISSING (an administrator runs: GRANT USAGE ON DATABASE ANALYTICS TO ROLE DEVPULSE_LOADER)") {
-		t.Errorf("doctor with missing grants (exit %d):\n%s", code, out)
+	if err != nil {
+		t.Fatal(err)
 	}
+	c, drop, err := snowflake.ScratchSchema(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
+	// Credentials reach the CLI through the environment, never the file.
+	t.Setenv("DEVPULSE_WAREHOUSE_SNOWFLAKE_PASSWORD", c.Password.Reveal())
+	t.Setenv("DEVPULSE_WAREHOUSE_SNOWFLAKE_TOKEN", c.Token.Reveal())
+	t.Setenv("DEVPULSE_WAREHOUSE_SNOWFLAKE_PRIVATE_KEY_PASSPHRASE", c.PrivateKeyPassphrase.Reveal())
+	yaml := fmt.Sprintf("warehouse:\n  engine: snowflake\n  snowflake:\n    account: %s\n    user: %s\n    role: %q\n    warehouse: %s\n    database: %s\n    schema: %s\n    authenticator: %q\n    private_key_file: %q\n",
+		c.Account, c.User, c.Role, c.Warehouse, c.Database, c.Schema, c.Authenticator, c.PrivateKeyFile)
+	size := sandbox.Size{Projects: 2, MRsPerProject: 60, PipelinesPerProject: 80, DeploymentsPerProject: 15, IssuesPerProject: 20}
+	srv := sandbox.Start(sandbox.Generate(9, size, orgNow), sandbox.Options{Token: sandboxToken})
+	t.Cleanup(srv.Close)
+	secret := c.Password.Reveal() + c.Token.Reveal()
+	if secret == "" {
+		secret = c.PrivateKeyPassphrase.Reveal()
+	}
+	engineParity(t, srv, yaml, secret)
 }
