@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/robfig/cron/v3"
 	"net/url"
 	"os"
 	"reflect"
@@ -76,6 +77,33 @@ type Config struct {
 	Incidents   Incidents           `mapstructure:"incidents" json:"incidents"`
 	Deployments Deployments         `mapstructure:"deployments" json:"deployments"`
 	Log         Log                 `mapstructure:"log" json:"log"`
+	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
+}
+
+// Schedule configures `devpulse schedule` and the stream leases every
+// collect run takes.
+type Schedule struct {
+	Timezone string   `mapstructure:"timezone" json:"timezone"` // of the cron expressions
+	Listen   string   `mapstructure:"listen" json:"listen"`     // health, metrics and the live report; "" = off
+	Grace    Duration `mapstructure:"grace" json:"grace"`       // SIGTERM: how long in-flight work may take to finish
+	// OnBusy: a stream already being collected elsewhere (another process or
+	// machine holds its lease): wait for it, or skip it this time.
+	OnBusy       string   `mapstructure:"on_busy" json:"on_busy"`
+	BusyTimeout  Duration `mapstructure:"busy_timeout" json:"busy_timeout"` // how long on_busy: wait waits
+	LeaseTTL     Duration `mapstructure:"lease_ttl" json:"lease_ttl"`       // a lease not renewed for this long is free again
+	FailureAlert int      `mapstructure:"failure_alert" json:"failure_alert"`
+	Jobs         []Job    `mapstructure:"jobs" json:"jobs"`
+}
+
+// Job is one scheduled collection.
+type Job struct {
+	Name      string   `mapstructure:"name" json:"name"`
+	Cron      string   `mapstructure:"cron" json:"cron"` // 5 fields, 6 with seconds, or @every 15m / @hourly
+	Sources   []string `mapstructure:"sources" json:"sources"`
+	Streams   []string `mapstructure:"streams" json:"streams"`
+	Metrics   bool     `mapstructure:"metrics" json:"metrics"`     // recompute metrics after the run
+	Full      bool     `mapstructure:"full" json:"full"`           // ignore cursors (a weekly re-sync)
+	Reconcile bool     `mapstructure:"reconcile" json:"reconcile"` // mark records deleted upstream
 }
 
 // Source is one server to collect from.
@@ -244,6 +272,13 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("deployments.production", "^(prod|production)")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
+	v.SetDefault("schedule.timezone", "UTC")
+	v.SetDefault("schedule.listen", "")
+	v.SetDefault("schedule.grace", "30s")
+	v.SetDefault("schedule.on_busy", "wait")
+	v.SetDefault("schedule.busy_timeout", "2m")
+	v.SetDefault("schedule.lease_ttl", "10m")
+	v.SetDefault("schedule.failure_alert", 3)
 }
 
 // SourceDefaults are applied to every source for keys it leaves unset.
@@ -563,6 +598,9 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
 		return bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone)
 	}
+	if err := c.Schedule.validate(bad, c.Sources); err != nil {
+		return err
+	}
 	if c.Deployments.Production == "" {
 		return bad("deployments.production", "empty: it would count every environment as production")
 	}
@@ -721,6 +759,64 @@ func (s *Snowflake) validate(bad func(key, format string, a ...any) error) error
 	}
 	if s.Timeout <= 0 {
 		return bad(k+"timeout", "must be positive (e.g. 10m)")
+	}
+	return nil
+}
+
+// CronParser parses job schedules: 5 fields, an optional leading seconds
+// field, or descriptors such as @hourly and @every 15m.
+var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func (s *Schedule) validate(bad func(key, format string, a ...any) error, sources map[string]*Source) error {
+	if _, err := time.LoadLocation(s.Timezone); err != nil {
+		return bad("schedule.timezone", "unknown time zone %q", s.Timezone)
+	}
+	switch s.OnBusy {
+	case "wait", "skip":
+	default:
+		return bad("schedule.on_busy", "unknown value %q (wait or skip)", s.OnBusy)
+	}
+	for k, d := range map[string]Duration{"grace": s.Grace, "busy_timeout": s.BusyTimeout, "lease_ttl": s.LeaseTTL} {
+		if d <= 0 {
+			return bad("schedule."+k, "must be positive (e.g. 30s)")
+		}
+	}
+	if s.LeaseTTL < Duration(time.Minute) {
+		return bad("schedule.lease_ttl", "must be at least 1m (a lease is renewed every third of it)")
+	}
+	if s.FailureAlert < 1 {
+		return bad("schedule.failure_alert", "must be >= 1")
+	}
+	names := map[string]bool{}
+	for i, j := range s.Jobs {
+		k := fmt.Sprintf("schedule.jobs[%d]", i)
+		if j.Name == "" {
+			return bad(k+".name", "missing")
+		}
+		if names[j.Name] {
+			return bad(k+".name", "%q is used twice", j.Name)
+		}
+		names[j.Name] = true
+		if _, err := CronParser.Parse(j.Cron); err != nil {
+			return bad(k+".cron", "%q: %v (e.g. \"*/15 * * * *\", \"0 3 * * 0\", \"@every 1h\")", j.Cron, err)
+		}
+		for _, src := range j.Sources {
+			if _, ok := sources[src]; !ok {
+				return bad(k+".sources", "unknown source %q", src)
+			}
+		}
+		for _, st := range j.Streams {
+			known := false
+			for _, src := range sources {
+				if len(j.Sources) > 0 && !slices.Contains(j.Sources, src.Name) {
+					continue
+				}
+				known = known || slices.Contains(StreamsOf(src.Type), st)
+			}
+			if !known {
+				return bad(k+".streams", "no selected source has a stream %q", st)
+			}
+		}
 	}
 	return nil
 }

@@ -53,6 +53,12 @@ type Warehouse interface {
 	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
 	// period_start, environment, stat): recomputing a window is idempotent.
 	PutMetrics(ctx context.Context, vals []MetricValue) error
+	// Acquire takes (or, for its holder, renews) the named lease until
+	// now+ttl unless another holder has it unexpired; it returns who holds it
+	// and until when. Leases work across processes and machines.
+	Acquire(ctx context.Context, name, holder string, ttl time.Duration) (ok bool, heldBy string, until time.Time, err error)
+	// Release gives the lease up if holder has it.
+	Release(ctx context.Context, name, holder string) error
 	BeginRun(ctx context.Context, r *Run) error
 	FinishRun(ctx context.Context, r *Run) error
 	// Query runs read-only SQL.

@@ -39,6 +39,8 @@ var (
 	reInsert   = regexp.MustCompile(`(?is)^\s*INSERT\s+INTO\s+([\w."$]+)\s*\(([^)]*)\)\s*VALUES\s*\(([?,\s]+)\)\s*;?\s*$`)
 	reShowGr   = regexp.MustCompile(`(?i)^\s*SHOW\s+GRANTS\s+TO\s+ROLE\s+"?([\w$]+)"?\s*;?\s*$`)
 	reSetTZ    = regexp.MustCompile(`(?i)\bTIMEZONE\s*=\s*'([^']*)'`)
+	reDMLTable = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|MERGE\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.$]+)"?`)
+	reTempTbl  = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([\w.$]+)"?`)
 	rePK       = regexp.MustCompile(`(?is),\s*PRIMARY\s+KEY\s*\([^)]*\)`)
 )
 
@@ -110,6 +112,7 @@ func (s *Server) run(ctx context.Context, se *session, req queryRequest) (map[st
 	case "COMMIT", "ROLLBACK":
 		if se.inTx {
 			se.inTx = false
+			defer s.unlockTables(se)
 			if _, err := se.conn.ExecContext(ctx, word); err != nil {
 				return nil, mapErr(err)
 			}
@@ -136,8 +139,23 @@ func (s *Server) run(ctx context.Context, se *session, req queryRequest) (map[st
 	if ddl && se.inTx {
 		// Snowflake: a DDL statement commits the open transaction first.
 		se.inTx = false
+		s.unlockTables(se)
 		if _, err := se.conn.ExecContext(ctx, "COMMIT"); err != nil {
 			return nil, mapErr(err)
+		}
+	}
+	if m := reTempTbl.FindStringSubmatch(q); m != nil {
+		se.tempTables[strings.ToUpper(m[1])] = true
+	}
+	// Snowflake serializes DML on a table: a writer waits for the table's
+	// lock, held to the end of its transaction (or statement, in autocommit).
+	// DuckDB alone would let two sessions append the same key side by side.
+	if m := reDMLTable.FindStringSubmatch(q); m != nil && !se.tempTables[strings.ToUpper(m[1])] {
+		if err := s.lockTable(ctx, se, strings.ToUpper(m[1])); err != nil {
+			return nil, &sfErr{"000625", "57014", "Statement reached its statement or warehouse timeout while waiting for a lock on " + m[1]}
+		}
+		if !se.inTx {
+			defer s.unlockTables(se)
 		}
 	}
 	q = se.rewrite(q)
@@ -627,4 +645,35 @@ func mapErr(err error) error {
 		return &sfErr{"100072", "22000", msg}
 	}
 	return &sfErr{"000603", "XX000", "SQL execution internal error: " + msg}
+}
+
+type tableLock chan struct{}
+
+func (s *Server) lockTable(ctx context.Context, se *session, name string) error {
+	if se.held[name] {
+		return nil
+	}
+	s.mu.Lock()
+	l := s.locks[name]
+	if l == nil {
+		l = make(tableLock, 1)
+		s.locks[name] = l
+	}
+	s.mu.Unlock()
+	select {
+	case l <- struct{}{}:
+		se.held[name] = true
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Server) unlockTables(se *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name := range se.held {
+		<-s.locks[name]
+		delete(se.held, name)
+	}
 }

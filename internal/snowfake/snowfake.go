@@ -64,6 +64,7 @@ type Server struct {
 	users    map[string]User
 	grants   map[string][]Grant
 	sessions map[string]*session
+	locks    map[string]tableLock
 	faults   []fault
 	nextID   atomic.Int64
 
@@ -85,6 +86,7 @@ type session struct {
 	inTx                       bool
 	user, role, wh, db, schema string
 	tempTables                 map[string]bool
+	held                       map[string]bool // table locks held (Snowflake-style DML serialization)
 }
 
 // New starts a fake for one account, its DuckDB database in memory.
@@ -93,7 +95,7 @@ func New(account string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snowfake: open duckdb: %w", err)
 	}
-	s := &Server{Account: account, db: sql.OpenDB(connector), users: map[string]User{}, grants: map[string][]Grant{}, sessions: map[string]*session{}}
+	s := &Server{Account: account, db: sql.OpenDB(connector), users: map[string]User{}, grants: map[string][]Grant{}, sessions: map[string]*session{}, locks: map[string]tableLock{}}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	u, _ := url.Parse(s.ts.URL)
 	s.URL = s.ts.URL
@@ -278,7 +280,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	se := &session{conn: conn, user: strings.ToUpper(d.LoginName), role: strings.ToUpper(firstNonEmpty(q.Get("roleName"), u.Role, "PUBLIC")),
 		wh: strings.ToUpper(q.Get("warehouse")), db: strings.ToUpper(q.Get("databaseName")), schema: strings.ToUpper(q.Get("schemaName")),
-		tempTables: map[string]bool{}}
+		tempTables: map[string]bool{}, held: map[string]bool{}}
 	token := randomHex(16)
 	s.mu.Lock()
 	s.sessions[token] = se
@@ -347,6 +349,7 @@ func (s *Server) closeSession(r *http.Request) {
 		if se.inTx {
 			_, _ = se.conn.ExecContext(context.Background(), "ROLLBACK")
 		}
+		s.unlockTables(se)
 		se.conn.Close()
 		se.mu.Unlock()
 	}

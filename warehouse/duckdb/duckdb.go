@@ -463,6 +463,43 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 	return nil
 }
 
+// Acquire implements warehouse.Warehouse.
+func (w *DB) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, string, time.Time, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now().UTC()
+	var by string
+	var until time.Time
+	err := w.inTx(ctx, func() error {
+		err := w.conn.QueryRowContext(ctx, `SELECT holder, expires_at FROM locks WHERE name = ?`, name).Scan(&by, &until)
+		if err == nil && by != holder && until.After(now) {
+			return nil // held by someone else
+		}
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		by, until = holder, now.Add(ttl)
+		_, err = w.conn.ExecContext(ctx, `INSERT INTO locks VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE
+			SET holder = excluded.holder, acquired_at = CASE WHEN locks.holder = excluded.holder THEN locks.acquired_at ELSE excluded.acquired_at END,
+			expires_at = excluded.expires_at`, name, holder, now, until)
+		return err
+	})
+	if err != nil {
+		return false, "", time.Time{}, fmt.Errorf("duckdb: lease %s: %w", name, err)
+	}
+	return by == holder, by, until.UTC(), nil
+}
+
+// Release implements warehouse.Warehouse.
+func (w *DB) Release(ctx context.Context, name, holder string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM locks WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("duckdb: release lease %s: %w", name, err)
+	}
+	return nil
+}
+
 // BeginRun implements warehouse.Warehouse.
 func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
 	w.mu.Lock()

@@ -235,3 +235,31 @@ func TestQuery_RefusesWrites(t *testing.T) {
 		}
 	}
 }
+
+// Two sessions (two processes, or machines) racing for the same leases: each
+// lease goes to exactly one, because Snowflake serializes the MERGEs.
+func TestAcquire_ConcurrentSessionsExactlyOneWins(t *testing.T) {
+	_, cfg := fake(t)
+	a, b := openT(t, cfg), openT(t, cfg)
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		name := fmt.Sprintf("collect/gl/stream%d", i)
+		got := make(chan bool, 2)
+		for _, w := range []*DB{a, b} {
+			holder := fmt.Sprintf("%p", w)
+			go func() {
+				ok, _, _, err := w.Acquire(ctx, name, holder, time.Minute)
+				if err != nil {
+					t.Error(err)
+				}
+				got <- ok
+			}()
+		}
+		if x, y := <-got, <-got; x == y {
+			t.Fatalf("%s: both sessions got %v", name, x)
+		}
+		if n := warehousetest.Count(t, a, "SELECT COUNT(*) FROM locks WHERE name = '"+name+"'"); n != 1 {
+			t.Fatalf("%s: %d lease rows", name, n)
+		}
+	}
+}

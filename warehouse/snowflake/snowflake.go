@@ -471,6 +471,40 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 	return nil
 }
 
+// Acquire implements warehouse.Warehouse with one autocommit MERGE (DML on a
+// table is serialized by Snowflake, so two sessions cannot both take a free
+// lease), then reads back who holds it.
+func (w *DB) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, string, time.Time, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now().UTC()
+	_, err := w.conn.ExecContext(ctx, `MERGE INTO locks t
+USING (SELECT ? AS name, ? AS holder, CAST(? AS TIMESTAMP_TZ) AS now, CAST(? AS TIMESTAMP_TZ) AS expires_at) s ON t.name = s.name
+WHEN MATCHED AND (t.holder = s.holder OR t.expires_at <= s.now) THEN UPDATE SET
+  acquired_at = CASE WHEN t.holder = s.holder THEN t.acquired_at ELSE s.now END, holder = s.holder, expires_at = s.expires_at
+WHEN NOT MATCHED THEN INSERT (name, holder, acquired_at, expires_at) VALUES (s.name, s.holder, s.now, s.expires_at)`,
+		name, holder, sf.DataTypeTimestampTz, now, now.Add(ttl))
+	if err != nil {
+		return false, "", time.Time{}, fmt.Errorf("snowflake: lease %s: %w", name, err)
+	}
+	var by string
+	var until time.Time
+	if err := w.conn.QueryRowContext(ctx, `SELECT holder, expires_at FROM locks WHERE name = ? ORDER BY expires_at DESC LIMIT 1`, name).Scan(&by, &until); err != nil {
+		return false, "", time.Time{}, fmt.Errorf("snowflake: read lease %s: %w", name, err)
+	}
+	return by == holder, by, until.UTC(), nil
+}
+
+// Release implements warehouse.Warehouse.
+func (w *DB) Release(ctx context.Context, name, holder string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := w.conn.ExecContext(context.WithoutCancel(ctx), `DELETE FROM locks WHERE name = ? AND holder = ?`, name, holder); err != nil {
+		return fmt.Errorf("snowflake: release lease %s: %w", name, err)
+	}
+	return nil
+}
+
 // BeginRun implements warehouse.Warehouse.
 func (w *DB) BeginRun(ctx context.Context, r *warehouse.Run) error {
 	w.mu.Lock()

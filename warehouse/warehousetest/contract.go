@@ -43,6 +43,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("RunsRecorded", func(t *testing.T) { testRuns(t, e) })
 	t.Run("QueryErrorsAndReadOnly", func(t *testing.T) { testQuery(t, e) })
 	t.Run("DashboardViews", func(t *testing.T) { testViews(t, e) })
+	t.Run("Leases", func(t *testing.T) { testLeases(t, e) })
 	t.Run("BigBatch", func(t *testing.T) { testBig(t, e) })
 }
 
@@ -499,5 +500,49 @@ func testBig(t *testing.T, e Engine) {
 	}
 	if got := Count(t, w, "SELECT COUNT(DISTINCT mr_id) FROM deployment_changes"); got != int64(n) {
 		t.Errorf("%d distinct links, want %d", got, n)
+	}
+}
+
+func testLeases(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	acquire := func(holder string, ttl time.Duration) (bool, string) {
+		t.Helper()
+		ok, by, until, err := w.Acquire(ctx, "collect/gl/merge_requests", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if until.IsZero() {
+			t.Errorf("no expiry returned")
+		}
+		return ok, by
+	}
+	if ok, _ := acquire("a", time.Minute); !ok {
+		t.Fatal("a free lease was refused")
+	}
+	if ok, by := acquire("b", time.Minute); ok || by != "a" {
+		t.Errorf("b took a held lease (ok=%v, held by %q)", ok, by)
+	}
+	if ok, _ := acquire("a", time.Minute); !ok {
+		t.Error("the holder could not renew")
+	}
+	if ok, _, _, _ := w.Acquire(ctx, "collect/gl/pipelines", "b", time.Minute); !ok {
+		t.Error("another stream's lease was refused")
+	}
+	if err := w.Release(ctx, "collect/gl/merge_requests", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := acquire("b", time.Minute); ok {
+		t.Error("release by a non-holder freed the lease")
+	}
+	if err := w.Release(ctx, "collect/gl/merge_requests", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := acquire("b", 300*time.Millisecond); !ok {
+		t.Error("a released lease was refused")
+	}
+	time.Sleep(500 * time.Millisecond) // b "crashed": its lease expires
+	if ok, _ := acquire("c", time.Minute); !ok {
+		t.Error("an expired lease was refused")
 	}
 }
