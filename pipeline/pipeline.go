@@ -51,6 +51,8 @@ type Runner struct {
 	Log      *slog.Logger
 	Progress Progress
 	Now      func() time.Time
+	// Holder names this run in stream leases (default: host, pid and run id).
+	Holder string
 }
 
 // Result summarises a run.
@@ -58,6 +60,10 @@ type Result struct {
 	Run      *warehouse.Run
 	Requests map[string]*httpx.Stats // per source
 	Errors   []error
+	Skipped  []string // "source/stream" left alone: another run held its lease (schedule.on_busy: skip)
+	// SourceErrors holds each failed source's errors (the scheduler backs
+	// off per source).
+	SourceErrors map[string]error
 }
 
 // Collect runs every selected (source, scope, stream) and records the run.
@@ -73,10 +79,14 @@ func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
 	}
 	run := &warehouse.Run{ID: newRunID(r.Now()), Command: o.Command, StartedAt: r.Now().UTC(), Status: "running",
 		Records: map[string]int{}, Policy: map[string]int{}}
+	holder := r.Holder
+	if holder == "" {
+		holder = HolderName(run.ID)
+	}
 	if err := r.WH.BeginRun(ctx, run); err != nil {
 		return nil, err
 	}
-	res := &Result{Run: run, Requests: map[string]*httpx.Stats{}}
+	res := &Result{Run: run, Requests: map[string]*httpx.Stats{}, SourceErrors: map[string]error{}}
 	var mu sync.Mutex // guards run.Records, run.Policy, res.Errors
 	fail := func(err error) {
 		mu.Lock()
@@ -106,8 +116,12 @@ func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			counts, records, errs := r.collectSource(ctx, src, stats, o)
+			counts, records, skipped, errs := r.collectSource(ctx, src, stats, o, holder)
 			mu.Lock()
+			res.Skipped = append(res.Skipped, skipped...)
+			if len(errs) > 0 {
+				res.SourceErrors[name] = errors.Join(errs...)
+			}
 			for k, v := range records {
 				run.Records[k] += v
 			}
@@ -152,7 +166,7 @@ type unit struct {
 	stream string
 }
 
-func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *httpx.Stats, o Options) (policy.Counts, map[string]int, []error) {
+func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *httpx.Stats, o Options, holder string) (policy.Counts, map[string]int, []string, []error) {
 	counts := policy.Counts{}
 	records := map[string]int{}
 	var mu sync.Mutex
@@ -160,11 +174,11 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 
 	col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats})
 	if err != nil {
-		return counts, records, []error{err}
+		return counts, records, nil, []error{err}
 	}
 	scopes, err := col.Scopes(ctx)
 	if err != nil {
-		return counts, records, []error{err}
+		return counts, records, nil, []error{err}
 	}
 	streams := col.Streams()
 	if len(o.Streams) > 0 {
@@ -175,6 +189,14 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 			}
 		}
 		streams = sel
+	}
+	// An authentication failure or a lost lease stops the source's remaining work at once.
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	streams, skipped, release, err := r.lease(sctx, cancel, src.Name, streams, holder)
+	defer release()
+	if err != nil {
+		errs = append(errs, err)
 	}
 	var units []unit
 	for _, s := range scopes {
@@ -188,9 +210,6 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 		}
 	}
 
-	// An authentication failure stops the source's remaining work at once.
-	sctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	sem := make(chan struct{}, src.Concurrency)
 	var wg sync.WaitGroup
 	for _, u := range units {
@@ -220,7 +239,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 		}()
 	}
 	wg.Wait()
-	return counts, records, errs
+	return counts, records, skipped, errs
 }
 
 func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }

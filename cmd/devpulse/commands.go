@@ -61,7 +61,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 			if err != nil {
 				return err
 			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			wh, err := openWarehouse(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}
@@ -95,7 +95,7 @@ func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Opt
 	if err != nil {
 		return nil, &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
 	}
-	wh, err := openWarehouse(ctx, cfg)
+	wh, err := openWarehouse(ctx, g.stderr, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +155,7 @@ func queryCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			wh, err := openWarehouseReadOnly(cmd.Context(), cfg)
+			wh, err := openWarehouseReadOnly(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}

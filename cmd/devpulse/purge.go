@@ -29,7 +29,7 @@ with its commits, reviews and deployment links. --dry-run only counts.`,
 			if err != nil {
 				return &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
 			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			wh, err := openWarehouse(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}

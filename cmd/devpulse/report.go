@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -57,35 +56,21 @@ func (f *windowFlags) options(cfg *config.Config, now time.Time) (metrics.Option
 	if !since.Before(until) {
 		return metrics.Options{}, usageError{fmt.Errorf("--since must be before --until")}
 	}
-	switch f.grain {
-	case "day", "week", "month", "quarter":
-	default:
-		return metrics.Options{}, usageError{fmt.Errorf("--grain %q: use day, week, month or quarter", f.grain)}
+	o, err := report.MetricOptions(cfg, since, until, f.grain)
+	if err != nil {
+		return metrics.Options{}, usageError{err}
 	}
-	o := metrics.DefaultOptions(since, until)
-	o.Location, o.Grain = loc, f.grain
-	o.Production = regexp.MustCompile("(?i)" + cfg.Deployments.Production)
-	o.AttributionWindow = time.Duration(cfg.Incidents.AttributionWindow)
-	o.IncidentLabels = cfg.Incidents.Labels
-	o.IncidentTypes = append(append([]string{"incident"}, cfg.Incidents.RedmineTrackers...), cfg.Incidents.JiraTypes...)
-	o.IncludeBots = cfg.Metrics.IncludeBots
-	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
 	return o, nil
 }
 
 // computeMetrics derives every scope's metrics from the warehouse and stores them.
 func computeMetrics(ctx context.Context, w io.Writer, cfg *config.Config, wh warehouse.Warehouse, o metrics.Options) ([]report.Result, error) {
 	start := time.Now()
-	b, err := warehouse.Load(ctx, wh)
+	rs, n, err := report.Refresh(ctx, cfg, wh, o)
 	if err != nil {
 		return nil, err
 	}
-	rs := report.Compute(b, report.Scopes(cfg, b), o)
-	vals := report.Values(rs, o)
-	if err := wh.PutMetrics(ctx, vals); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(w, "metrics: %d values for %d scopes (%s .. %s, by %s) in %s\n", len(vals), len(rs),
+	fmt.Fprintf(w, "metrics: %d values for %d scopes (%s .. %s, by %s) in %s\n", n, len(rs),
 		o.Since.In(o.Location).Format("2006-01-02"), o.Until.In(o.Location).Format("2006-01-02"), o.Grain, time.Since(start).Round(time.Millisecond))
 	return rs, nil
 }
@@ -108,7 +93,7 @@ the same rows; nothing is duplicated). collect runs it at the end unless --no-me
 			if err != nil {
 				return err
 			}
-			wh, err := openWarehouse(cmd.Context(), cfg)
+			wh, err := openWarehouse(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}
@@ -144,7 +129,7 @@ func reportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			wh, err := openWarehouseReadOnly(cmd.Context(), cfg)
+			wh, err := openWarehouseReadOnly(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}

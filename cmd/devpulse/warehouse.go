@@ -4,52 +4,29 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/warehouse"
-	"github.com/devpulse/devpulse/warehouse/duckdb"
+	"github.com/devpulse/devpulse/warehouse/engines"
 	"github.com/devpulse/devpulse/warehouse/snowflake"
 )
 
-// Engines, in one visible place: warehouse.engine selects one.
-//
-// openWarehouse opens the configured engine for writing: migrations applied,
-// dashboard views created.
-func openWarehouse(ctx context.Context, cfg *config.Config) (warehouse.Warehouse, error) {
-	switch cfg.Warehouse.Engine {
-	case "snowflake":
-		return snowflake.Open(ctx, cfg.Warehouse.Snowflake)
-	default:
-		wh, err := duckdb.Open(ctx, cfg.Warehouse.Path)
-		if err != nil {
-			return nil, err
-		}
-		if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
-			wh.Close()
-			return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}
-		}
-		return wh, nil
-	}
+func openWarehouse(ctx context.Context, stderr io.Writer, cfg *config.Config) (warehouse.Warehouse, error) {
+	return engines.Open(ctx, cfg, busyNotice(stderr, cfg))
 }
 
-// openWarehouseReadOnly opens it for reading (query, report): DuckDB lets
-// other readers in, Snowflake refuses writing statements.
-func openWarehouseReadOnly(ctx context.Context, cfg *config.Config) (warehouse.Warehouse, error) {
-	switch cfg.Warehouse.Engine {
-	case "snowflake":
-		return snowflake.OpenReadOnly(ctx, cfg.Warehouse.Snowflake)
-	default:
-		return duckdb.OpenReadOnly(ctx, cfg.Warehouse.Path)
-	}
+func openWarehouseReadOnly(ctx context.Context, stderr io.Writer, cfg *config.Config) (warehouse.Warehouse, error) {
+	return engines.OpenReadOnly(ctx, cfg, busyNotice(stderr, cfg))
 }
 
-// describeWarehouse names where the data lands, for messages.
-func describeWarehouse(cfg *config.Config) string {
-	if cfg.Warehouse.Engine == "snowflake" {
-		s := cfg.Warehouse.Snowflake
-		return fmt.Sprintf("snowflake %s.%s on %s", s.Database, s.Schema, s.Account)
+// busyNotice says once, on stderr, that the DuckDB file is held and how long
+// devpulse waits for it (schedule.busy_timeout).
+func busyNotice(stderr io.Writer, cfg *config.Config) func(string) {
+	return func(holder string) {
+		fmt.Fprintf(stderr, "warehouse file %s is in use by %s; waiting up to %s for it (schedule.busy_timeout)\n",
+			cfg.Warehouse.Path, holder, time.Duration(cfg.Schedule.BusyTimeout))
 	}
-	return "duckdb " + cfg.Warehouse.Path
 }
 
 // doctorWarehouse checks the warehouse can be written, and for Snowflake
@@ -57,7 +34,7 @@ func describeWarehouse(cfg *config.Config) string {
 // named instead of surfacing as a failed CREATE TABLE). It returns the
 // number of failed checks.
 func doctorWarehouse(ctx context.Context, w io.Writer, cfg *config.Config) int {
-	name := describeWarehouse(cfg)
+	name := engines.Describe(cfg)
 	failed := 0
 	if cfg.Warehouse.Engine == "snowflake" {
 		sfw, err := snowflake.OpenReadOnly(ctx, cfg.Warehouse.Snowflake)
@@ -84,7 +61,7 @@ func doctorWarehouse(ctx context.Context, w io.Writer, cfg *config.Config) int {
 			return failed
 		}
 	}
-	wh, err := openWarehouse(ctx, cfg)
+	wh, err := openWarehouse(ctx, w, cfg)
 	if err != nil {
 		fmt.Fprintf(w, "warehouse %s: FAIL %v\n", name, err)
 		return failed + 1

@@ -120,11 +120,56 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 			w.Close()
 			return nil, fmt.Errorf("duckdb: mark interrupted runs: %w", err)
 		}
+		// Likewise every lease in the file is stale: whoever took it is gone.
+		if _, err := conn.ExecContext(ctx, `DELETE FROM locks`); err != nil {
+			w.Close()
+			return nil, fmt.Errorf("duckdb: clear stale leases: %w", err)
+		}
 	}
 	return w, nil
 }
 
-var lockRe = regexp.MustCompile(`PID (\d+)`)
+// ErrBusy marks the failure to open a file another process holds.
+var ErrBusy = errors.New("warehouse file busy")
+
+// OpenWait is Open (or OpenReadOnly) that, when another process holds the
+// file, retries for up to wait, calling notify once with who holds it, and
+// then fails with a plain message naming that process. DuckDB lets one
+// process write a file at a time; `devpulse schedule` holds it only while a
+// run writes, so a report or query usually gets in within seconds.
+func OpenWait(ctx context.Context, path string, readOnly bool, wait time.Duration, notify func(holder string)) (*DB, error) {
+	deadline := time.Now().Add(wait)
+	pause := 100 * time.Millisecond
+	notified := false
+	for {
+		w, err := open(ctx, path, readOnly)
+		if err == nil || !errors.Is(err, ErrBusy) || !time.Now().Before(deadline) {
+			if err != nil && errors.Is(err, ErrBusy) && wait > 0 {
+				err = fmt.Errorf("%w (waited %s)", err, wait.Round(time.Second))
+			}
+			return w, err
+		}
+		if !notified && notify != nil {
+			notify(holderOf(err))
+			notified = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(min(pause, time.Until(deadline))):
+		}
+		pause = min(2*pause, time.Second)
+	}
+}
+
+var lockRe = regexp.MustCompile(`(?:PID|process) (\d+)`)
+
+func holderOf(err error) string {
+	if m := lockRe.FindStringSubmatch(err.Error()); m != nil {
+		return "process " + m[1]
+	}
+	return "another process"
+}
 
 // lockMessage turns DuckDB's lock conflict into something a person can act on.
 func lockMessage(path string, err error) error {
@@ -134,7 +179,7 @@ func lockMessage(path string, err error) error {
 		if m := lockRe.FindStringSubmatch(msg); m != nil {
 			holder = "process " + m[1]
 		}
-		return fmt.Errorf("warehouse file %s is in use by %s (DuckDB allows one writer); wait for it to finish or stop it", path, holder)
+		return fmt.Errorf("%w: %s is in use by %s (DuckDB allows one process at a time while one writes); wait for it to finish or stop it", ErrBusy, path, holder)
 	}
 	return err
 }
