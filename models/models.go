@@ -222,6 +222,27 @@ type Batch struct {
 }
 
 // Len counts the top-level records.
+// TopIDs lists the ids of the batch's top-level records.
+func (b *Batch) TopIDs() []string {
+	var ids []string
+	for _, x := range b.MergeRequests {
+		ids = append(ids, x.ID)
+	}
+	for _, x := range b.Pipelines {
+		ids = append(ids, x.ID)
+	}
+	for _, x := range b.Deployments {
+		ids = append(ids, x.ID)
+	}
+	for _, x := range b.Issues {
+		ids = append(ids, x.ID)
+	}
+	for _, x := range b.Sprints {
+		ids = append(ids, x.ID)
+	}
+	return ids
+}
+
 func (b *Batch) Len() int {
 	return len(b.MergeRequests) + len(b.Pipelines) + len(b.Deployments) + len(b.Issues) + len(b.Sprints)
 }
@@ -255,11 +276,21 @@ type Output struct {
 	// unchanged: the collector skips its detail requests and does not emit it.
 	// May be nil (then everything is treated as new).
 	Landed func(ctx context.Context, ids []string) (map[string]time.Time, error)
+	// List, when set, makes a listing pass (reconcile): every listed id is
+	// handed to it and reported unchanged, so no detail request is made.
+	List func(listed map[string]time.Time)
 }
 
 // Unchanged filters ids whose landed updated_at equals the listed one.
 func (o Output) Unchanged(ctx context.Context, listed map[string]time.Time) (map[string]bool, error) {
 	out := map[string]bool{}
+	if o.List != nil {
+		o.List(listed)
+		for id := range listed {
+			out[id] = true
+		}
+		return out, nil
+	}
 	if o.Landed == nil || len(listed) == 0 {
 		return out, nil
 	}

@@ -54,6 +54,9 @@ type Scheduler struct {
 	Run   RunFunc
 	// OnRun, when set, is told when a run ends (metrics).
 	OnRun func(job string, started time.Time, took time.Duration, o Outcome)
+	// RunCtx, when set, is the context runs get instead of Loop's: a
+	// shutdown stops the loop at once but lets runs finish (see Service).
+	RunCtx context.Context
 
 	mu       sync.Mutex
 	cfg      *config.Config
@@ -172,6 +175,9 @@ func (s *Scheduler) fireDue(ctx context.Context) {
 		e.next = e.when.Next(now)
 	}
 	s.mu.Unlock()
+	if s.RunCtx != nil {
+		ctx = s.RunCtx
+	}
 	for _, j := range due {
 		s.start(ctx, cfg, j, now)
 	}

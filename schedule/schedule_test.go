@@ -127,7 +127,9 @@ func TestScheduler_FiresJobsAtTheirTimes(t *testing.T) {
 		config.Job{Name: "morning", Cron: "30 0 9 * * *", Sources: []string{"jira"}}, // 09:00:30, with seconds
 		config.Job{Name: "every40", Cron: "@every 40m"},
 	)
-	s, err := New(cfg, clock, quiet, func(ctx context.Context, cfg *config.Config, j config.Job, sources []string) Outcome { return Outcome{} })
+	s, err := New(cfg, clock, quiet, func(ctx context.Context, cfg *config.Config, j config.Job, sources []string) Outcome {
+		return Outcome{}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

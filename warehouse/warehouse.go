@@ -45,11 +45,15 @@ type Warehouse interface {
 	// (never backwards) in one transaction: all of it lands or none of it.
 	// Only a batch cleared by the privacy policy can be landed.
 	Land(ctx context.Context, key StreamKey, b *policy.Cleared, cursor time.Time) error
-	// Landed returns the landed updated_at of these ids in the stream's table.
+	// Landed returns the landed updated_at of these ids in the stream's table
+	// (records marked deleted count as not landed).
 	Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error)
 	// Delete removes top-level records of a table by id, with their children
 	// and the deployment links that point at them, in one transaction.
 	Delete(ctx context.Context, table string, ids []string) (int, error)
+	// MarkDeleted soft-deletes top-level records (deleted_at = at) that
+	// vanished upstream; metrics ignore them, a re-appearance re-lands them.
+	MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (int, error)
 	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
 	// period_start, environment, stat): recomputing a window is idempotent.
 	PutMetrics(ctx context.Context, vals []MetricValue) error

@@ -24,7 +24,7 @@ import (
 
 func collectCmd(g *globals) *cobra.Command {
 	var sources, streams []string
-	var full, noMetrics bool
+	var full, noMetrics, reconcile bool
 	var since string
 	c := &cobra.Command{
 		Use:   "collect",
@@ -54,6 +54,9 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 				}
 			}
 			_, err = collect(cmd.Context(), g, cfg, o)
+			if err == nil && reconcile {
+				err = reconcileRun(cmd.Context(), g, cfg, o)
+			}
 			if err != nil || noMetrics {
 				return err
 			}
@@ -72,6 +75,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 	}
 	f := c.Flags()
 	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
+	f.BoolVar(&reconcile, "reconcile", false, "afterwards, list ids only and mark records deleted upstream or out of scope (soft; metrics ignore them)")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
 	f.StringSliceVar(&streams, "stream", nil, "only these streams (gitlab: "+strings.Join(config.GitLabStreams, ", ")+"; redmine: "+strings.Join(config.RedmineStreams, ", ")+")")
 	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")
@@ -86,6 +90,43 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD or RFC 3339)", s)
+}
+
+// reconcileRun marks records that vanished upstream or left the scope.
+func reconcileRun(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Options) error {
+	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
+	if err != nil {
+		return &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
+	}
+	wh, err := openWarehouse(ctx, g.stderr, cfg)
+	if err != nil {
+		return err
+	}
+	defer wh.Close()
+	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: g.logger(cfg.Log)}
+	start := time.Now()
+	res, err := r.Reconcile(ctx, o)
+	if res != nil {
+		fmt.Fprintf(g.stdout, "reconcile: marked deleted upstream %s; out of scope %s (%d API requests, %s)\n",
+			countsText(res.Vanished), countsText(res.OutOfScope), res.Requests, time.Since(start).Round(time.Millisecond))
+	}
+	return err
+}
+
+func countsText(m map[string]int) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // collect runs the pipeline and prints a summary; shared by collect and demo.

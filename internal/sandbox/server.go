@@ -285,6 +285,24 @@ func (s *Server) Touch(n int, host string) []string {
 	return ids
 }
 
+// DeleteMRs deletes n merge requests upstream (spread over projects), as a
+// GitLab admin deleting them would: they vanish from every list. It returns
+// their ids in devpulse's form.
+func (s *Server) DeleteMRs(n int, host string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for i := 0; i < n; i++ {
+		p := s.Org.projects[i%len(s.Org.projects)]
+		k := (i * 7919) % len(p.mrs)
+		m := p.mrs[k]
+		p.mrs = append(p.mrs[:k:k], p.mrs[k+1:]...)
+		delete(p.mrByIID, m.IID)
+		ids = append(ids, fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID))
+	}
+	return ids
+}
+
 func (s *Server) fault(r *http.Request, n int64) Fault {
 	if s.opts.FaultFunc != nil {
 		if f := s.opts.FaultFunc(r, n); f.Status != 0 || f.Truncate {

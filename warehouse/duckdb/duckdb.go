@@ -431,7 +431,7 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 		for i, id := range chunk {
 			args[i] = id
 		}
-		q := fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s)`, table, strings.TrimSuffix(strings.Repeat("?,", n), ","))
+		q := fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s) AND deleted_at IS NULL`, table, strings.TrimSuffix(strings.Repeat("?,", n), ","))
 		rows, err := w.conn.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("duckdb: look up landed %s: %w", table, err)
@@ -495,6 +495,38 @@ func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error
 		return 0, fmt.Errorf("duckdb: delete from %s: %w", table, err)
 	}
 	return deleted, nil
+}
+
+// MarkDeleted implements warehouse.Warehouse.
+func (w *DB) MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (int, error) {
+	if _, ok := warehouse.StreamTable[table]; !ok {
+		return 0, fmt.Errorf("duckdb: mark deleted in %q: not a record table", table)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	marked := 0
+	err := w.inTx(ctx, func() error {
+		for len(ids) > 0 {
+			n := min(len(ids), 500)
+			args := []any{at.UTC()}
+			for _, id := range ids[:n] {
+				args = append(args, id)
+			}
+			ids = ids[n:]
+			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET deleted_at = ? WHERE id IN (%s) AND deleted_at IS NULL`, table,
+				strings.TrimSuffix(strings.Repeat("?, ", n), ", ")), args...)
+			if err != nil {
+				return err
+			}
+			k, _ := r.RowsAffected()
+			marked += int(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("duckdb: mark deleted in %s: %w", table, err)
+	}
+	return marked, nil
 }
 
 // PutMetrics implements warehouse.Warehouse.

@@ -1,0 +1,86 @@
+package pipeline_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+func (e *env) reconcile(o pipeline.Options) *pipeline.ReconcileResult {
+	e.t.Helper()
+	pol, _ := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Sleep: e.sleeps.sleep})
+	}
+	r := &pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol}
+	res, err := r.Reconcile(context.Background(), o)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res
+}
+
+// Deleted upstream and moved out of scope: incremental runs never see either;
+// the reconcile pass lists ids only, soft-deletes exactly those records, and
+// metrics (warehouse.Load) stop counting them. An unchanged re-run of collect
+// does not bring them back, and a second reconcile changes nothing.
+func TestReconcile_MarksDeletedAndOutOfScopeRecords(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 3, MRsPerProject: 40, PipelinesPerProject: 30, DeploymentsPerProject: 5, IssuesPerProject: 10}, sandbox.Options{})
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := warehouse.Load(ctx, e.wh)
+	u, _ := url.Parse(e.srv.URL)
+	gone := e.srv.DeleteMRs(3, u.Host)
+
+	res := e.reconcile(pipeline.Options{})
+	if res.Vanished["merge_requests"] != 3 || len(res.OutOfScope) != 0 {
+		t.Fatalf("reconcile: %+v, want 3 MRs deleted upstream", res)
+	}
+	for _, id := range gone {
+		if n := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NOT NULL AND id = '" + id + "'"); n != 1 {
+			t.Errorf("%s not marked deleted", id)
+		}
+	}
+	if n := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NOT NULL"); n != 3 {
+		t.Errorf("%d MRs marked deleted, want exactly 3", n)
+	}
+	after, _ := warehouse.Load(ctx, e.wh)
+	if len(after.MergeRequests) != len(before.MergeRequests)-3 {
+		t.Errorf("metrics still see %d of %d MRs", len(after.MergeRequests), len(before.MergeRequests))
+	}
+	// Listing costs list pages only: no commits, notes, diffs or pipeline details.
+	if res.Requests > 3*4*2+3 {
+		t.Errorf("%d requests for an ids-only pass over 3 projects × 4 streams", res.Requests)
+	}
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NOT NULL"); n != 3 {
+		t.Errorf("after a re-run %d MRs are marked deleted", n)
+	}
+	if again := e.reconcile(pipeline.Options{}); len(again.Vanished) != 0 {
+		t.Errorf("second reconcile marked %v", again.Vanished)
+	}
+
+	// A project leaves the configured scope: all its records go.
+	dropped := e.cfg.Sources["gl"].Projects[0]
+	e.cfg.Sources["gl"].Projects = e.cfg.Sources["gl"].Projects[1:]
+	live := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NULL AND project_path = '" + dropped + "'")
+	res = e.reconcile(pipeline.Options{})
+	if res.OutOfScope["merge_requests"] != int(live) || res.OutOfScope["pipelines"] == 0 {
+		t.Errorf("out of scope: %+v, want %d MRs and the pipelines of %s", res.OutOfScope, live, dropped)
+	}
+	if n := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NULL AND project_path = '" + dropped + "'"); n != 0 {
+		t.Errorf("%d live MRs left in %s", n, dropped)
+	}
+}
