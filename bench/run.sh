@@ -13,6 +13,7 @@ go build -o "$out/jira" ./bench/jira
 go build -o "$out/redmine" ./bench/redmine
 go build -o "$out/metrics" ./bench/metrics
 go build -o "$out/warehouse" ./bench/warehouse
+go build -o "$out/schedule" ./bench/schedule
 
 if [ "$mode" = tiny ]; then
   "$out/collect" -projects 2 -mrs 150 -pipelines 150 -deployments 10 -issues 30 -streams merge_requests,pipelines,deployments,issues
@@ -21,6 +22,7 @@ if [ "$mode" = tiny ]; then
   "$out/redmine" -projects 2 -issues 150
   "$out/metrics" -mrs 3000 -deployments 600 -pipelines 3000 -incidents 100
   "$out/warehouse" -mrs 5000 -batch 1000
+  "$out/schedule" -runs 20
   exit 0
 fi
 
@@ -61,6 +63,8 @@ echo "== Redmine: 20k issues (10 projects)"
 "$out/redmine" -projects 10 -issues 2000
 echo "== Landing 100k MRs (+300k commits, 200k reviews): DuckDB, and Snowflake through the driver and the fake server"
 "$out/warehouse" -mrs 100000 -batch 10000
+echo "== devpulse schedule: memory over 1,000 scheduled runs (collect + metrics + live report each)"
+"$out/schedule" -runs 1000
 echo "== Landing and metrics: 100k MRs, 20k deployments"
 "$out/metrics"
 echo "== Metrics over 1M MRs and 100k deployments (landed first, then measured in a process of their own)"

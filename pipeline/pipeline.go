@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"sort"
@@ -176,6 +177,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	if err != nil {
 		return counts, records, nil, []error{err}
 	}
+	defer closeCollector(col)
 	scopes, err := col.Scopes(ctx)
 	if err != nil {
 		return counts, records, nil, []error{err}
@@ -321,4 +323,11 @@ func newRunID(t time.Time) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return t.UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b)
+}
+
+// closeCollector releases what a collector holds (idle connections), if anything.
+func closeCollector(col collectors.Collector) {
+	if c, ok := col.(io.Closer); ok {
+		_ = c.Close()
+	}
 }

@@ -58,6 +58,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 		if err != nil {
 			return res, err
 		}
+		defer closeCollector(col)
 		scopes, err := col.Scopes(ctx)
 		if err != nil {
 			return res, fmt.Errorf("reconcile %s: %w", name, err)

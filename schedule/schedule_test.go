@@ -15,71 +15,24 @@ import (
 	"github.com/devpulse/devpulse/internal/httpx"
 )
 
-// fakeClock moves only when the test says so; Next jumps to the earliest
-// pending timer, as real time would.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
+// fakeClock adapts ManualClock to the tests' t.Fatal style.
+type fakeClock struct{ ManualClock }
 
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
+func newFake(now time.Time) *fakeClock { return &fakeClock{ManualClock{now: now}} }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
-	return ch
-}
-
-// sleeping waits until the scheduler waits for its next alarm (after
-// starting whatever was due, so Wait then covers those runs).
-func (c *fakeClock) sleeping(t *testing.T) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		c.mu.Lock()
-		n := len(c.waiters)
-		c.mu.Unlock()
-		if n > 0 {
-			return
-		}
-	}
-	t.Fatal("scheduler did not go back to sleep")
-}
-
-// next waits until the scheduler sleeps, then moves time to its alarm and rings it.
 func (c *fakeClock) next(t *testing.T) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		c.mu.Lock()
-		if len(c.waiters) > 0 {
-			sort.Slice(c.waiters, func(i, j int) bool { return c.waiters[i].at.Before(c.waiters[j].at) })
-			w := c.waiters[0]
-			c.waiters = c.waiters[1:]
-			if w.at.After(c.now) {
-				c.now = w.at
-			}
-			now := c.now
-			c.mu.Unlock()
-			w.ch <- now
-			return now
-		}
-		c.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatal("scheduler never went to sleep")
-		}
-		time.Sleep(time.Millisecond)
+	now, err := c.Next(5 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return now
+}
+
+func (c *fakeClock) sleeping(t *testing.T) {
+	t.Helper()
+	if err := c.Sleeping(5 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -119,7 +72,7 @@ func (r *recorder) get() []string {
 func TestScheduler_FiresJobsAtTheirTimes(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	start := time.Date(2026, 3, 2, 8, 50, 0, 0, tokyo)
-	clock := &fakeClock{now: start}
+	clock := newFake(start)
 	rec := &recorder{}
 	cfg := testConfig(t, "Asia/Tokyo",
 		config.Job{Name: "quarter", Cron: "*/15 * * * *", Streams: []string{"deployments"}},
@@ -170,7 +123,7 @@ func TestScheduler_FiresJobsAtTheirTimes(t *testing.T) {
 
 // A job still running at its next slot is not started twice.
 func TestScheduler_NeverOverlapsAJob(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 0, 0, 30, 0, time.UTC)}
+	clock := newFake(time.Date(2026, 3, 2, 0, 0, 30, 0, time.UTC))
 	release := make(chan struct{})
 	var mu sync.Mutex
 	runs := 0
@@ -209,7 +162,7 @@ func TestScheduler_NeverOverlapsAJob(t *testing.T) {
 // other source keeps running, and after failure_alert failures the log says
 // which credential to fix; a success resets the streak.
 func TestScheduler_FailingSourceBacksOffAndNamesTheFix(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 3, 2, 0, 0, 30, 0, time.UTC)}
+	clock := newFake(time.Date(2026, 3, 2, 0, 0, 30, 0, time.UTC))
 	var logs strings.Builder
 	var lmu sync.Mutex
 	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {

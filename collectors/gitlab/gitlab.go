@@ -39,6 +39,7 @@ type Options struct {
 // Collector is one configured GitLab source.
 type Collector struct {
 	src  *config.Source
+	hc   *http.Client // closed (idle connections) when the run is done
 	api  *gl.Client
 	host string
 	log  *slog.Logger
@@ -68,7 +69,7 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %s: %w", src.Name, err)
 	}
-	return &Collector{src: src, api: api, host: u.Host, log: log}, nil
+	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log}, nil
 }
 
 // Name implements collectors.Collector.
@@ -436,4 +437,11 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			}
 			return &models.Batch{Issues: out}, nil
 		})
+}
+
+// Close drops the collector's idle connections: a long-running scheduler
+// builds collectors per run and must not keep their sockets.
+func (c *Collector) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
 }

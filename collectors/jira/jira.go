@@ -39,6 +39,7 @@ type Options struct {
 // Collector is one configured JIRA source.
 type Collector struct {
 	src  *config.Source
+	hc   *http.Client // closed (idle connections) when the run is done
 	api  *gojira.Client
 	host string
 	log  *slog.Logger
@@ -76,7 +77,7 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira %s: %w", src.Name, err)
 	}
-	return &Collector{src: src, api: api, host: u.Host, log: log}, nil
+	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log}, nil
 }
 
 // Name implements collectors.Collector.
@@ -642,5 +643,12 @@ func (c *Collector) sprints(ctx context.Context, out models.Output) error {
 			}
 		}
 	}
+	return nil
+}
+
+// Close drops the collector's idle connections: a long-running scheduler
+// builds collectors per run and must not keep their sockets.
+func (c *Collector) Close() error {
+	c.hc.CloseIdleConnections()
 	return nil
 }

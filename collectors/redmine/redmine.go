@@ -465,3 +465,10 @@ func (c *Collector) versions(ctx context.Context, s models.Scope, out models.Out
 	}
 	return out.Emit(ctx, b, cursor)
 }
+
+// Close drops the collector's idle connections: a long-running scheduler
+// builds collectors per run and must not keep their sockets.
+func (c *Collector) Close() error {
+	c.hc.CloseIdleConnections()
+	return nil
+}

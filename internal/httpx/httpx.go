@@ -141,6 +141,14 @@ type transport struct {
 	sem  chan struct{}
 }
 
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// pooled connections under the retry layer.
+func (t *transport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // ErrAuth marks a rejected credential (401/403): the source stops, others go on.
 var ErrAuth = errors.New("authentication failed")
 
