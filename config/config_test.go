@@ -107,6 +107,14 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
 		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
 		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
+		{"bad cron", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"*/15 * *\"}\n", tokenEnv, "schedule.jobs[0].cron", "@every 1h"},
+		{"job with unknown source", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"@hourly\", sources: [jira]}\n", tokenEnv, "schedule.jobs[0].sources", "unknown source \"jira\""},
+		{"job with unknown stream", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"@hourly\", streams: [sprints]}\n", tokenEnv, "schedule.jobs[0].streams", "no selected source has a stream \"sprints\""},
+		{"duplicate job", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"@hourly\"}\n    - {name: j, cron: \"@daily\"}\n", tokenEnv, "schedule.jobs[1].name", "used twice"},
+		{"bad on_busy", valid + "schedule:\n  on_busy: queue\n", tokenEnv, "schedule.on_busy", "wait or skip"},
+		{"snowflake without account", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n", 1), tokenEnv, "warehouse.snowflake.account", "missing"},
+		{"snowflake host as account", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n  snowflake: {account: xy12345.snowflakecomputing.com, user: U, warehouse: W, database: D, password_env: NOPE}\n", 1), tokenEnv, "warehouse.snowflake.account", "use \"xy12345\""},
+		{"snowflake password env empty", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n  snowflake: {account: acme, user: U, warehouse: W, database: D, password_env: NOPE}\n", 1), tokenEnv, "warehouse.snowflake.password", "environment variable NOPE is empty"},
 		{"bad issue type class", strings.Replace(valid, "    projects:", "    issue_types:\n      Defect: bugg\n    projects:", 1), tokenEnv, "sources.gl.issue_types.defect", "unknown class"}, // viper lower-cases map keys; ClassOf matches case-insensitively,
 	}
 	for _, tc := range tests {
