@@ -249,3 +249,42 @@ func (t Table) OrderColumn() string {
 	}
 	return "collected_at"
 }
+
+// InChunks calls fn with the ids n at a time, as bind arguments (after
+// prefix, e.g. a timestamp bound first) and the matching "?, ?, ?" list:
+// engines bound how many values one IN list binds.
+func InChunks(ids []string, n int, prefix []any, fn func(args []any, in string) error) error {
+	for len(ids) > 0 {
+		k := min(len(ids), n)
+		args := append([]any(nil), prefix...)
+		for _, id := range ids[:k] {
+			args = append(args, id)
+		}
+		ids = ids[k:]
+		if err := fn(args, strings.TrimSuffix(strings.Repeat("?, ", k), ", ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeleteSQL lists the statements that delete top-level records of a table,
+// children first and the deployment links to deleted merge requests too, as
+// templates whose %s is an IN list. The last statement deletes the records.
+func DeleteSQL(table string) []string {
+	var out []string
+	for _, child := range RecordTables {
+		if child.Of == table {
+			out = append(out, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%%s)`, child.Name, child.Parent))
+		}
+	}
+	if table == "merge_requests" {
+		out = append(out, `DELETE FROM deployment_changes WHERE mr_id IN (%s)`)
+	}
+	return append(out, fmt.Sprintf(`DELETE FROM %s WHERE id IN (%%s)`, table))
+}
+
+// MarkDeletedSQL soft-deletes records of a table: bind the time, then the ids.
+func MarkDeletedSQL(table string) string {
+	return fmt.Sprintf(`UPDATE %s SET deleted_at = ? WHERE id IN (%%s) AND deleted_at IS NULL`, table)
+}

@@ -462,34 +462,20 @@ func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error
 	defer w.mu.Unlock()
 	deleted := 0
 	err := w.inTx(ctx, func() error {
-		for len(ids) > 0 {
-			n := min(len(ids), 500)
-			args := make([]any, n)
-			for i, id := range ids[:n] {
-				args[i] = id
-			}
-			ids = ids[n:]
-			in := strings.TrimSuffix(strings.Repeat("?,", n), ",")
-			for _, child := range warehouse.RecordTables {
-				if child.Of == table {
-					if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s IN (%s)`, child.Name, child.Parent, in), args...); err != nil {
-						return err
-					}
-				}
-			}
-			if table == "merge_requests" {
-				if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM deployment_changes WHERE mr_id IN (%s)`, in), args...); err != nil {
+		return warehouse.InChunks(ids, 500, nil, func(args []any, in string) error {
+			stmts := warehouse.DeleteSQL(table)
+			for i, q := range stmts {
+				r, err := w.conn.ExecContext(ctx, fmt.Sprintf(q, in), args...)
+				if err != nil {
 					return err
 				}
+				if i == len(stmts)-1 {
+					n, _ := r.RowsAffected()
+					deleted += int(n)
+				}
 			}
-			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(`DELETE FROM %s WHERE id IN (%s)`, table, in), args...)
-			if err != nil {
-				return err
-			}
-			n64, _ := r.RowsAffected()
-			deleted += int(n64)
-		}
-		return nil
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: delete from %s: %w", table, err)
@@ -506,22 +492,15 @@ func (w *DB) MarkDeleted(ctx context.Context, table string, ids []string, at tim
 	defer w.mu.Unlock()
 	marked := 0
 	err := w.inTx(ctx, func() error {
-		for len(ids) > 0 {
-			n := min(len(ids), 500)
-			args := []any{at.UTC()}
-			for _, id := range ids[:n] {
-				args = append(args, id)
-			}
-			ids = ids[n:]
-			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(`UPDATE %s SET deleted_at = ? WHERE id IN (%s) AND deleted_at IS NULL`, table,
-				strings.TrimSuffix(strings.Repeat("?, ", n), ", ")), args...)
+		return warehouse.InChunks(ids, 500, []any{at.UTC()}, func(args []any, in string) error {
+			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(warehouse.MarkDeletedSQL(table), in), args...)
 			if err != nil {
 				return err
 			}
-			k, _ := r.RowsAffected()
-			marked += int(k)
-		}
-		return nil
+			n, _ := r.RowsAffected()
+			marked += int(n)
+			return nil
+		})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: mark deleted in %s: %w", table, err)

@@ -3,19 +3,17 @@ package duckdb
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/models"
-	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/warehousetest"
 )
 
-var key = warehouse.StreamKey{Source: "gl", Instance: "gitlab.example.com", Scope: "acme/api", Stream: "merge_requests"}
+var key = warehousetest.Key
 
 func openTemp(t *testing.T) (*DB, string) {
 	t.Helper()
@@ -28,29 +26,13 @@ func openTemp(t *testing.T) (*DB, string) {
 	return w, p
 }
 
-// clear runs the real policy: engines only take cleared batches.
-func clear(t *testing.T, b *models.Batch) *policy.Cleared {
-	t.Helper()
-	pol, err := policy.New(config.Privacy{Secret: "0123456789abcdef", People: "pseudonymize", Titles: "keep"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _ := pol.Apply(b)
-	return c
-}
-
-var base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-func mr(iid int64, updated time.Time, commits ...string) models.MergeRequest {
-	id := models.GitLabID("gitlab.example.com", 7, "mr", iid)
-	m := models.MergeRequest{Origin: models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}, ID: id, ProjectID: 7,
-		ProjectPath: "acme/api", IID: iid, Title: fmt.Sprintf("MR %d", iid), State: "opened", CreatedAt: base, UpdatedAt: updated,
-		Author: models.Person{Username: "ann"}}
-	for _, c := range commits {
-		m.Commits = append(m.Commits, models.MRCommit{MRID: id, SHA: c, AuthoredAt: base, CommittedAt: base})
-	}
-	return m
-}
+// The contract's helpers: the real policy (engines only take cleared
+// batches) and merge requests of acme/api.
+var (
+	clear = warehousetest.Clear
+	mr    = warehousetest.MR
+	base  = warehousetest.Base
+)
 
 func count(t *testing.T, w *DB, q string) int64 {
 	t.Helper()
