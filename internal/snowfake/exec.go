@@ -129,6 +129,8 @@ func (s *Server) run(ctx context.Context, se *session, req queryRequest) (map[st
 			}
 			return statusResult(stmtSCL, "Statement executed successfully."), nil
 		}
+	case "PUT":
+		return s.put(q)
 	case "SHOW":
 		if m := reShowGr.FindStringSubmatch(q); m != nil {
 			return s.showGrants(strings.ToUpper(m[1])), nil
@@ -158,7 +160,13 @@ func (s *Server) run(ctx context.Context, se *session, req queryRequest) (map[st
 			defer s.unlockTables(se)
 		}
 	}
+	if word == "CREATE" && regexp.MustCompile(`(?i)TEMPORARY\s+STAGE\s+SYSTEM\$BIND`).MatchString(q) {
+		return statusResult(stmtDDL, "Stage area SYSTEM$BIND successfully created."), nil
+	}
 	q = se.rewrite(q)
+	if req.BindStage != "" {
+		return s.stagedInsert(ctx, se, q, req.BindStage)
+	}
 	args, arrays, n, err := decodeBindings(req.Bindings)
 	if err != nil {
 		return nil, err
@@ -512,7 +520,8 @@ func coerce(v any, typ string) (any, error) {
 		case time.Time:
 			return x, nil
 		case string:
-			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02"} {
+			// The staged CSV spells times without a zone: the session's, UTC.
+			for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
 				if tm, err := time.Parse(layout, x); err == nil {
 					return tm, nil
 				}

@@ -68,10 +68,16 @@ type Server struct {
 	faults   []fault
 	nextID   atomic.Int64
 
+	// BindStageThreshold is the CLIENT_STAGE_ARRAY_BINDING_THRESHOLD the
+	// login announces (Snowflake's default, 65,280); 0 keeps every bind inline.
+	BindStageThreshold int
+	stageKey           []byte                // master key of the bind stage's client-side encryption
+	staged             map[string]stagedFile // uploaded files by "<request uuid>/<name>"
+
 	// Counters for tests and benchmarks.
-	Logins, Queries, ArrayBinds, BoundRows atomic.Int64
-	stmtLog                                []string
-	logStatements                          bool
+	Logins, Queries, ArrayBinds, StagedBinds, BoundRows atomic.Int64
+	stmtLog                                             []string
+	logStatements                                       bool
 }
 
 type fault struct {
@@ -95,7 +101,10 @@ func New(account string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("snowfake: open duckdb: %w", err)
 	}
-	s := &Server{Account: account, db: sql.OpenDB(connector), users: map[string]User{}, grants: map[string][]Grant{}, sessions: map[string]*session{}, locks: map[string]tableLock{}}
+	key := make([]byte, 16)
+	_, _ = rand.Read(key)
+	s := &Server{Account: account, db: sql.OpenDB(connector), users: map[string]User{}, grants: map[string][]Grant{}, sessions: map[string]*session{},
+		locks: map[string]tableLock{}, BindStageThreshold: 65280, stageKey: key, staged: map[string]stagedFile{}}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
 	u, _ := url.Parse(s.ts.URL)
 	s.URL = s.ts.URL
@@ -209,6 +218,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		// Sessions here never expire, so a renewal only has to succeed.
 		ok(w, map[string]any{"sessionToken": s.sessionToken(r), "validityInSecondsST": 3600})
 	default:
+		if strings.HasPrefix(r.URL.Path, "/stage/") && r.Method == http.MethodPut {
+			s.upload(w, r) // a presigned upload of staged binds
+			return
+		}
 		http.Error(w, "snowfake: "+r.URL.Path+" is not implemented", http.StatusNotFound)
 	}
 }
@@ -295,9 +308,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			{"name": "AUTOCOMMIT", "value": true},
 			{"name": "CLIENT_SESSION_KEEP_ALIVE", "value": false},
 			{"name": "CLIENT_TELEMETRY_ENABLED", "value": false},
-			// No staged array binds here: this fake has no stage to PUT to, so
-			// every bind arrives inline (see the package comment).
-			{"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 0},
+			{"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": s.BindStageThreshold},
 		},
 		"sessionInfo": map[string]any{"databaseName": se.db, "schemaName": se.schema, "warehouseName": se.wh, "roleName": se.role},
 	})
@@ -381,10 +392,6 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	qid := fmt.Sprintf("01fa%04x-0000-0000-0000-%012x", s.nextID.Add(1)&0xffff, s.nextID.Load())
 	s.Queries.Add(1)
-	if req.BindStage != "" {
-		sfError(w, "002003", "02000", "SQL compilation error: Stage '"+req.BindStage+"' does not exist (snowfake has no stages).", qid)
-		return
-	}
 	if f, hit := s.takeFault(req.SQLText); hit {
 		sfError(w, f.code, "XX000", f.msg, qid)
 		return

@@ -38,6 +38,8 @@ func TestLand_StagesWithArrayBindsThenMergesInOneTransaction(t *testing.T) {
 	stmts := s.Statements()
 	requests := s.Queries.Load() - before
 	// 30 columns → 6,666 rows per INSERT → 4 inserts of MRs; 8 columns → 25,000 → 1 insert of commits.
+	// Above 65,280 values (Snowflake's CLIENT_STAGE_ARRAY_BINDING_THRESHOLD) the driver stages the
+	// binds: it creates SYSTEM$BIND and PUTs the rows (the second PUT fetches the upload URL).
 	var kinds []string
 	for _, q := range stmts {
 		f := strings.Fields(q)
@@ -52,8 +54,12 @@ func TestLand_StagesWithArrayBindsThenMergesInOneTransaction(t *testing.T) {
 	}
 	want := []string{
 		"CREATE DEVPULSE_STG_MERGE_REQUESTS",
-		"INSERT DEVPULSE_STG_MERGE_REQUESTS", "INSERT DEVPULSE_STG_MERGE_REQUESTS", "INSERT DEVPULSE_STG_MERGE_REQUESTS", "INSERT DEVPULSE_STG_MERGE_REQUESTS",
-		"CREATE DEVPULSE_STG_MR_COMMITS", "INSERT DEVPULSE_STG_MR_COMMITS",
+		"CREATE SYSTEM$BIND", "PUT", "PUT", "INSERT DEVPULSE_STG_MERGE_REQUESTS",
+		"CREATE SYSTEM$BIND", "PUT", "PUT", "INSERT DEVPULSE_STG_MERGE_REQUESTS",
+		"CREATE SYSTEM$BIND", "PUT", "PUT", "INSERT DEVPULSE_STG_MERGE_REQUESTS",
+		"INSERT DEVPULSE_STG_MERGE_REQUESTS", // 2 rows: inline
+		"CREATE DEVPULSE_STG_MR_COMMITS",
+		"CREATE SYSTEM$BIND", "PUT", "PUT", "INSERT DEVPULSE_STG_MR_COMMITS",
 		"BEGIN",
 		"MERGE MERGE_REQUESTS", "DELETE MR_COMMITS", "MERGE MR_COMMITS", "DELETE MR_REVIEWS",
 		"MERGE COLLECTION_STATE",
@@ -64,6 +70,9 @@ func TestLand_StagesWithArrayBindsThenMergesInOneTransaction(t *testing.T) {
 	}
 	if requests != int64(len(stmts)) {
 		t.Errorf("%d requests for %d statements", requests, len(stmts))
+	}
+	if s.StagedBinds.Load() != 4 {
+		t.Errorf("%d staged INSERTs, want 4", s.StagedBinds.Load())
 	}
 	if s.BoundRows.Load() != 40_000 {
 		t.Errorf("%d rows bound, want 40,000 (20,000 MRs + 20,000 commits)", s.BoundRows.Load())

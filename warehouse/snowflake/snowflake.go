@@ -246,13 +246,23 @@ func (w *DB) stage(ctx context.Context, r warehouse.Rows) error {
 			isTime := false
 			for i, row := range chunk {
 				col[i] = row[j]
-				if _, ok := row[j].(time.Time); ok {
+				if t, ok := row[j].(time.Time); ok {
+					// Staged binds are CSV without an offset, read in the
+					// session's time zone (UTC): bind instants in UTC.
+					col[i] = t.UTC()
 					isTime = true
 				}
 			}
 			switch {
 			case warehouse.DateColumns[c]:
-				args[j] = sf.Array(&col, sf.DateType)
+				// As text: the driver's staged CSV would spell a DATE bind as
+				// epoch milliseconds; 'YYYY-MM-DD' casts the same inline and staged.
+				for i, v := range col {
+					if t, ok := v.(time.Time); ok {
+						col[i] = t.Format("2006-01-02")
+					}
+				}
+				args[j] = sf.Array(&col)
 			case isTime:
 				args[j] = sf.Array(&col, sf.TimestampTZType)
 			default:

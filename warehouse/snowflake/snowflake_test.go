@@ -34,11 +34,19 @@ func openT(t testing.TB, cfg config.Snowflake) *DB {
 	return w
 }
 
-func TestContract(t *testing.T) {
+func TestContract(t *testing.T) { runContract(t, 65280) }
+
+// TestContract_AllBindsStaged runs the contract with every array bind staged
+// (threshold 1): the path real Snowflake takes for all large batches —
+// CSV through an encrypted stage upload — with NULLs, empty strings, time
+// zones and dates.
+func TestContract_AllBindsStaged(t *testing.T) { runContract(t, 1) }
+
+func runContract(t *testing.T, threshold int) {
 	servers := map[warehouse.Warehouse]*snowfake.Server{}
 	cfgs := map[warehouse.Warehouse]config.Snowflake{}
 	big := 1_000_000
-	if testing.Short() || raceEnabled {
+	if testing.Short() || raceEnabled || threshold == 1 {
 		// The race detector makes the driver's array binding ~10x slower;
 		// the full million runs without it (bench/warehouse does too).
 		big = 100_000
@@ -46,6 +54,7 @@ func TestContract(t *testing.T) {
 	warehousetest.Run(t, warehousetest.Engine{
 		Open: func(t *testing.T) warehouse.Warehouse {
 			s, cfg := fake(t)
+			s.BindStageThreshold = threshold
 			w := openT(t, cfg)
 			servers[w], cfgs[w] = s, cfg
 			return w
