@@ -268,6 +268,41 @@ func InChunks(ids []string, n int, prefix []any, fn func(args []any, in string) 
 	return nil
 }
 
+// ExecFunc runs one statement and returns the rows it affected.
+type ExecFunc func(q string, args ...any) (int64, error)
+
+// DeleteRecords deletes top-level records with their children and the
+// deployment links to them (call it inside the engine's transaction).
+func DeleteRecords(exec ExecFunc, table string, ids []string) (int, error) {
+	deleted := 0
+	err := InChunks(ids, 500, nil, func(args []any, in string) error {
+		stmts := DeleteSQL(table)
+		for i, q := range stmts {
+			n, err := exec(fmt.Sprintf(q, in), args...)
+			if err != nil {
+				return err
+			}
+			if i == len(stmts)-1 {
+				deleted += int(n)
+			}
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+// MarkRecordsDeleted soft-deletes records; at is bound first (engines that
+// bind by type pass their marker with it).
+func MarkRecordsDeleted(exec ExecFunc, table string, ids []string, at []any) (int, error) {
+	marked := 0
+	err := InChunks(ids, 500, at, func(args []any, in string) error {
+		n, err := exec(fmt.Sprintf(MarkDeletedSQL(table), in), args...)
+		marked += int(n)
+		return err
+	})
+	return marked, err
+}
+
 // DeleteSQL lists the statements that delete top-level records of a table,
 // children first and the deployment links to deleted merge requests too, as
 // templates whose %s is an IN list. The last statement deletes the records.

@@ -454,58 +454,49 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 }
 
 // Delete implements warehouse.Warehouse.
-func (w *DB) Delete(ctx context.Context, table string, ids []string) (int, error) {
+func (w *DB) Delete(ctx context.Context, table string, ids []string) (n int, err error) {
 	if _, ok := warehouse.StreamTable[table]; !ok {
 		return 0, fmt.Errorf("duckdb: delete from %q: not a record table", table)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	deleted := 0
-	err := w.inTx(ctx, func() error {
-		return warehouse.InChunks(ids, 500, nil, func(args []any, in string) error {
-			stmts := warehouse.DeleteSQL(table)
-			for i, q := range stmts {
-				r, err := w.conn.ExecContext(ctx, fmt.Sprintf(q, in), args...)
-				if err != nil {
-					return err
-				}
-				if i == len(stmts)-1 {
-					n, _ := r.RowsAffected()
-					deleted += int(n)
-				}
-			}
-			return nil
-		})
+	err = w.inTx(ctx, func() (err error) {
+		n, err = warehouse.DeleteRecords(w.execer(ctx), table, ids)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: delete from %s: %w", table, err)
 	}
-	return deleted, nil
+	return n, nil
+}
+
+// execer runs statements on the pinned connection (the lock is held).
+func (w *DB) execer(ctx context.Context) warehouse.ExecFunc {
+	return func(q string, args ...any) (int64, error) {
+		r, err := w.conn.ExecContext(ctx, q, args...)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := r.RowsAffected()
+		return n, nil
+	}
 }
 
 // MarkDeleted implements warehouse.Warehouse.
-func (w *DB) MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (int, error) {
+func (w *DB) MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (n int, err error) {
 	if _, ok := warehouse.StreamTable[table]; !ok {
 		return 0, fmt.Errorf("duckdb: mark deleted in %q: not a record table", table)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	marked := 0
-	err := w.inTx(ctx, func() error {
-		return warehouse.InChunks(ids, 500, []any{at.UTC()}, func(args []any, in string) error {
-			r, err := w.conn.ExecContext(ctx, fmt.Sprintf(warehouse.MarkDeletedSQL(table), in), args...)
-			if err != nil {
-				return err
-			}
-			n, _ := r.RowsAffected()
-			marked += int(n)
-			return nil
-		})
+	err = w.inTx(ctx, func() (err error) {
+		n, err = warehouse.MarkRecordsDeleted(w.execer(ctx), table, ids, []any{at.UTC()})
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("duckdb: mark deleted in %s: %w", table, err)
 	}
-	return marked, nil
+	return n, nil
 }
 
 // PutMetrics implements warehouse.Warehouse.
