@@ -324,6 +324,13 @@ func doctorCmd(g *globals) *cobra.Command {
 				}
 			}
 			failed += doctorWarehouse(cmd.Context(), w, cfg)
+			if len(cfg.Schedule.Jobs) > 0 {
+				loc, _ := time.LoadLocation(cfg.Schedule.Timezone)
+				for _, j := range cfg.Schedule.Jobs {
+					sch, _ := config.CronParser.Parse(j.Cron)
+					fmt.Fprintf(w, "schedule job %s (%s): next run %s\n", j.Name, j.Cron, sch.Next(time.Now().In(loc)).Format(time.RFC3339))
+				}
+			}
 			if failed > 0 {
 				return fmt.Errorf("%d check(s) failed", failed)
 			}

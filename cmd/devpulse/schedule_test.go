@@ -101,6 +101,9 @@ func TestSchedule_ServesMetricsReportAndHealth(t *testing.T) {
       cron: "@every 2s"
       metrics: true
 `, addr))
+	if code, o, _ := runCLI(t, "doctor", "--config", cfg); code != 0 || !strings.Contains(o, "schedule job all (@every 2s): next run ") {
+		t.Errorf("doctor does not show the job's next run (%d):\n%s", code, o)
+	}
 	cmd := command("schedule", "--config", cfg)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
