@@ -222,7 +222,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			s.upload(w, r) // a presigned upload of staged binds
 			return
 		}
-		http.Error(w, "snowfake: "+r.URL.Path+" is not implemented", http.StatusNotFound)
+		http.Error(w, "snowfake: no endpoint "+r.URL.Path, http.StatusNotFound)
 	}
 }
 
