@@ -331,7 +331,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 
 // sprintRows stores each sprint's figures with grain "sprint" (period = the
 // sprint, label = its name) for the flow_sprints dashboard view: the
-// committed/done/added/removed points ride along with say_do_ratio.
+// committed/done/added/removed/re-estimated points ride along with say_do_ratio.
 func sprintRows(base warehouse.MetricValue, name string, m *metrics.Metric, o metrics.Options) []warehouse.MetricValue {
 	var out []warehouse.MetricValue
 	f := func(x float64) *float64 { return &x }
@@ -351,6 +351,7 @@ func sprintRows(base warehouse.MetricValue, name string, m *metrics.Metric, o me
 			row("sprint_done_of_committed_points", "points", f(sp.DoneOfCommitted))
 			row("sprint_added_points", "points", f(sp.Added))
 			row("sprint_removed_points", "points", f(sp.Removed))
+			row("sprint_re_estimated_points", "points", f(sp.ReEst))
 		}
 	}
 	return out

@@ -199,7 +199,7 @@ func TestValues_StoreEachSprint(t *testing.T) {
 	o := metrics.Options{Location: loc, Since: time.Date(2026, 1, 1, 0, 0, 0, 0, loc), Until: time.Date(2026, 4, 1, 0, 0, 0, 0, loc), Grain: "week"}
 	sd := 0.75
 	start := time.Date(2026, 3, 2, 0, 0, 0, 0, loc)
-	sp := []metrics.SprintStat{{Name: "Sprint 7", Start: start, End: start.AddDate(0, 0, 14), Committed: 8, DoneOfCommitted: 6, Added: 3, Removed: 1, Velocity: 9, SayDo: &sd}}
+	sp := []metrics.SprintStat{{Name: "Sprint 7", Start: start, End: start.AddDate(0, 0, 14), Committed: 8, DoneOfCommitted: 6, Added: 3, Removed: 1, ReEst: 2, Velocity: 9, SayDo: &sd}}
 	r := Result{Scope: Scope{Kind: "team", Name: "payments"}, Set: map[string]*metrics.Metric{
 		"say_do_ratio": {Name: "say_do_ratio", Unit: "ratio", Value: &sd, N: 1, Sprints: sp},
 		"velocity":     {Name: "velocity", Unit: "points", Mean: &sd, Value: &sd, N: 1, Sprints: sp},
@@ -215,7 +215,7 @@ func TestValues_StoreEachSprint(t *testing.T) {
 		got[v.Metric] = *v.Value
 	}
 	want := map[string]float64{"say_do_ratio": 0.75, "velocity": 9, "sprint_committed_points": 8, "sprint_done_of_committed_points": 6,
-		"sprint_added_points": 3, "sprint_removed_points": 1}
+		"sprint_added_points": 3, "sprint_removed_points": 1, "sprint_re_estimated_points": 2}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("sprint rows %v, want %v", got, want)
 	}

@@ -114,7 +114,7 @@ type JobRunner struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 	Now     func() time.Time
-	// NewCollector, when set, builds collectors (tests).
+	// Options are the base of every run's collect options (tests set NewCollector).
 	Options pipeline.Options
 
 	ready  atomic.Bool

@@ -303,6 +303,11 @@ func MarkRecordsDeleted(exec ExecFunc, table string, ids []string, at []any) (in
 	return marked, err
 }
 
+// LandedSQL selects the live records' updated_at among ids (an IN list template).
+func LandedSQL(table string) string {
+	return fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%%s) AND deleted_at IS NULL`, table)
+}
+
 // DeleteSQL lists the statements that delete top-level records of a table,
 // children first and the deployment links to deleted merge requests too, as
 // templates whose %s is an IN list. The last statement deletes the records.

@@ -41,6 +41,7 @@ var (
 	reSetTZ    = regexp.MustCompile(`(?i)\bTIMEZONE\s*=\s*'([^']*)'`)
 	reDMLTable = regexp.MustCompile(`(?is)^\s*(?:INSERT\s+INTO|MERGE\s+INTO|UPDATE|DELETE\s+FROM)\s+"?([\w.$]+)"?`)
 	reTempTbl  = regexp.MustCompile(`(?is)^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+)?(?:TEMP|TEMPORARY)\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"?([\w.$]+)"?`)
+	reBindStg  = regexp.MustCompile(`(?i)TEMPORARY\s+STAGE\s+SYSTEM\$BIND`)
 	rePK       = regexp.MustCompile(`(?is),\s*PRIMARY\s+KEY\s*\([^)]*\)`)
 )
 
@@ -160,7 +161,7 @@ func (s *Server) run(ctx context.Context, se *session, req queryRequest) (map[st
 			defer s.unlockTables(se)
 		}
 	}
-	if word == "CREATE" && regexp.MustCompile(`(?i)TEMPORARY\s+STAGE\s+SYSTEM\$BIND`).MatchString(q) {
+	if word == "CREATE" && reBindStg.MatchString(q) {
 		return statusResult(stmtDDL, "Stage area SYSTEM$BIND successfully created."), nil
 	}
 	q = se.rewrite(q)

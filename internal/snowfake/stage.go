@@ -175,7 +175,7 @@ func parseCSV(s string) [][]any {
 	var rows [][]any
 	var row []any
 	var field strings.Builder
-	quoted, inQuotes, any := false, false, false
+	quoted, inQuotes, pending := false, false, false
 	flush := func() {
 		if !quoted && field.Len() == 0 {
 			row = append(row, nil)
@@ -187,7 +187,7 @@ func parseCSV(s string) [][]any {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		any = true
+		pending = true
 		switch {
 		case inQuotes && c == '"' && i+1 < len(s) && s[i+1] == '"':
 			field.WriteByte('"')
@@ -203,12 +203,12 @@ func parseCSV(s string) [][]any {
 		case c == '\n':
 			flush()
 			rows = append(rows, row)
-			row, any = nil, false
+			row, pending = nil, false
 		default:
 			field.WriteByte(c)
 		}
 	}
-	if any {
+	if pending {
 		flush()
 		rows = append(rows, row)
 	}

@@ -423,32 +423,24 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make(map[string]time.Time, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), 500)
-		chunk := ids[:n]
-		ids = ids[n:]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
-		q := fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s) AND deleted_at IS NULL`, table, strings.TrimSuffix(strings.Repeat("?,", n), ","))
-		rows, err := w.conn.QueryContext(ctx, q, args...)
+	err := warehouse.InChunks(ids, 500, nil, func(args []any, in string) error {
+		rows, err := w.conn.QueryContext(ctx, fmt.Sprintf(warehouse.LandedSQL(table), in), args...)
 		if err != nil {
-			return nil, fmt.Errorf("duckdb: look up landed %s: %w", table, err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var t time.Time
 			if err := rows.Scan(&id, &t); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = t.UTC()
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: look up landed %s: %w", table, err)
 	}
 	return out, nil
 }
@@ -636,11 +628,7 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 func (w *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r, err := w.conn.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	return r.RowsAffected()
+	return w.execer(ctx)(q, args...)
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)

@@ -396,30 +396,24 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := make(map[string]time.Time, len(ids))
-	for len(ids) > 0 {
-		n := min(len(ids), 1000)
-		args := make([]any, n)
-		for i, id := range ids[:n] {
-			args[i] = id
-		}
-		ids = ids[n:]
-		rows, err := w.conn.QueryContext(ctx, fmt.Sprintf(`SELECT id, updated_at FROM %s WHERE id IN (%s) AND deleted_at IS NULL`, table, placeholders(n)), args...)
+	err := warehouse.InChunks(ids, 1000, nil, func(args []any, in string) error {
+		rows, err := w.conn.QueryContext(ctx, fmt.Sprintf(warehouse.LandedSQL(table), in), args...)
 		if err != nil {
-			return nil, fmt.Errorf("snowflake: look up landed %s: %w", table, err)
+			return err
 		}
+		defer rows.Close()
 		for rows.Next() {
 			var id string
 			var t sql.NullTime
 			if err := rows.Scan(&id, &t); err != nil {
-				rows.Close()
-				return nil, err
+				return err
 			}
 			out[id] = t.Time.UTC()
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("snowflake: look up landed %s: %w", table, err)
 	}
 	return out, nil
 }
@@ -636,16 +630,11 @@ func normalize(v any, ct *sql.ColumnType) (any, error) {
 	return v, nil
 }
 
-// Exec runs a write statement; for maintenance and tests.
+// Exec runs a write statement; for maintenance commands and tests.
 func (w *DB) Exec(ctx context.Context, q string, args ...any) (int64, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r, err := w.conn.ExecContext(ctx, q, args...)
-	if err != nil {
-		return 0, err
-	}
-	n, _ := r.RowsAffected() // none for DDL and transaction control
-	return n, nil
+	return w.execer(ctx)(q, args...)
 }
 
 var _ warehouse.Warehouse = (*DB)(nil)
