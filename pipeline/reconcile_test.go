@@ -58,6 +58,7 @@ func TestReconcile_MarksDeletedAndOutOfScopeRecords(t *testing.T) {
 	if len(after.MergeRequests) != len(before.MergeRequests)-3 {
 		t.Errorf("metrics still see %d of %d MRs", len(after.MergeRequests), len(before.MergeRequests))
 	}
+	t.Logf("reconcile: %d API requests, %v deleted upstream", res.Requests, res.Vanished)
 	// Listing costs list pages only: no commits, notes, diffs or pipeline details.
 	if res.Requests > 3*4*2+3 {
 		t.Errorf("%d requests for an ids-only pass over 3 projects × 4 streams", res.Requests)
