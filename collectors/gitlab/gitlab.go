@@ -34,15 +34,21 @@ type Options struct {
 	Transport http.RoundTripper
 	// Sleep replaces waiting in retries (tests).
 	Sleep func(context.Context, time.Duration) error
+	// Now is the clock a scan's start is read from (tests); default time.Now.
+	Now func() time.Time
+	// PerPage is the page size of list requests (tests); default 100.
+	PerPage int64
 }
 
 // Collector is one configured GitLab source.
 type Collector struct {
-	src  *config.Source
-	hc   *http.Client // closed (idle connections) when the run is done
-	api  *gl.Client
-	host string
-	log  *slog.Logger
+	src     *config.Source
+	hc      *http.Client // closed (idle connections) when the run is done
+	api     *gl.Client
+	host    string
+	log     *slog.Logger
+	now     func() time.Time
+	perPage int64
 }
 
 // New builds the collector. No request is made.
@@ -69,7 +75,14 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %s: %w", src.Name, err)
 	}
-	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log}, nil
+	c := &Collector{src: src, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.perPage <= 0 {
+		c.perPage = perPage
+	}
+	return c, nil
 }
 
 // Name implements collectors.Collector.
@@ -195,23 +208,6 @@ func pid(s models.Scope) any {
 	return s.Path
 }
 
-// allPages follows offset pagination to the end of a child list.
-func allPages[T any](fetch func(page int64) ([]T, *gl.Response, error)) ([]T, *gl.Response, error) {
-	var all []T
-	page := int64(1)
-	for {
-		items, resp, err := fetch(page)
-		if err != nil {
-			return nil, resp, err
-		}
-		all = append(all, items...)
-		if resp == nil || resp.NextPage == 0 {
-			return all, resp, nil
-		}
-		page = resp.NextPage
-	}
-}
-
 // forEach runs fn over n items with the source's concurrency.
 func (c *Collector) forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
 	g, gctx := errgroup.WithContext(ctx)
@@ -222,70 +218,41 @@ func (c *Collector) forEach(ctx context.Context, n int, fn func(ctx context.Cont
 	return g.Wait()
 }
 
-// pages reads a list endpoint ordered by updated_at ascending, page by page.
-// Records already landed with the same updated_at (the overlap window of an
-// incremental run) are skipped before build, so they cost no detail request
-// and land nothing. Each page is emitted with the newest updated_at listed.
-func pages[T any](ctx context.Context, c *Collector, what string, out models.Output,
-	list func(page int64) ([]T, *gl.Response, error),
-	key func(T) (id string, updated time.Time),
-	build func(ctx context.Context, changed []T) (*models.Batch, error),
-) error {
-	page := int64(1)
-	for {
-		items, resp, err := list(page)
-		if err != nil {
-			return c.apiError(fmt.Sprintf("%s (page %d)", what, page), resp, err)
-		}
-		if len(items) > 0 {
-			listed := make(map[string]time.Time, len(items))
-			var cursor time.Time
-			for _, it := range items {
-				id, u := key(it)
-				listed[id] = u
-				if u.After(cursor) {
-					cursor = u
-				}
-			}
-			same, err := out.Unchanged(ctx, listed)
-			if err != nil {
-				return fmt.Errorf("gitlab %s: %s: look up landed records: %w", c.src.Name, what, err)
-			}
-			changed := make([]T, 0, len(items))
-			for _, it := range items {
-				if id, _ := key(it); !same[id] {
-					changed = append(changed, it)
-				}
-			}
-			b, err := build(ctx, changed)
-			if err != nil {
-				return err
-			}
-			if err := out.Emit(ctx, b, cursor); err != nil {
-				return err
-			}
-		}
-		if resp.NextPage == 0 {
-			return nil
-		}
-		page = resp.NextPage
+// projectPath is the API path of a project: its id, else its escaped path.
+func projectPath(s models.Scope, rest string) string {
+	id := s.Path
+	if s.ID != 0 {
+		id = strconv.FormatInt(s.ID, 10)
 	}
+	return "projects/" + gl.PathEscape(id) + "/" + rest
 }
+
+func validMR(m *gl.BasicMergeRequest) error {
+	if m.IID <= 0 || m.ProjectID <= 0 {
+		return errors.New("merge request without iid or project_id")
+	}
+	return nil
+}
+
+func validCommit(c *gl.Commit) error {
+	if c.ID == "" {
+		return errors.New("commit without id")
+	}
+	return nil
+}
+
+func validNote(n *gl.Note) error { return needID("id", n.ID) }
 
 func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectMergeRequestsOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage},
+		ListOptions:  gl.ListOptions{PerPage: c.perPage},
 		State:        gl.Ptr("all"),
 		Scope:        gl.Ptr("all"),
-		OrderBy:      gl.Ptr("updated_at"),
+		OrderBy:      gl.Ptr("created_at"), // an update does not move a record (see scanList)
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return pages(ctx, c, "list merge requests of "+s.Path, out,
-		func(page int64) ([]*gl.BasicMergeRequest, *gl.Response, error) {
-			opt.Page = page
-			return c.api.MergeRequests.ListProjectMergeRequests(pid(s), opt, gl.WithContext(ctx))
-		},
+	return scanList(ctx, c, "list merge requests of "+s.Path, projectPath(s, "merge_requests"), opt, out, false, validMR,
 		func(m *gl.BasicMergeRequest) (string, time.Time) {
 			return models.GitLabID(c.host, m.ProjectID, "mr", m.IID), t0(m.UpdatedAt)
 		},
@@ -295,39 +262,41 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 				mrs[i] = MergeRequest(c.host, s.Path, m)
 			}
 			err := c.forEach(ctx, len(mrs), func(ctx context.Context, i int) error {
-				m := &mrs[i]
-				commits, resp, err := allPages(func(page int64) ([]*gl.Commit, *gl.Response, error) {
-					return c.api.MergeRequests.GetMergeRequestCommits(m.ProjectID, m.IID,
-						&gl.GetMergeRequestCommitsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
-				})
-				if err != nil {
-					return c.apiError(fmt.Sprintf("list commits of %s!%d", s.Path, m.IID), resp, err)
-				}
-				m.Commits = Commits(m.ID, commits)
-				notes, resp, err := allPages(func(page int64) ([]*gl.Note, *gl.Response, error) {
-					return c.api.Notes.ListMergeRequestNotes(m.ProjectID, m.IID, &gl.ListMergeRequestNotesOptions{
-						ListOptions: gl.ListOptions{PerPage: perPage, Page: page}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")}, gl.WithContext(ctx))
-				})
-				if err != nil {
-					return c.apiError(fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), resp, err)
-				}
-				m.Reviews, m.ReadyAt = Notes(m, notes)
-				// Size (additions + deletions) exists only in the diffs, and
-				// mr_size is over merged MRs: only those cost the request.
-				if m.MergedAt != nil && (c.src.MRSize == nil || *c.src.MRSize) {
-					diffs, resp, err := allPages(func(page int64) ([]*gl.MergeRequestDiff, *gl.Response, error) {
-						return c.api.MergeRequests.ListMergeRequestDiffs(m.ProjectID, m.IID,
-							&gl.ListMergeRequestDiffsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
-					})
-					if err != nil {
-						return c.apiError(fmt.Sprintf("list diffs of %s!%d", s.Path, m.IID), resp, err)
-					}
-					m.Additions, m.Deletions = DiffSize(diffs)
-				}
-				return nil
+				return c.mrChildren(ctx, s, &mrs[i])
 			})
 			return &models.Batch{MergeRequests: mrs}, err
 		})
+}
+
+// mrChildren reads an MR's commits, notes (reviews) and, when merged, its diff size.
+func (c *Collector) mrChildren(ctx context.Context, s models.Scope, m *models.MergeRequest) error {
+	base := fmt.Sprintf("projects/%d/merge_requests/%d/", m.ProjectID, m.IID)
+	commits, err := allPages(ctx, c, fmt.Sprintf("list commits of %s!%d", s.Path, m.IID), base+"commits",
+		&gl.GetMergeRequestCommitsOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}}, validCommit,
+		func(x *gl.Commit) string { return x.ID })
+	if err != nil {
+		return err
+	}
+	m.Commits = Commits(m.ID, commits)
+	notes, err := allPages(ctx, c, fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), base+"notes",
+		&gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")},
+		validNote, func(n *gl.Note) string { return strconv.FormatInt(n.ID, 10) })
+	if err != nil {
+		return err
+	}
+	m.Reviews, m.ReadyAt = Notes(m, notes)
+	// Size (additions + deletions) exists only in the diffs, and
+	// mr_size is over merged MRs: only those cost the request.
+	if m.MergedAt != nil && (c.src.MRSize == nil || *c.src.MRSize) {
+		diffs, err := allPages(ctx, c, fmt.Sprintf("list diffs of %s!%d", s.Path, m.IID), base+"diffs",
+			&gl.ListMergeRequestDiffsOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}}, nil,
+			func(d *gl.MergeRequestDiff) string { return "" })
+		if err != nil {
+			return err
+		}
+		m.Additions, m.Deletions = DiffSize(diffs)
+	}
+	return nil
 }
 
 // finished statuses: a pipeline in one of these no longer changes its timings.
@@ -335,16 +304,13 @@ var finished = map[string]bool{"success": true, "failed": true, "canceled": true
 
 func (c *Collector) pipelines(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectPipelinesOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage},
-		OrderBy:      gl.Ptr("updated_at"),
+		ListOptions:  gl.ListOptions{PerPage: c.perPage},
+		OrderBy:      gl.Ptr("id"), // an update does not move a record (see scanList)
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return pages(ctx, c, "list pipelines of "+s.Path, out,
-		func(page int64) ([]*gl.PipelineInfo, *gl.Response, error) {
-			opt.Page = page
-			return c.api.Pipelines.ListProjectPipelines(pid(s), opt, gl.WithContext(ctx))
-		},
+	return scanList(ctx, c, "list pipelines of "+s.Path, projectPath(s, "pipelines"), opt, out, false,
+		func(p *gl.PipelineInfo) error { return needID("id", p.ID) },
 		func(p *gl.PipelineInfo) (string, time.Time) {
 			u := t0(p.UpdatedAt)
 			if u.IsZero() {
@@ -375,17 +341,18 @@ func (c *Collector) pipelines(ctx context.Context, s models.Scope, since time.Ti
 }
 
 func (c *Collector) deployments(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
+	// GitLab accepts updated_after on deployments only with order_by=updated_at
+	// (DeploymentsFinder: "`updated_at` filter requires `updated_at` sort"),
+	// so this list is re-queried from the newest updated_at after each page.
 	opt := &gl.ListProjectDeploymentsOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage},
+		ListOptions:  gl.ListOptions{PerPage: c.perPage},
 		OrderBy:      gl.Ptr("updated_at"),
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return pages(ctx, c, "list deployments of "+s.Path, out,
-		func(page int64) ([]*gl.Deployment, *gl.Response, error) {
-			opt.Page = page
-			return c.api.Deployments.ListProjectDeployments(pid(s), opt, gl.WithContext(ctx))
-		},
+	return scanList(ctx, c, "list deployments of "+s.Path, projectPath(s, "deployments"), opt, out,
+		true,
+		func(d *gl.Deployment) error { return needID("id", d.ID) },
 		func(d *gl.Deployment) (string, time.Time) {
 			return models.GitLabID(c.host, s.ID, "deployment", d.ID), deploymentUpdated(d)
 		},
@@ -395,12 +362,13 @@ func (c *Collector) deployments(ctx context.Context, s models.Scope, since time.
 				d := Deployment(c.host, s.Path, s.ID, list[i])
 				// Only a successful deployment ships changes; the others need no call.
 				if d.Status == "success" {
-					mrs, resp, err := allPages(func(page int64) ([]*gl.MergeRequest, *gl.Response, error) {
-						return c.api.DeploymentMergeRequests.ListDeploymentMergeRequests(pid(s), d.DeploymentID,
-							&gl.ListMergeRequestsOptions{ListOptions: gl.ListOptions{PerPage: perPage, Page: page}}, gl.WithContext(ctx))
-					})
+					mrs, err := allPages(ctx, c, fmt.Sprintf("list merge requests of deployment %d of %s", d.DeploymentID, s.Path),
+						projectPath(s, fmt.Sprintf("deployments/%d/merge_requests", d.DeploymentID)),
+						&gl.ListMergeRequestsOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}},
+						func(m *gl.MergeRequest) error { return validMR(&m.BasicMergeRequest) },
+						func(m *gl.MergeRequest) string { return fmt.Sprintf("%d:%d", m.ProjectID, m.IID) })
 					if err != nil {
-						return c.apiError(fmt.Sprintf("list merge requests of deployment %d of %s", d.DeploymentID, s.Path), resp, err)
+						return err
 					}
 					for _, m := range mrs {
 						d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID,
@@ -416,16 +384,18 @@ func (c *Collector) deployments(ctx context.Context, s models.Scope, since time.
 
 func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectIssuesOptions{
-		ListOptions:  gl.ListOptions{PerPage: perPage},
+		ListOptions:  gl.ListOptions{PerPage: c.perPage},
 		Scope:        gl.Ptr("all"),
-		OrderBy:      gl.Ptr("updated_at"),
+		OrderBy:      gl.Ptr("created_at"), // an update does not move a record (see scanList)
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return pages(ctx, c, "list issues of "+s.Path, out,
-		func(page int64) ([]*gl.Issue, *gl.Response, error) {
-			opt.Page = page
-			return c.api.Issues.ListProjectIssues(pid(s), opt, gl.WithContext(ctx))
+	return scanList(ctx, c, "list issues of "+s.Path, projectPath(s, "issues"), opt, out, false,
+		func(x *gl.Issue) error {
+			if x.IID <= 0 || x.ProjectID <= 0 {
+				return errors.New("issue without iid or project_id")
+			}
+			return nil
 		},
 		func(x *gl.Issue) (string, time.Time) {
 			return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)

@@ -17,10 +17,12 @@ import (
 	"strings"
 	"sync"
 	"time"
+	_ "time/tzdata" // account zones (/myself timeZone) resolve in minimal images too
 
 	gojira "github.com/andygrunwald/go-jira"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/devpulse/devpulse/collectors/scan"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
 	"github.com/devpulse/devpulse/models"
@@ -34,6 +36,10 @@ type Options struct {
 	Stats     *httpx.Stats
 	Transport http.RoundTripper
 	Sleep     func(context.Context, time.Duration) error
+	// Now is the clock a scan's start is read from (tests); default time.Now.
+	Now func() time.Time
+	// PageSize is the search's page size (tests); default 100.
+	PageSize int
 }
 
 // Collector is one configured JIRA source.
@@ -51,6 +57,11 @@ type Collector struct {
 	pointsID   string            // custom field id of story points
 	pointsName string
 	sprintID   string // custom field id of Sprint
+	// zone is the searching account's time zone: Jira reads a bare JQL date
+	// in it. nil when /myself did not name a zone this binary knows.
+	zone     *time.Location
+	now      func() time.Time
+	pageSize int
 }
 
 // New builds the collector. No request is made.
@@ -77,7 +88,15 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jira %s: %w", src.Name, err)
 	}
-	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log}, nil
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	ps := o.PageSize
+	if ps <= 0 {
+		ps = pageSize
+	}
+	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log, now: now, pageSize: ps}, nil
 }
 
 // Name implements collectors.Collector.
@@ -138,6 +157,18 @@ func (c *Collector) setup(ctx context.Context) error {
 				return
 			}
 			c.cloud = strings.EqualFold(info.DeploymentType, "Cloud")
+		}
+		var me struct {
+			TimeZone string `json:"timeZone"`
+		}
+		if c.setupErr = c.get(ctx, "read the account's time zone (GET myself)", "rest/api/2/myself", nil, &me); c.setupErr != nil {
+			return
+		}
+		if loc, err := time.LoadLocation(me.TimeZone); me.TimeZone != "" && err == nil {
+			c.zone = loc
+		} else {
+			c.log.Warn("Jira did not name the account's time zone (or it is unknown here); incremental searches start 14 hours early to be safe",
+				"source", c.src.Name, "time_zone", me.TimeZone)
 		}
 		var statuses []struct {
 			ID             string `json:"id"`
@@ -484,9 +515,33 @@ func (c *Collector) fullChangelog(ctx context.Context, x *IssueJSON) ([]history,
 	}
 }
 
+// JQLTime writes an instant as a JQL date literal that means no later an
+// instant in the account's zone loc. Jira reads a bare JQL date in the
+// searching account's time zone, not in UTC or the server's: written in UTC,
+// the bound of an account at UTC−8 would start 8 hours late and skip every
+// update in between for good. Minutes are truncated (earlier, never later);
+// near a daylight-saving change a wall clock can name two instants, so the
+// literal steps back two hours there; without a known zone it steps back 14
+// hours, the largest offset there is.
+func JQLTime(t time.Time, loc *time.Location) string {
+	if loc == nil {
+		return t.UTC().Add(-14 * time.Hour).Format("2006/01/02 15:04")
+	}
+	_, before := t.Add(-2 * time.Hour).In(loc).Zone()
+	_, after := t.Add(2 * time.Hour).In(loc).Zone()
+	if before != after {
+		t = t.Add(-2 * time.Hour)
+	}
+	return t.In(loc).Format("2006/01/02 15:04")
+}
+
+// scanOrder is the search's order: by creation, which an update does not
+// move (ordered by updated, an issue updated mid-scan jumps to the end and
+// the one at the next page boundary is never read; see collectors/scan).
+const scanOrder = "ORDER BY created ASC, key ASC"
+
 func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
-	// JQL dates are minutes in the server's zone; the overlap absorbs both.
-	jql := fmt.Sprintf(`(%s) AND updated >= "%s" ORDER BY updated ASC, key ASC`, s.Path, since.UTC().Format("2006/01/02 15:04"))
+	jql := fmt.Sprintf(`(%s) AND updated >= "%s" %s`, s.Path, JQLTime(since, c.zone), scanOrder)
 	fields := "summary,issuetype,status,project,labels,created,updated,resolutiondate,reporter,assignee"
 	if c.pointsID != "" {
 		fields += "," + c.pointsID
@@ -494,55 +549,73 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 	if c.sprintID != "" {
 		fields += "," + c.sprintID
 	}
+	what := fmt.Sprintf("jira %s: search issues", c.src.Name)
+	sc := scan.New(what, c.now())
 	token, startAt := "", 0
+	tokens := map[string]bool{}
 	for {
-		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(pageSize)}, "expand": {"changelog"}, "fields": {fields}}
+		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(c.pageSize)}, "expand": {"changelog"}, "fields": {fields}}
 		var page struct {
-			Issues        []IssueJSON `json:"issues"`
-			NextPageToken string      `json:"nextPageToken"`
-			IsLast        *bool       `json:"isLast"`
-			Total         int         `json:"total"`
+			Issues        []*IssueJSON `json:"issues"`
+			NextPageToken string       `json:"nextPageToken"`
+			IsLast        *bool        `json:"isLast"`
+			Total         int          `json:"total"`
 		}
 		var err error
+		where := fmt.Sprintf("startAt %d", startAt)
 		if c.cloud { // the old /search with startAt is gone on Cloud
 			if token != "" {
 				q.Set("nextPageToken", token)
 			}
-			err = c.get(ctx, "search issues (search/jql)", "rest/api/3/search/jql", q, &page)
+			where = fmt.Sprintf("page %d", len(tokens)+1)
+			err = c.get(ctx, "search issues (search/jql, "+where+")", "rest/api/3/search/jql", q, &page)
 		} else {
 			q.Set("startAt", strconv.Itoa(startAt))
 			err = c.get(ctx, fmt.Sprintf("search issues (startAt %d)", startAt), "rest/api/2/search", q, &page)
+			sc.Total(int64(page.Total))
 		}
 		if err != nil {
 			return err
 		}
-		if len(page.Issues) > 0 {
-			listed := map[string]time.Time{}
-			var cursor time.Time
-			for _, x := range page.Issues {
-				var upd string
-				_ = json.Unmarshal(x.Fields["updated"], &upd)
-				u := ParseTime(upd)
-				listed[fmt.Sprintf("jira:%s:%s", c.host, x.Key)] = u
-				if u.After(cursor) {
-					cursor = u
-				}
+		listed := map[string]time.Time{}
+		var fresh []*IssueJSON
+		for i, x := range page.Issues {
+			if x == nil || x.Key == "" || x.Fields == nil {
+				return fmt.Errorf("%s (%s): malformed response: item %d of %d is not an issue with a key and fields", what, where, i+1, len(page.Issues))
 			}
+			var upd string
+			if err := json.Unmarshal(x.Fields["updated"], &upd); err != nil || ParseTime(upd).IsZero() {
+				return fmt.Errorf("%s (%s): malformed response: item %d of %d (%s) has no valid updated time", what, where, i+1, len(page.Issues), x.Key)
+			}
+			u := ParseTime(upd)
+			id := fmt.Sprintf("jira:%s:%s", c.host, x.Key)
+			if !sc.Fresh(id, u) {
+				continue
+			}
+			listed[id] = u
+			fresh = append(fresh, x)
+		}
+		if len(fresh) > 0 {
 			same, err := out.Unchanged(ctx, listed)
 			if err != nil {
 				return fmt.Errorf("jira %s: look up landed issues: %w", c.src.Name, err)
 			}
 			var changed []*IssueJSON
-			for i := range page.Issues {
-				if !same[fmt.Sprintf("jira:%s:%s", c.host, page.Issues[i].Key)] {
-					changed = append(changed, &page.Issues[i])
+			for _, x := range fresh {
+				if !same[fmt.Sprintf("jira:%s:%s", c.host, x.Key)] {
+					changed = append(changed, x)
 				}
 			}
 			issues := make([]models.Issue, len(changed))
 			g, gctx := errgroup.WithContext(ctx)
 			g.SetLimit(c.src.Concurrency)
 			for i, x := range changed {
-				g.Go(func() error {
+				g.Go(func() (err error) {
+					defer func() {
+						if p := recover(); p != nil {
+							err = fmt.Errorf("%s (%s): malformed issue %s: %v", what, where, x.Key, p)
+						}
+					}()
 					hs, err := c.fullChangelog(gctx, x)
 					if err != nil {
 						return err
@@ -554,22 +627,36 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			if err := g.Wait(); err != nil {
 				return err
 			}
-			if err := out.Emit(ctx, &models.Batch{Issues: issues}, cursor); err != nil {
+			if err := out.Emit(ctx, &models.Batch{Issues: issues}, time.Time{}); err != nil {
 				return err
 			}
 		}
+		if err := sc.Page(len(fresh), len(page.Issues)); err != nil {
+			return err
+		}
 		if c.cloud {
 			if page.NextPageToken == "" || (page.IsLast != nil && *page.IsLast) || len(page.Issues) == 0 {
-				return nil
+				break
 			}
+			if tokens[page.NextPageToken] {
+				return fmt.Errorf("%s (%s): the next page token repeats an earlier one: the server's pagination does not advance", what, where)
+			}
+			tokens[page.NextPageToken] = true
 			token = page.NextPageToken
 			continue
 		}
 		startAt += len(page.Issues)
 		if len(page.Issues) == 0 || startAt >= page.Total {
-			return nil
+			break
 		}
 	}
+	if sc.Shrank() {
+		c.log.Warn("issues left the search while it was read; the cursor stays so the next run reads the window again", "source", c.src.Name)
+	}
+	if cur := sc.Cursor(); !cur.IsZero() {
+		return out.Emit(ctx, &models.Batch{}, cur)
+	}
+	return nil
 }
 
 // Sprint converts an agile sprint.

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/devpulse/devpulse/collectors/scan"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
 	"github.com/devpulse/devpulse/models"
@@ -27,15 +28,21 @@ type Options struct {
 	Stats     *httpx.Stats
 	Transport http.RoundTripper
 	Sleep     func(context.Context, time.Duration) error
+	// Now is the clock a scan's start is read from (tests); default time.Now.
+	Now func() time.Time
+	// Limit is the page size of the issue list (tests); default 100.
+	Limit int
 }
 
 // Collector is one configured Redmine source.
 type Collector struct {
-	src  *config.Source
-	hc   *http.Client
-	base string
-	host string
-	log  *slog.Logger
+	src   *config.Source
+	hc    *http.Client
+	base  string
+	host  string
+	log   *slog.Logger
+	now   func() time.Time
+	limit int
 
 	statusOnce sync.Once
 	statuses   map[int]status
@@ -61,7 +68,14 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redmine %s: %w", src.Name, err)
 	}
-	return &Collector{src: src, hc: hc, base: strings.TrimRight(src.URL, "/"), host: u.Host, log: log}, nil
+	c := &Collector{src: src, hc: hc, base: strings.TrimRight(src.URL, "/"), host: u.Host, log: log, now: o.Now, limit: o.Limit}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.limit <= 0 {
+		c.limit = limit
+	}
+	return c, nil
 }
 
 // Name implements collectors.Collector.
@@ -334,36 +348,49 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 	if err != nil {
 		return err
 	}
+	// Sorted by id, not updated_on: an issue updated mid-scan would move to
+	// the end and push the one at the next page boundary back onto a page
+	// already read (see collectors/scan).
+	what := fmt.Sprintf("redmine %s: list issues of %s", c.src.Name, s.Path)
+	sc := scan.New(what, c.now())
 	offset := 0
 	for {
-		q := url.Values{"project_id": {strconv.FormatInt(s.ID, 10)}, "status_id": {"*"}, "sort": {"updated_on:asc,id"},
-			"updated_on": {">=" + since.UTC().Format("2006-01-02T15:04:05Z")}, "offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(limit)}}
+		q := url.Values{"project_id": {strconv.FormatInt(s.ID, 10)}, "status_id": {"*"}, "sort": {"id"},
+			"updated_on": {">=" + since.UTC().Format("2006-01-02T15:04:05Z")}, "offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(c.limit)}}
 		if !c.src.IncludeSubprojects {
 			q.Set("subproject_id", "!*")
 		}
 		var page struct {
-			Issues     []IssueJSON `json:"issues"`
-			TotalCount int         `json:"total_count"`
+			Issues     []*IssueJSON `json:"issues"`
+			TotalCount int          `json:"total_count"`
 		}
 		if err := c.get(ctx, fmt.Sprintf("list issues of %s (offset %d)", s.Path, offset), "/issues.json", q, &page); err != nil {
 			return err
 		}
-		if len(page.Issues) > 0 {
-			listed := map[string]time.Time{}
-			var cursor time.Time
-			for _, x := range page.Issues {
-				u := ts(x.UpdatedOn)
-				listed[c.id("", x.ID)] = u
-				if u.After(cursor) {
-					cursor = u
-				}
+		if page.Issues == nil && offset == 0 && page.TotalCount > 0 {
+			return fmt.Errorf("%s (offset %d): malformed response: no issues array but total_count %d", what, offset, page.TotalCount)
+		}
+		sc.Total(int64(page.TotalCount))
+		listed := map[string]time.Time{}
+		var fresh []*IssueJSON
+		for i, x := range page.Issues {
+			if x == nil || x.ID <= 0 {
+				return fmt.Errorf("%s (offset %d): malformed response: item %d of %d has no id", what, offset, i+1, len(page.Issues))
 			}
+			u := ts(x.UpdatedOn)
+			if !sc.Fresh(c.id("", x.ID), u) {
+				continue
+			}
+			listed[c.id("", x.ID)] = u
+			fresh = append(fresh, x)
+		}
+		if len(fresh) > 0 {
 			same, err := out.Unchanged(ctx, listed)
 			if err != nil {
 				return fmt.Errorf("redmine %s: look up landed issues: %w", c.src.Name, err)
 			}
-			var changed []IssueJSON
-			for _, x := range page.Issues {
+			var changed []*IssueJSON
+			for _, x := range fresh {
 				if !same[c.id("", x.ID)] {
 					changed = append(changed, x)
 				}
@@ -375,28 +402,41 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			for i := range changed {
 				g.Go(func() error {
 					var one struct {
-						Issue IssueJSON `json:"issue"`
+						Issue *IssueJSON `json:"issue"`
 					}
 					if err := c.get(gctx, fmt.Sprintf("get issue %d with journals", changed[i].ID), fmt.Sprintf("/issues/%d.json", changed[i].ID),
 						url.Values{"include": {"journals"}}, &one); err != nil {
 						return err
 					}
-					issues[i] = c.Issue(s.Path, &one.Issue, statuses)
+					if one.Issue == nil || one.Issue.ID != changed[i].ID {
+						return fmt.Errorf("redmine %s: get issue %d with journals: malformed response: no issue %d in it", c.src.Name, changed[i].ID, changed[i].ID)
+					}
+					issues[i] = c.Issue(s.Path, one.Issue, statuses)
 					return nil
 				})
 			}
 			if err := g.Wait(); err != nil {
 				return err
 			}
-			if err := out.Emit(ctx, &models.Batch{Issues: issues}, cursor); err != nil {
+			if err := out.Emit(ctx, &models.Batch{Issues: issues}, time.Time{}); err != nil {
 				return err
 			}
 		}
+		if err := sc.Page(len(fresh), len(page.Issues)); err != nil {
+			return err
+		}
 		offset += len(page.Issues)
 		if len(page.Issues) == 0 || offset >= page.TotalCount {
-			return nil
+			break
 		}
 	}
+	if sc.Shrank() {
+		c.log.Warn("issues left the list while it was read; the cursor stays so the next run reads the window again", "source", c.src.Name, "project", s.Path)
+	}
+	if cur := sc.Cursor(); !cur.IsZero() {
+		return out.Emit(ctx, &models.Batch{}, cur)
+	}
+	return nil
 }
 
 // VersionJSON is a version as /projects/{id}/versions.json returns it.

@@ -157,6 +157,9 @@ func GenerateJira(seed uint64, projects, issuesPerProject int, now time.Time) *J
 				}
 			}
 			sort.SliceStable(x.histories, func(a, b int) bool { return x.histories[a]["created"].(string) < x.histories[b]["created"].(string) })
+			if n := len(x.histories); n > 0 { // updated is the newest change, as in Jira
+				x.Updated, _ = time.Parse("2006-01-02T15:04:05.000-0700", x.histories[n-1]["created"].(string))
+			}
 			p.issues = append(p.issues, x)
 			o.byKey[x.Key] = x
 		}
@@ -232,6 +235,12 @@ type JiraServer struct {
 	n        atomic.Int64
 	searches atomic.Int64
 	pages    atomic.Int64 // changelog pages and issue re-fetches
+	// Zone is the searching account's time zone (/myself timeZone): a bare
+	// JQL date is read in it, as Jira does. nil = UTC.
+	Zone *time.Location
+	// asOf, when set, serves the org as it was at that instant: issues
+	// created later are hidden, histories after it dropped (SetAsOf).
+	asOf atomic.Pointer[time.Time]
 	// Every429 answers every n-th request with 429 Retry-After: 1 (0 = never).
 	Every429  int64
 	throttled atomic.Int64
@@ -271,6 +280,45 @@ func StartJira(org *JiraOrg, cloud bool) *JiraServer {
 // Close stops the server.
 func (s *JiraServer) Close() { s.hs.Close() }
 
+// SetAsOf serves the org as it was at t (zero: as it is).
+func (s *JiraServer) SetAsOf(t time.Time) {
+	if t.IsZero() {
+		s.asOf.Store(nil)
+		return
+	}
+	s.asOf.Store(&t)
+}
+
+// view is x as the server shows it now: as of asOf, or nil if it did not exist yet.
+func (s *JiraServer) view(x *jIssue) *jIssue {
+	at := s.asOf.Load()
+	if at == nil {
+		return x
+	}
+	if x.Created.After(*at) {
+		return nil
+	}
+	v := *x
+	v.histories, v.Updated, v.Status, v.Resolved = nil, x.Created, 1, time.Time{}
+	for _, h := range x.histories {
+		t, _ := time.Parse("2006-01-02T15:04:05.000-0700", h["created"].(string))
+		if t.After(*at) {
+			break
+		}
+		v.histories = append(v.histories, h)
+		v.Updated = t
+		for _, it := range h["items"].([]map[string]any) {
+			if it["field"] == "status" {
+				v.Status, _ = strconv.Atoi(it["to"].(string))
+				if v.Status == 10002 {
+					v.Resolved = t
+				}
+			}
+		}
+	}
+	return &v
+}
+
 // Counts: all requests, search pages, extra changelog requests, 429s sent.
 func (s *JiraServer) Counts() (total, searches, changelog, throttled int64) {
 	return s.n.Load(), s.searches.Load(), s.pages.Load(), s.throttled.Load()
@@ -304,8 +352,15 @@ func (s *JiraServer) search(r *http.Request) (any, int) {
 	q := r.URL.Query()
 	jql := q.Get("jql")
 	var since time.Time
+	zone := s.Zone
+	if zone == nil {
+		zone = time.UTC
+	}
 	if m := jqlUpdated.FindStringSubmatch(jql); m != nil {
-		since, _ = time.Parse("2006/01/02 15:04", m[1])
+		var err error
+		if since, err = time.ParseInLocation("2006/01/02 15:04", m[1], zone); err != nil {
+			return map[string]any{"errorMessages": []string{fmt.Sprintf("Date value '%s' for field 'updated' is invalid.", m[1])}}, 400
+		}
 	}
 	want := map[string]bool{}
 	if m := jqlProjects.FindStringSubmatch(jql); m != nil {
@@ -319,14 +374,19 @@ func (s *JiraServer) search(r *http.Request) (any, int) {
 			continue
 		}
 		for _, x := range p.issues {
-			if !x.Updated.Before(since) {
-				items = append(items, x)
+			if v := s.view(x); v != nil && !v.Updated.Before(since) {
+				items = append(items, v)
 			}
 		}
 	}
+	byCreated := strings.Contains(jql, "ORDER BY created")
 	sort.SliceStable(items, func(a, b int) bool {
-		if !items[a].Updated.Equal(items[b].Updated) {
-			return items[a].Updated.Before(items[b].Updated)
+		ka, kb := items[a].Updated, items[b].Updated
+		if byCreated {
+			ka, kb = items[a].Created, items[b].Created
+		}
+		if !ka.Equal(kb) {
+			return ka.Before(kb)
 		}
 		return items[a].Key < items[b].Key
 	})
@@ -369,7 +429,11 @@ func (s *JiraServer) route(r *http.Request) (any, int) {
 		}
 		return map[string]any{"baseUrl": s.URL, "version": "9.12.0", "deploymentType": dt}, 200
 	case p == "/rest/api/2/myself":
-		return map[string]any{"accountId": "acc-me", "displayName": "devpulse reader"}, 200
+		zone := "UTC"
+		if s.Zone != nil {
+			zone = s.Zone.String()
+		}
+		return map[string]any{"accountId": "acc-me", "displayName": "devpulse reader", "timeZone": zone}, 200
 	case p == "/rest/api/2/status":
 		var out []any
 		for _, st := range jStatuses {
@@ -392,6 +456,9 @@ func (s *JiraServer) route(r *http.Request) (any, int) {
 	case strings.HasPrefix(p, "/rest/api/2/issue/") && strings.HasSuffix(p, "/changelog"):
 		s.pages.Add(1)
 		x := s.Org.byKey[strings.TrimSuffix(strings.TrimPrefix(p, "/rest/api/2/issue/"), "/changelog")]
+		if x != nil {
+			x = s.view(x)
+		}
 		if x == nil {
 			return nil, 404
 		}
@@ -405,6 +472,9 @@ func (s *JiraServer) route(r *http.Request) (any, int) {
 	case strings.HasPrefix(p, "/rest/api/2/issue/"):
 		s.pages.Add(1)
 		x := s.Org.byKey[strings.TrimPrefix(p, "/rest/api/2/issue/")]
+		if x != nil {
+			x = s.view(x)
+		}
 		if x == nil {
 			return nil, 404
 		}

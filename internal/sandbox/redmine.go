@@ -3,12 +3,14 @@ package sandbox
 import (
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -178,6 +180,11 @@ type RedmineServer struct {
 	n     atomic.Int64
 	lists atomic.Int64
 	gets  atomic.Int64
+	mu    sync.Mutex
+	// OnList runs after each page of the issue list was served: tests
+	// update issues mid-scan here. Set it before the first request.
+	OnList  func()
+	updates int
 }
 
 // StartRedmine serves org on loopback; requests need X-Redmine-API-Key: key.
@@ -192,7 +199,12 @@ func StartRedmine(org *RedmineOrg, key string, latency time.Duration) *RedmineSe
 			w.WriteHeader(401)
 			return
 		}
+		s.mu.Lock()
 		body, status := s.route(r)
+		s.mu.Unlock()
+		if s.OnList != nil && r.URL.Path == "/issues.json" {
+			defer s.OnList()
+		}
 		if status != 200 {
 			w.WriteHeader(status)
 			return
@@ -225,6 +237,36 @@ func (s *RedmineServer) Touch(n int) {
 			"notes": "ping", "created_on": rmTS(at), "private_notes": false, "details": []any{}})
 		x.Updated = at
 	}
+	s.sortIssues()
+}
+
+// UpdateRandom gives n issues, chosen with rng, a newer updated_on (each
+// later than the one before), as people editing them mid-scan would.
+func (s *RedmineServer) UpdateRandom(n int, rng *rand.Rand) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := 0; i < n; i++ {
+		p := s.Org.projects[rng.IntN(len(s.Org.projects))]
+		s.updates++
+		p.issues[rng.IntN(len(p.issues))].Updated = s.Org.Now.Add(time.Minute + time.Duration(s.updates)*time.Second)
+	}
+	s.sortIssues()
+}
+
+// State is every issue's id and updated_on: what a complete collection lands.
+func (s *RedmineServer) State() map[int]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[int]time.Time{}
+	for _, p := range s.Org.projects {
+		for _, x := range p.issues {
+			out[x.ID] = x.Updated
+		}
+	}
+	return out
+}
+
+func (s *RedmineServer) sortIssues() {
 	for _, p := range s.Org.projects {
 		sort.SliceStable(p.issues, func(a, b int) bool {
 			if !p.issues[a].Updated.Equal(p.issues[b].Updated) {
@@ -280,6 +322,12 @@ func (s *RedmineServer) route(r *http.Request) (any, int) {
 				k := sort.Search(len(items), func(i int) bool { return !items[i].Updated.Before(t) })
 				items = items[k:]
 			}
+		}
+		// Redmine sorts by the columns sort names; the list is kept by
+		// (updated_on, id), so sort=id is a sort of what the filter kept.
+		if srt := q.Get("sort"); srt == "id" || srt == "id:asc" {
+			items = append([]*rmIssue(nil), items...)
+			sort.Slice(items, func(a, b int) bool { return items[a].ID < items[b].ID })
 		}
 		off, _ := strconv.Atoi(q.Get("offset"))
 		lim, _ := strconv.Atoi(q.Get("limit"))

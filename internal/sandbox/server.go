@@ -211,6 +211,10 @@ type Options struct {
 	P429, P5xx, PTruncate float64
 	// FaultFunc decides faults per request (n counts requests from 1); it wins over the probabilities.
 	FaultFunc func(r *http.Request, n int64) Fault
+	// OnListPage runs after a page of a project list (merge_requests,
+	// pipelines, deployments, issues) was served: tests update records
+	// mid-scan here, as people working during a collection do.
+	OnListPage func(kind string, page int)
 }
 
 // Server serves an Org.
@@ -225,6 +229,8 @@ type Server struct {
 	cnt  map[string]int64
 	rng  *rand.Rand
 	rmu  sync.Mutex
+	// updates counts UpdateRandom's edits, so each is later than the last.
+	updates int
 }
 
 // Start serves org on a loopback port.
@@ -281,6 +287,50 @@ func (s *Server) Touch(n int, host string) []string {
 		m.rev++
 		m.UpdatedAt = at.Add(time.Duration(i) * time.Millisecond)
 		ids = append(ids, fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID))
+	}
+	return ids
+}
+
+var listKinds = map[string]bool{"merge_requests": true, "pipelines": true, "deployments": true, "issues": true}
+
+// UpdateRandom gives n records of a list kind, chosen with rng, a newer
+// updated_at (each later than every earlier update), as people editing
+// them would. It returns their ids in devpulse's form.
+func (s *Server) UpdateRandom(kind string, n int, rng *rand.Rand, host string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer s.Org.sortAll()
+	var ids []string
+	for i := 0; i < n; i++ {
+		p := s.Org.projects[rng.IntN(len(s.Org.projects))]
+		s.updates++
+		at := s.Org.Now.Add(time.Minute + time.Duration(s.updates)*time.Millisecond)
+		switch kind {
+		case "merge_requests":
+			if len(p.mrs) > 0 {
+				m := p.mrs[rng.IntN(len(p.mrs))]
+				m.UpdatedAt = at
+				ids = append(ids, fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID))
+			}
+		case "pipelines":
+			if len(p.pipelines) > 0 {
+				x := p.pipelines[rng.IntN(len(p.pipelines))]
+				x.UpdatedAt = at
+				ids = append(ids, fmt.Sprintf("gitlab:%s:%d:pipeline:%d", host, p.ID, x.ID))
+			}
+		case "deployments":
+			if len(p.deployments) > 0 {
+				x := p.deployments[rng.IntN(len(p.deployments))]
+				x.UpdatedAt = at
+				ids = append(ids, fmt.Sprintf("gitlab:%s:%d:deployment:%d", host, p.ID, x.ID))
+			}
+		case "issues":
+			if len(p.issues) > 0 {
+				x := p.issues[rng.IntN(len(p.issues))]
+				x.UpdatedAt = at
+				ids = append(ids, fmt.Sprintf("gitlab:%s:%d:issue:%d", host, p.ID, x.IID))
+			}
+		}
 	}
 	return ids
 }
@@ -362,6 +412,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	for k, v := range hdr {
 		w.Header().Set(k, v)
 	}
+	if s.opts.OnListPage != nil && status == 200 && listKinds[kind] {
+		pg, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		defer s.opts.OnListPage(kind, max(pg, 1))
+	}
 	if status != 200 {
 		writeErr(w, status, body.(string))
 		return
@@ -408,7 +462,7 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 		case len(rest) == 0:
 			return "project", s.Org.projectJSON(p), nil, 200
 		case rest[0] == "merge_requests" && len(rest) == 1:
-			items := filterSort(p.mrs, q, func(m *mr) (time.Time, int64) { return m.UpdatedAt, m.ID })
+			items := filterSort(p.mrs, q, func(m *mr) (time.Time, time.Time, int64) { return m.UpdatedAt, m.CreatedAt, m.ID })
 			return page(r, "merge_requests", items, func(m *mr) any { return s.Org.mrJSON(p, m) })
 		case rest[0] == "merge_requests" && len(rest) == 3:
 			iid, _ := strconv.ParseInt(rest[1], 10, 64)
@@ -425,7 +479,7 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 				return page(r, "mr_diffs", s.Org.diffs(p, m), func(d map[string]any) any { return d })
 			}
 		case rest[0] == "pipelines" && len(rest) == 1:
-			items := filterSort(p.pipelines, q, func(x *pipeline) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			items := filterSort(p.pipelines, q, func(x *pipeline) (time.Time, time.Time, int64) { return x.UpdatedAt, x.CreatedAt, x.ID })
 			return page(r, "pipelines", items, func(x *pipeline) any { return s.Org.pipelineJSON(p, x, false) })
 		case rest[0] == "pipelines" && len(rest) == 2:
 			id, _ := strconv.ParseInt(rest[1], 10, 64)
@@ -436,7 +490,11 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 			}
 			return "not_found", "404 Not found", nil, 404
 		case rest[0] == "deployments" && len(rest) == 1:
-			items := filterSort(p.deployments, q, func(x *deployment) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			if q.Get("updated_after") != "" && q.Get("order_by") != "updated_at" {
+				// DeploymentsFinder#validate! (GitLab 15+): a 400, not a silent full list.
+				return "bad_request", "400 Bad request - `updated_at` filter requires `updated_at` sort", nil, 400
+			}
+			items := filterSort(p.deployments, q, func(x *deployment) (time.Time, time.Time, int64) { return x.UpdatedAt, x.CreatedAt, x.ID })
 			return page(r, "deployments", items, func(x *deployment) any { return s.Org.deploymentJSON(p, x) })
 		case rest[0] == "deployments" && len(rest) == 3 && rest[2] == "merge_requests":
 			id, _ := strconv.ParseInt(rest[1], 10, 64)
@@ -451,22 +509,22 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 			}
 			return "not_found", "404 Not found", nil, 404
 		case rest[0] == "issues" && len(rest) == 1:
-			items := filterSort(p.issues, q, func(x *issue) (time.Time, int64) { return x.UpdatedAt, x.ID })
+			items := filterSort(p.issues, q, func(x *issue) (time.Time, time.Time, int64) { return x.UpdatedAt, x.CreatedAt, x.ID })
 			return page(r, "issues", items, func(x *issue) any { return s.Org.issueJSON(p, x) })
 		}
 	}
 	return "not_found", "404 Not found", nil, 404
 }
 
-// filterSort applies updated_after (inclusive, as GitLab) and order_by=updated_at sort=asc|desc.
-// The org keeps every list sorted by (updated_at, id), so the common request
-// (order_by=updated_at&sort=asc) is a binary search, not a sort: the sandbox
-// serves 100k-MR projects page after page without slowing down.
-func filterSort[T any](items []T, q url.Values, key func(T) (time.Time, int64)) []T {
+// filterSort applies updated_after (inclusive, as GitLab) and order_by
+// (updated_at, created_at or id; id when absent) with sort=asc|desc. The org
+// keeps every list sorted by (updated_at, id), so order_by=updated_at&sort=asc
+// is a binary search, not a sort; the other orders sort what the filter kept.
+func filterSort[T any](items []T, q url.Values, key func(T) (updated, created time.Time, id int64)) []T {
 	if q.Get("order_by") == "updated_at" && q.Get("sort") == "asc" {
 		from := 0
 		if t, err := time.Parse(time.RFC3339, q.Get("updated_after")); err == nil {
-			from = sort.Search(len(items), func(i int) bool { u, _ := key(items[i]); return !u.Before(t) })
+			from = sort.Search(len(items), func(i int) bool { u, _, _ := key(items[i]); return !u.Before(t) })
 		}
 		return items[from:]
 	}
@@ -476,7 +534,7 @@ func filterSort[T any](items []T, q url.Values, key func(T) (time.Time, int64)) 
 		if err == nil {
 			out = nil
 			for _, it := range items {
-				if u, _ := key(it); !u.Before(t) {
+				if u, _, _ := key(it); !u.Before(t) {
 					out = append(out, it)
 				}
 			}
@@ -484,13 +542,16 @@ func filterSort[T any](items []T, q url.Values, key func(T) (time.Time, int64)) 
 	}
 	sorted := append([]T(nil), out...)
 	desc := q.Get("sort") != "asc"
-	byUpdated := q.Get("order_by") == "updated_at"
+	order := q.Get("order_by")
 	sort.SliceStable(sorted, func(i, j int) bool {
-		ui, ii := key(sorted[i])
-		uj, ij := key(sorted[j])
+		ui, ci, ii := key(sorted[i])
+		uj, cj, ij := key(sorted[j])
 		less := ii < ij
-		if byUpdated && !ui.Equal(uj) {
+		switch {
+		case order == "updated_at" && !ui.Equal(uj):
 			less = ui.Before(uj)
+		case order == "created_at" && !ci.Equal(cj):
+			less = ci.Before(cj)
 		}
 		if desc {
 			return !less
@@ -615,4 +676,33 @@ func (s *Server) groupProjects(r *http.Request, group string, q url.Values) (str
 		out = []any{}
 	}
 	return "group_projects", out, h, 200
+}
+
+// State is every record of a list kind with its updated_at, keyed by
+// devpulse's id: what one complete collection must have landed.
+func (s *Server) State(kind, host string) map[string]time.Time {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := map[string]time.Time{}
+	for _, p := range s.Org.projects {
+		switch kind {
+		case "merge_requests":
+			for _, m := range p.mrs {
+				out[fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID)] = m.UpdatedAt
+			}
+		case "pipelines":
+			for _, x := range p.pipelines {
+				out[fmt.Sprintf("gitlab:%s:%d:pipeline:%d", host, p.ID, x.ID)] = x.UpdatedAt
+			}
+		case "deployments":
+			for _, x := range p.deployments {
+				out[fmt.Sprintf("gitlab:%s:%d:deployment:%d", host, p.ID, x.ID)] = x.UpdatedAt
+			}
+		case "issues":
+			for _, x := range p.issues {
+				out[fmt.Sprintf("gitlab:%s:%d:issue:%d", host, p.ID, x.IID)] = x.UpdatedAt
+			}
+		}
+	}
+	return out
 }
