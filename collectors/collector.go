@@ -32,3 +32,9 @@ type Env struct {
 	Logger *slog.Logger
 	Stats  *httpx.Stats
 }
+
+// Refetcher is the optional ability to read given records again, children
+// included, whatever their updated_at (reconcile repairs with it).
+type Refetcher interface {
+	Refetch(ctx context.Context, scope models.Scope, stream string, ids []string, out models.Output) error
+}

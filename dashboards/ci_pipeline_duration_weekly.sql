@@ -10,5 +10,5 @@ SELECT project_path,
        PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY queued_duration_s) AS queue_p50_s
 FROM pipelines
 WHERE is_default_branch AND finished_at IS NOT NULL AND duration_s IS NOT NULL AND deleted_at IS NULL
-  AND status IN ('success', 'failed', 'canceled')
+  AND status IN ('success', 'failed') -- the set of pipeline_success_rate: canceled and skipped excluded
 GROUP BY project_path, CAST(DATE_TRUNC('week', finished_at) AS DATE)

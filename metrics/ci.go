@@ -1,8 +1,10 @@
 package metrics
 
-// CI computes pipeline health on the default branch: success rate over
-// pipelines that finished success or failed (canceled and skipped excluded),
-// and duration and queue time of finished ones, each in the period it finished.
+// CI computes pipeline health on the default branch over one set of
+// pipelines, those that finished success or failed (canceled and skipped
+// excluded, METRICS.md): success rate, duration and queue time, each in the
+// period it finished. A canceled pipeline's duration says when someone
+// stopped it, not how long CI takes.
 func CI(in Input, o Options) []*Metric {
 	var success []hit
 	var duration, queue []sample
@@ -15,14 +17,10 @@ func CI(in Input, o Options) []*Metric {
 		if p.FinishedAt != nil {
 			at = *p.FinishedAt
 		}
-		switch p.Status {
-		case "success", "failed":
-			success = append(success, hit{at, p.Status == "success"})
-		default:
-			if p.Status != "canceled" {
-				continue
-			}
+		if p.Status != "success" && p.Status != "failed" {
+			continue
 		}
+		success = append(success, hit{at, p.Status == "success"})
 		if p.DurationS != nil && p.FinishedAt != nil {
 			duration = append(duration, sample{at, *p.DurationS})
 		}

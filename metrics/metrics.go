@@ -33,6 +33,9 @@ type Options struct {
 	IncidentTypes     []string       // issue types that are incidents: GitLab's incident, incidents.redmine_trackers
 	BenchmarkYear     int            // metrics.benchmark_year (default 2024)
 	Flow              FlowOptions
+	// Now is when the data was read: a period that had not ended by then is
+	// partial. Zero means Until.
+	Now time.Time
 }
 
 // DefaultOptions fills what METRICS.md gives defaults for.
@@ -48,6 +51,9 @@ type Point struct {
 	PeriodEnd   time.Time // exclusive
 	Value       *float64
 	N           int
+	// Partial: the period had not ended when the data was read, so its
+	// value is over part of it and must never replace a whole one.
+	Partial bool
 }
 
 // Metric is one metric of one scope over the window.
@@ -234,8 +240,36 @@ func (o Options) counts(name string, at []time.Time) *Metric {
 	return m
 }
 
-// Compute derives every metric GitLab-shaped data can feed.
+// Compute derives every metric GitLab-shaped data can feed. Window values
+// are over [Since, Until); every series point is over its whole period
+// (METRICS.md: stored periods are whole periods), so a week's value does
+// not depend on the day the window began.
 func Compute(in Input, o Options) Set {
+	set := compute(in, o)
+	whole, horizon := o.wholePeriods()
+	if whole.Since.Equal(o.Since) && whole.Until.Equal(o.Until) {
+		markPartial(set, horizon)
+		return set
+	}
+	ws := compute(in, whole)
+	for name, m := range set {
+		if w := ws[name]; w != nil && !perSprint[name] {
+			m.Series = w.Series
+			for part, pm := range m.Parts {
+				if wp := w.Parts[part]; wp != nil {
+					pm.Series = wp.Series
+				}
+			}
+		}
+	}
+	markPartial(set, horizon)
+	return set
+}
+
+// perSprint series are per sprint, not per period.
+var perSprint = map[string]bool{"velocity": true, "say_do_ratio": true}
+
+func compute(in Input, o Options) Set {
 	set := Set{}
 	for _, m := range DORA(in, o) {
 		set[m.Name] = m
@@ -250,4 +284,40 @@ func Compute(in Input, o Options) Set {
 		set[m.Name] = m
 	}
 	return set
+}
+
+// wholePeriods is o widened to whole periods: from the start of Since's
+// period to the end of Until's, but not past the data (Now, else Until),
+// which is the horizon after which a period is partial.
+func (o Options) wholePeriods() (Options, time.Time) {
+	horizon := o.Now
+	if horizon.IsZero() {
+		horizon = o.Until
+	}
+	w := o
+	w.Since = PeriodStart(o.Since, o.Grain, o.Location)
+	w.Until = NextPeriod(PeriodStart(o.Until.Add(-time.Nanosecond), o.Grain, o.Location), o.Grain)
+	w.Until = minTime(w.Until, maxTime(horizon, o.Until))
+	return w, horizon
+}
+
+func markPartial(set Set, horizon time.Time) {
+	for name, m := range set {
+		if perSprint[name] {
+			continue
+		}
+		for _, ms := range append([]*Metric{m}, partsOf(m)...) {
+			for i := range ms.Series {
+				ms.Series[i].Partial = ms.Series[i].PeriodEnd.After(horizon)
+			}
+		}
+	}
+}
+
+func partsOf(m *Metric) []*Metric {
+	out := make([]*Metric, 0, len(m.Parts))
+	for _, p := range m.Parts {
+		out = append(out, p)
+	}
+	return out
 }

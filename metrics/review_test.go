@@ -71,16 +71,19 @@ func TestCIMetrics(t *testing.T) {
 		pl("success", true, 1, 600, 10),
 		pl("success", true, 2, 900, 30),
 		pl("failed", true, 3, 300, 20),
-		pl("canceled", true, 4, 100, 5),   // not in the success rate; its duration counts
+		pl("canceled", true, 4, 100, 5),   // in neither the success rate nor the durations (METRICS.md: the same set)
 		pl("failed", false, 5, 5000, 500), // a feature branch: ignored
 		pl("running", true, 6, 0, 0),      // not finished
 	}}
 	ms := CI(in, opts())
 	// 2 success of 3 success+failed
 	near(t, "pipeline_success_rate", find(ms, "pipeline_success_rate").Value, 2.0/3)
-	// durations [600, 900, 300, 100] → p50 (300+600)/2 = 450; p85: h = 2.55 → 600 + 0.55*300 = 765
-	near(t, "duration p50", find(ms, "pipeline_duration").P50, 450)
-	near(t, "duration p85", find(ms, "pipeline_duration").P85, 765)
-	// queue [10, 30, 20, 5] → p50 15
-	near(t, "queue p50", find(ms, "pipeline_queue_time").P50, 15)
+	// durations [600, 900, 300] → p50 600; p85: h = 1.7 → 600 + 0.7*300 = 810
+	near(t, "duration p50", find(ms, "pipeline_duration").P50, 600)
+	near(t, "duration p85", find(ms, "pipeline_duration").P85, 810)
+	if n := find(ms, "pipeline_duration").N; n != find(ms, "pipeline_success_rate").N {
+		t.Errorf("pipeline_duration over %d pipelines, pipeline_success_rate over %d: not the same set", n, find(ms, "pipeline_success_rate").N)
+	}
+	// queue [10, 30, 20] → p50 20
+	near(t, "queue p50", find(ms, "pipeline_queue_time").P50, 20)
 }

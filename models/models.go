@@ -279,6 +279,10 @@ type Output struct {
 	// List, when set, makes a listing pass (reconcile): every listed id is
 	// handed to it and reported unchanged, so no detail request is made.
 	List func(listed map[string]time.Time)
+	// Heads, when set with List, receives each listed merge request's head
+	// SHA: reconcile compares it with the landed one, because some GitLab
+	// versions do not bump updated_at on every push.
+	Heads func(heads map[string]string)
 }
 
 // Unchanged filters ids whose landed updated_at equals the listed one.

@@ -250,19 +250,31 @@ func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }
 // with the cursor they reach. Whatever was emitted before an error or a
 // cancellation is still landed: pages are complete, so the cursor is exact.
 func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src *config.Source, key warehouse.StreamKey, u unit, o Options) (int, policy.Counts, error) {
-	counts := policy.Counts{}
 	since := r.Now().Add(-time.Duration(src.Lookback))
 	if !o.Since.IsZero() {
 		since = o.Since
 	} else if !o.Full {
 		cur, ok, err := r.WH.Cursor(ctx, key)
 		if err != nil {
-			return 0, counts, err
+			return 0, policy.Counts{}, err
 		}
 		if ok {
 			since = cur.Add(-time.Duration(src.Overlap))
 		}
 	}
+	incremental := !o.Full && o.Since.IsZero()
+	return r.landStream(ctx, key, u.stream, incremental, func(ctx context.Context, out models.Output) error {
+		return col.Collect(ctx, u.scope, u.stream, since, out)
+	})
+}
+
+// landStream runs collect with an Output that clears every batch through the
+// policy and lands it, batch_size records at a time, with the cursor it
+// reached. A panic in a collector becomes the stream's error: one malformed
+// record stops its stream, never the process or the other sources.
+func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool,
+	collect func(ctx context.Context, out models.Output) error) (int, policy.Counts, error) {
+	counts := policy.Counts{}
 	if r.Progress != nil {
 		r.Progress.Start(key)
 	}
@@ -283,10 +295,10 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 		return nil
 	}
 	out := models.Output{}
-	if !o.Full && o.Since.IsZero() {
+	if incremental {
 		// Incremental: records re-listed by the overlap window are skipped if unchanged.
 		out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {
-			return r.WH.Landed(ctx, u.stream, ids)
+			return r.WH.Landed(ctx, stream, ids)
 		}
 	}
 	out.Emit = func(ctx context.Context, b *models.Batch, cursor time.Time) error {
@@ -303,7 +315,14 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 		}
 		return nil
 	}
-	err := col.Collect(ctx, u.scope, u.stream, since, out)
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("%s %s of %s: malformed data from the server (%v); nothing of the page being read landed", key.Source, key.Stream, key.Scope, p)
+			}
+		}()
+		return collect(ctx, out)
+	}()
 	// Land what was fully read even when stopping: a re-run then resumes after it.
 	if lerr := land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
 		err = lerr

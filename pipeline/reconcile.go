@@ -20,6 +20,7 @@ import (
 type ReconcileResult struct {
 	Vanished   map[string]int // deleted upstream (or no longer visible to the token)
 	OutOfScope map[string]int // their project left the configured scope
+	Repaired   map[string]int // re-read because their head SHA moved without a newer updated_at
 	Requests   int64
 }
 
@@ -40,7 +41,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
-	res := &ReconcileResult{Vanished: map[string]int{}, OutOfScope: map[string]int{}}
+	res := &ReconcileResult{Vanished: map[string]int{}, OutOfScope: map[string]int{}, Repaired: map[string]int{}}
 	names := make([]string, 0, len(r.Cfg.Sources))
 	for n := range r.Cfg.Sources {
 		if len(o.Sources) == 0 || slices.Contains(o.Sources, n) {
@@ -85,11 +86,17 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 					listed[id] = true
 					mu.Unlock()
 				}
+				var heads map[string]string
 				out := models.Output{
 					List: func(m map[string]time.Time) {
 						for id := range m {
 							record(id)
 						}
+					},
+					Heads: func(h map[string]string) {
+						mu.Lock()
+						heads = h
+						mu.Unlock()
 					},
 					Emit: func(_ context.Context, b *models.Batch, _ time.Time) error {
 						for _, id := range b.TopIDs() {
@@ -100,6 +107,15 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 				}
 				if err := col.Collect(ctx, s, st, since, out); err != nil {
 					return res, fmt.Errorf("reconcile %s/%s of %s: %w", name, st, s.Path, err)
+				}
+				if len(heads) > 0 {
+					n, err := r.repairHeads(ctx, col, name, s, st, heads)
+					if err != nil {
+						return res, err
+					}
+					if n > 0 {
+						res.Repaired[table] += n
+					}
 				}
 				landed, err := r.liveIDs(ctx, table, col.Instance(), name, s.Path, since)
 				if err != nil {
@@ -157,6 +173,53 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 		}
 	}
 	return res, nil
+}
+
+// repairHeads re-reads, children included, the landed merge requests whose
+// listed head SHA differs from the landed one: a push that did not bump
+// updated_at is invisible to incremental runs, and would leave the MR's
+// commits and reviews stale for good.
+func (r *Runner) repairHeads(ctx context.Context, col collectors.Collector, source string, s models.Scope, stream string, heads map[string]string) (int, error) {
+	ids := make([]string, 0, len(heads))
+	for id := range heads {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	var stale []string
+	for lo := 0; lo < len(ids); lo += 500 {
+		chunk := ids[lo:min(lo+500, len(ids))]
+		quoted := make([]string, len(chunk))
+		for i, id := range chunk {
+			quoted[i] = lit(id)
+		}
+		res, err := r.WH.Query(ctx, `SELECT id, sha FROM merge_requests WHERE deleted_at IS NULL AND id IN (`+strings.Join(quoted, ", ")+`)`)
+		if err != nil {
+			return 0, fmt.Errorf("reconcile %s: landed head SHAs of %s: %w", source, s.Path, err)
+		}
+		for _, row := range res.Rows {
+			id, _ := row[0].(string)
+			sha, _ := row[1].(string)
+			if h := heads[id]; h != "" && h != sha {
+				stale = append(stale, id)
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return 0, nil
+	}
+	rf, ok := col.(collectors.Refetcher)
+	if !ok {
+		return 0, nil
+	}
+	key := warehouse.StreamKey{Source: source, Instance: col.Instance(), Scope: s.Path, Stream: stream}
+	_, _, err := r.landStream(ctx, key, stream, false, func(ctx context.Context, out models.Output) error {
+		return rf.Refetch(ctx, s, stream, stale, out)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reconcile %s: re-read merge requests of %s whose head moved: %w", source, s.Path, err)
+	}
+	r.Log.Info("reconcile: re-read merge requests whose head moved without a newer updated_at", "source", source, "scope", s.Path, "records", len(stale))
+	return len(stale), nil
 }
 
 func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

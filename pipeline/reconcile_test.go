@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/devpulse/devpulse/collectors"
@@ -83,5 +84,46 @@ func TestReconcile_MarksDeletedAndOutOfScopeRecords(t *testing.T) {
 	}
 	if n := e.count("SELECT COUNT(*) FROM merge_requests WHERE deleted_at IS NULL AND project_path = '" + dropped + "'"); n != 0 {
 		t.Errorf("%d live MRs left in %s", n, dropped)
+	}
+}
+
+// TestReconcile_RepairsChildrenWhenTheHeadMovedQuietly: some GitLab
+// versions do not bump updated_at on a push. An incremental run cannot see
+// it; reconcile compares each listed MR's head SHA with the landed one and
+// re-reads the commits and notes of those that moved.
+func TestReconcile_RepairsChildrenWhenTheHeadMovedQuietly(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 30}, sandbox.Options{})
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.srv.URL)
+	pushed := e.srv.PushQuietly(4, u.Host)
+	commits := func() int64 {
+		return e.count("SELECT COUNT(*) FROM mr_commits WHERE mr_id IN ('" + strings.Join(pushed, "','") + "')")
+	}
+	before := commits()
+	if _, err := e.collect(ctx, pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if commits() != before {
+		t.Fatal("the incremental run saw the quiet push: the test tests nothing")
+	}
+	res := e.reconcile(pipeline.Options{Streams: []string{"merge_requests"}})
+	if res.Repaired["merge_requests"] != 4 {
+		t.Fatalf("reconcile repaired %v, want the 4 pushed MRs", res.Repaired)
+	}
+	if got := commits(); got != before+4 {
+		t.Errorf("%d commits of the pushed MRs after reconcile, want %d (one new each)", got, before+4)
+	}
+	clean := e.freshWarehouse()
+	if _, err := clean.collect(ctx, pipeline.Options{Streams: []string{"merge_requests"}}); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := e.fingerprint(), clean.fingerprint(); a != b {
+		t.Error("after reconcile the warehouse differs from a clean full run")
+	}
+	if again := e.reconcile(pipeline.Options{Streams: []string{"merge_requests"}}); len(again.Repaired) != 0 {
+		t.Errorf("second reconcile repaired %v", again.Repaired)
 	}
 }

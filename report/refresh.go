@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/devpulse/devpulse/config"
@@ -43,9 +45,55 @@ func Refresh(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, o 
 		return nil, 0, err
 	}
 	rs := Compute(b, Scopes(cfg, b), o)
-	vals := Values(rs, o)
+	vals, err := keepWhole(ctx, wh, Values(rs, o))
+	if err != nil {
+		return nil, 0, err
+	}
 	if err := wh.PutMetrics(ctx, vals); err != nil {
 		return nil, 0, err
 	}
 	return rs, len(vals), nil
+}
+
+// keepWhole drops the partial values whose period already has a whole value
+// stored: a computation over part of a period never replaces one over all of
+// it (METRICS.md, "stored periods are whole periods").
+func keepWhole(ctx context.Context, wh warehouse.Warehouse, vals []warehouse.MetricValue) ([]warehouse.MetricValue, error) {
+	starts := map[string]bool{}
+	for _, v := range vals {
+		if v.Partial {
+			starts[v.Grain+"|"+v.PeriodStart.Format("2006-01-02")] = true
+		}
+	}
+	if len(starts) == 0 {
+		return vals, nil
+	}
+	var conds []string
+	for k := range starts {
+		g, d, _ := strings.Cut(k, "|")
+		conds = append(conds, fmt.Sprintf("(grain = '%s' AND period_start = CAST('%s' AS DATE))", g, d))
+	}
+	sort.Strings(conds)
+	res, err := wh.Query(ctx, `SELECT scope_kind, scope, metric, grain, environment, stat, CAST(period_start AS VARCHAR) FROM metric_values
+		WHERE (partial IS NULL OR NOT partial) AND (`+strings.Join(conds, " OR ")+`)`)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: look up whole periods already stored: %w", err)
+	}
+	whole := map[string]bool{}
+	for _, r := range res.Rows {
+		parts := make([]string, len(r))
+		for i, c := range r {
+			parts[i] = fmt.Sprint(c)
+		}
+		parts[6] = parts[6][:min(10, len(parts[6]))]
+		whole[strings.Join(parts, "|")] = true
+	}
+	out := vals[:0:0]
+	for _, v := range vals {
+		if v.Partial && whole[strings.Join([]string{v.ScopeKind, v.Scope, v.Metric, v.Grain, v.Environment, v.Stat, v.PeriodStart.Format("2006-01-02")}, "|")] {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

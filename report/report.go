@@ -323,7 +323,7 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 	}
 	for _, p := range m.Series {
 		v := base
-		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0
+		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear, v.Partial = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0, p.Partial
 		out = append(out, v)
 	}
 	return append(out, sprintRows(base, name, m, o)...)

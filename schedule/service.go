@@ -204,6 +204,7 @@ func (jr *JobRunner) Refresh(ctx context.Context, cfg *config.Config, wh warehou
 	if err != nil {
 		return err
 	}
+	o.Now = now
 	rs, _, err := report.Refresh(ctx, cfg, wh, o)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)

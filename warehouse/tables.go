@@ -56,7 +56,7 @@ var (
 // MetricValues holds derived metrics; its key is the metric's identity.
 var MetricValues = Table{Name: "metric_values", Key: []string{"scope_kind", "scope", "metric", "grain", "period_start", "environment", "stat"},
 	Columns: []string{"scope_kind", "scope", "metric", "grain", "period_start", "period_end", "environment", "stat", "value",
-		"unit", "n", "label", "benchmark_year", "computed_at"}}
+		"unit", "n", "label", "benchmark_year", "computed_at", "partial"}}
 
 // MetricRows maps metric values to rows of MetricValues.
 func MetricRows(vals []MetricValue, now time.Time) Rows {
@@ -72,7 +72,7 @@ func MetricRows(vals []MetricValue, now time.Time) Rows {
 			year = int64(v.BenchmarkYear)
 		}
 		out.Rows = append(out.Rows, []any{v.ScopeKind, v.Scope, v.Metric, v.Grain, date(v.PeriodStart), date(v.PeriodEnd),
-			v.Environment, v.Stat, val, nullStr(v.Unit), int64(v.N), nullStr(v.Label), year, now})
+			v.Environment, v.Stat, val, nullStr(v.Unit), int64(v.N), nullStr(v.Label), year, now, v.Partial})
 	}
 	out.Rows = dedupe(out.Table, out.Rows)
 	return out

@@ -90,4 +90,7 @@ type MetricValue struct {
 	N                               int
 	Label                           string // tier or band
 	BenchmarkYear                   int
+	// Partial: the period had not ended when it was computed; a partial
+	// value never replaces a whole one (report.Refresh keeps it out).
+	Partial bool
 }

@@ -118,3 +118,120 @@ func TestDashboardViews_AgreeWithGoMetrics(t *testing.T) {
 		t.Errorf("review time: SQL p50 %v (n %v), Go p50 %v (n %d)", rows[0]["p50"], rows[0]["n"], *rt.P50, rt.N)
 	}
 }
+
+// TestMetrics_StoredWeekDoesNotDependOnTheWindow: every collect recomputes
+// a sliding window; a week's stored value must stay the whole week's
+// whatever day the window began (the audit found 8 from a Monday, 4 from a
+// Thursday, 1 from a Sunday for one week's mr_throughput).
+func TestMetrics_StoredWeekDoesNotDependOnTheWindow(t *testing.T) {
+	cfg, srv := collectSandbox(t)
+	week := metrics.PeriodStart(orgNow.AddDate(0, 0, -35), "week", time.UTC)
+	until := week.AddDate(0, 0, 21).Format("2006-01-02")
+	scope := srv.Org.ProjectPaths()[0]
+	q := fmt.Sprintf(`SELECT metric, stat, value, n FROM metric_series WHERE scope = '%s' AND grain = 'week' AND period_start = DATE '%s' ORDER BY metric, stat`,
+		scope, week.Format("2006-01-02"))
+	var ref string
+	for d := 0; d < 7; d++ {
+		since := week.AddDate(0, 0, d).Format("2006-01-02")
+		if code, out, errs := runCLI(t, "metrics", "--config", cfg, "--since", since, "--until", until); code != 0 {
+			t.Fatalf("metrics: %s %s", out, errs)
+		}
+		rows := queryJSON(t, cfg, q)
+		got := fmt.Sprint(rows)
+		var thr any
+		for _, r := range rows {
+			if r["metric"] == "mr_throughput" {
+				thr = r["value"]
+			}
+		}
+		t.Logf("window from %s: mr_throughput of the week of %s in %s = %v", week.AddDate(0, 0, d).Format("Mon 2 Jan"), week.Format("2 Jan"), scope, thr)
+		if d == 0 {
+			ref = got
+			if thr == nil || thr == 0.0 {
+				t.Fatal("no MR merged that week: the test tests nothing")
+			}
+			continue
+		}
+		if got != ref {
+			t.Errorf("window from %s stored another week:\n%s\nfrom the Monday:\n%s", since, got, ref)
+		}
+	}
+}
+
+// TestRefresh_PartialNeverReplacesWhole: a computation made while a period
+// was still running (partial) does not overwrite the whole period's value.
+func TestRefresh_PartialNeverReplacesWhole(t *testing.T) {
+	cfgPath, _ := collectSandbox(t)
+	cfg, err := config.Load(config.Options{Path: cfgPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	week := metrics.PeriodStart(orgNow.AddDate(0, 0, -14), "week", time.UTC)
+	stored := func() string {
+		res, err := wh.Query(context.Background(), fmt.Sprintf(`SELECT scope, value, n, partial FROM metric_values WHERE metric = 'mr_throughput' AND grain = 'week' AND period_start = DATE '%s' ORDER BY scope`, week.Format("2006-01-02")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(res.Rows)
+	}
+	o, err := report.MetricOptions(cfg, week.AddDate(0, 0, -28), week.AddDate(0, 0, 7), "week")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Now = orgNow
+	if _, _, err := report.Refresh(context.Background(), cfg, wh, o); err != nil {
+		t.Fatal(err)
+	}
+	whole := stored()
+	if !strings.Contains(whole, "false") {
+		t.Fatalf("no whole value stored: %s", whole)
+	}
+	// The same week computed as if it were Wednesday of that week.
+	o2, _ := report.MetricOptions(cfg, week.AddDate(0, 0, -28), week.AddDate(0, 0, 2), "week")
+	o2.Now = week.AddDate(0, 0, 2)
+	if _, _, err := report.Refresh(context.Background(), cfg, wh, o2); err != nil {
+		t.Fatal(err)
+	}
+	if got := stored(); got != whole {
+		t.Errorf("a partial computation replaced the whole week:\nbefore %s\nafter  %s", whole, got)
+	}
+}
+
+// TestDashboardViews_ByWindowShowAChosenWindow: after a default run and a
+// run over a chosen month, the *_by_window views show the chosen month's
+// values; the overviews keep showing the latest window.
+func TestDashboardViews_ByWindowShowAChosenWindow(t *testing.T) {
+	cfg, _ := collectSandbox(t)
+	if code, out, errs := runCLI(t, "metrics", "--config", cfg); code != 0 {
+		t.Fatalf("metrics: %s %s", out, errs)
+	}
+	since := metrics.PeriodStart(orgNow.AddDate(0, -2, 0), "month", time.UTC)
+	until := since.AddDate(0, 1, 0)
+	if code, out, errs := runCLI(t, "metrics", "--config", cfg, "--since", since.Format("2006-01-02"), "--until", until.Format("2006-01-02")); code != 0 {
+		t.Fatalf("metrics: %s %s", out, errs)
+	}
+	for _, view := range []string{"dora_by_window", "flow_by_window", "lead_time_breakdown_by_window"} {
+		rows := queryJSON(t, cfg, fmt.Sprintf(`SELECT count(DISTINCT window_start) AS windows,
+			count(*) FILTER (WHERE window_start = DATE '%s' AND window_end = DATE '%s') AS chosen FROM %s`,
+			since.Format("2006-01-02"), until.Format("2006-01-02"), view))
+		if rows[0]["windows"].(float64) < 2 || rows[0]["chosen"].(float64) == 0 {
+			t.Errorf("%s: %v, want both windows and rows of the chosen one", view, rows[0])
+		}
+	}
+	got := queryJSON(t, cfg, fmt.Sprintf(`SELECT value FROM dora_by_window WHERE scope_kind = 'project' AND metric = 'deployment_count'
+		AND window_start = DATE '%s' AND window_end = DATE '%s' ORDER BY scope`, since.Format("2006-01-02"), until.Format("2006-01-02")))
+	want := queryJSON(t, cfg, fmt.Sprintf(`SELECT value FROM metric_values WHERE scope_kind = 'project' AND metric = 'deployment_count'
+		AND grain = 'window' AND period_start = DATE '%s' ORDER BY scope`, since.Format("2006-01-02")))
+	if len(got) == 0 || fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("dora_by_window for the chosen month: %v, metric_values: %v", got, want)
+	}
+	latest := queryJSON(t, cfg, `SELECT DISTINCT window_end FROM dora_overview`)
+	if len(latest) != 1 || strings.HasPrefix(fmt.Sprint(latest[0]["window_end"]), until.Format("2006-01-02")) {
+		t.Errorf("dora_overview windows: %v, want the latest one only", latest)
+	}
+}

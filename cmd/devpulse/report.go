@@ -60,6 +60,7 @@ func (f *windowFlags) options(cfg *config.Config, now time.Time) (metrics.Option
 	if err != nil {
 		return metrics.Options{}, usageError{err}
 	}
+	o.Now = now // periods not ended by now are partial
 	return o, nil
 }
 

@@ -252,9 +252,18 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
+	var heads map[string]string
+	if out.List != nil && out.Heads != nil {
+		heads = map[string]string{}
+		defer func() { out.Heads(heads) }()
+	}
 	return scanList(ctx, c, "list merge requests of "+s.Path, projectPath(s, "merge_requests"), opt, out, false, validMR,
 		func(m *gl.BasicMergeRequest) (string, time.Time) {
-			return models.GitLabID(c.host, m.ProjectID, "mr", m.IID), t0(m.UpdatedAt)
+			id := models.GitLabID(c.host, m.ProjectID, "mr", m.IID)
+			if heads != nil {
+				heads[id] = m.SHA
+			}
+			return id, t0(m.UpdatedAt)
 		},
 		func(ctx context.Context, list []*gl.BasicMergeRequest) (*models.Batch, error) {
 			mrs := make([]models.MergeRequest, len(list))
@@ -266,6 +275,35 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 			})
 			return &models.Batch{MergeRequests: mrs}, err
 		})
+}
+
+// Refetch implements collectors.Refetcher for merge requests: each MR is
+// read again (GET /projects/:id/merge_requests/:iid) with its commits,
+// notes and size, and emitted without moving the cursor.
+func (c *Collector) Refetch(ctx context.Context, s models.Scope, stream string, ids []string, out models.Output) error {
+	if stream != "merge_requests" {
+		return fmt.Errorf("gitlab %s: refetch: stream %q is not supported", c.src.Name, stream)
+	}
+	mrs := make([]models.MergeRequest, len(ids))
+	err := c.forEach(ctx, len(ids), func(ctx context.Context, i int) error {
+		iid, err := strconv.ParseInt(ids[i][strings.LastIndex(ids[i], ":")+1:], 10, 64)
+		if err != nil {
+			return fmt.Errorf("gitlab %s: refetch: not a merge request id: %q", c.src.Name, ids[i])
+		}
+		m, resp, err := c.api.MergeRequests.GetMergeRequest(pid(s), iid, nil, gl.WithContext(ctx))
+		if err != nil {
+			return c.apiError(fmt.Sprintf("get merge request %s!%d", s.Path, iid), resp, err)
+		}
+		if err := validMR(&m.BasicMergeRequest); err != nil {
+			return fmt.Errorf("gitlab %s: get merge request %s!%d: malformed response: %w", c.src.Name, s.Path, iid, err)
+		}
+		mrs[i] = MergeRequest(c.host, s.Path, &m.BasicMergeRequest)
+		return c.mrChildren(ctx, s, &mrs[i])
+	})
+	if err != nil {
+		return err
+	}
+	return out.Emit(ctx, &models.Batch{MergeRequests: mrs}, time.Time{})
 }
 
 // mrChildren reads an MR's commits, notes (reviews) and, when merged, its diff size.

@@ -335,6 +335,24 @@ func (s *Server) UpdateRandom(kind string, n int, rng *rand.Rand, host string) [
 	return ids
 }
 
+// PushQuietly adds a commit (new head SHA) and a review note to n merge
+// requests without bumping their updated_at, as some GitLab versions do on
+// a push: an incremental run cannot see it. It returns their ids.
+func (s *Server) PushQuietly(n int, host string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []string
+	for i := 0; i < n; i++ {
+		p := s.Org.projects[i%len(s.Org.projects)]
+		m := p.mrs[(i*7919+13)%len(p.mrs)]
+		m.nCommits++
+		m.rev++
+		m.SHA = fmt.Sprintf("%040x", hash(p.ID, m.IID, m.nCommits, "push"))
+		ids = append(ids, fmt.Sprintf("gitlab:%s:%d:mr:%d", host, p.ID, m.IID))
+	}
+	return ids
+}
+
 // DeleteMRs deletes n merge requests upstream (spread over projects), as a
 // GitLab admin deleting them would: they vanish from every list. It returns
 // their ids in devpulse's form.
@@ -464,6 +482,12 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 		case rest[0] == "merge_requests" && len(rest) == 1:
 			items := filterSort(p.mrs, q, func(m *mr) (time.Time, time.Time, int64) { return m.UpdatedAt, m.CreatedAt, m.ID })
 			return page(r, "merge_requests", items, func(m *mr) any { return s.Org.mrJSON(p, m) })
+		case rest[0] == "merge_requests" && len(rest) == 2:
+			iid, _ := strconv.ParseInt(rest[1], 10, 64)
+			if m := p.mrByIID[iid]; m != nil {
+				return "merge_request", s.Org.mrJSON(p, m), nil, 200
+			}
+			return "not_found", "404 Not found", nil, 404
 		case rest[0] == "merge_requests" && len(rest) == 3:
 			iid, _ := strconv.ParseInt(rest[1], 10, 64)
 			m := p.mrByIID[iid]

@@ -1,0 +1,121 @@
+package metrics
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// mixed is six weeks of MRs, deployments, pipelines, incidents and issues
+// with history, at pseudo-random hours, from Monday 2 March 2026.
+func mixed() Input {
+	r := rand.New(rand.NewPCG(4, 2))
+	var in Input
+	h := func(maxDays float64) float64 { return r.Float64() * maxDays * 24 }
+	for i := int64(1); i <= 120; i++ {
+		c := h(40)
+		m := c + 2 + h(3)
+		x := mr(i, c, m, []float64{c - 5, c - 1}, reviewed(c+1+h(1)))
+		x.Additions, x.Deletions = ptrI(int64(r.IntN(400))), ptrI(int64(r.IntN(100)))
+		in.MergeRequests = append(in.MergeRequests, x)
+		in.Deployments = append(in.Deployments, dep(i, 1000+i, "production", "success", fmt.Sprint("sha", i), m+h(1), i))
+		dur := float64(300 + r.IntN(900))
+		st := []string{"success", "failed", "canceled"}[r.IntN(3)]
+		in.Pipelines = append(in.Pipelines, models.Pipeline{ID: fmt.Sprint("p", i), ProjectPath: P, Status: st, Ref: "main", IsDefaultBranch: true,
+			CreatedAt: at(m), UpdatedAt: at(m + 1), FinishedAt: atp(m + 1), DurationS: &dur})
+	}
+	for i := int64(1); i <= 10; i++ {
+		s := h(40)
+		in.Issues = append(in.Issues, incident(900+i, s, s+h(1)))
+	}
+	for i := 0; i < 60; i++ {
+		c := h(38) / 24
+		x := issue(fmt.Sprint("W-", i), dh(c, 0), todo(dh(c, 0)), ip(dh(c+r.Float64()*3, 0)), done(dh(c+3+r.Float64()*4, 0)))
+		x.ProjectPath = P
+		in.Issues = append(in.Issues, x)
+	}
+	return in
+}
+
+func ptrI(v int64) *int64 { return &v }
+
+// TestSeries_WeekIsTheSameWhateverDayTheWindowStarts: METRICS.md "stored
+// periods are whole periods": the week of 6 April is one number for every
+// metric whether the window began on its Monday or its Sunday (or any day
+// between), and equal to the week computed on its own.
+func TestSeries_WeekIsTheSameWhateverDayTheWindowStarts(t *testing.T) {
+	in := mixed()
+	week := time.Date(2026, 3, 16, 0, 0, 0, 0, time.UTC)
+	until := time.Date(2026, 4, 20, 0, 0, 0, 0, time.UTC)
+	values := func(since time.Time) map[string]string {
+		o := DefaultOptions(since, until)
+		o.Now = until
+		out := map[string]string{}
+		for name, m := range Compute(in, o) {
+			for _, ms := range append([]*Metric{m}, partsOf(m)...) {
+				key := name
+				if ms != m {
+					key = ms.Name
+				}
+				for _, p := range ms.Series {
+					if p.PeriodStart.Equal(week) {
+						v := "absent"
+						if p.Value != nil {
+							v = fmt.Sprintf("%.6g", *p.Value)
+						}
+						out[key] = fmt.Sprintf("%s n=%d partial=%v", v, p.N, p.Partial)
+					}
+				}
+			}
+		}
+		return out
+	}
+	ref := values(week)
+	if len(ref) < 10 {
+		t.Fatalf("only %d metrics have a point for the week: %v", len(ref), ref)
+	}
+	if !strings.HasPrefix(ref["mr_throughput"], "") || ref["mr_throughput"] == "0 n=0 partial=false" {
+		t.Fatalf("no MR merged in the week: the test tests nothing (%s)", ref["mr_throughput"])
+	}
+	var names []string
+	for n := range ref {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for d := 1; d < 7; d++ {
+		since := week.AddDate(0, 0, d)
+		got := values(since)
+		for _, n := range names {
+			if got[n] != ref[n] {
+				t.Errorf("window from %s: %s of the week of %s = %s, from its Monday %s", since.Format("Mon 2 Jan"), n, week.Format("2 Jan"), got[n], ref[n])
+			}
+		}
+	}
+	t.Logf("week of %s, identical for windows starting on each of its 7 days: mr_throughput %s, lead_time_for_changes %s, pipeline_duration %s, throughput %s",
+		week.Format("2 Jan 2006"), ref["mr_throughput"], ref["lead_time_for_changes"], ref["pipeline_duration"], ref["throughput"])
+}
+
+// TestSeries_PeriodNotEndedIsPartial: the period that had not ended when
+// the data was read is marked partial; whole ones are not.
+func TestSeries_PeriodNotEndedIsPartial(t *testing.T) {
+	in := mixed()
+	since := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	now := time.Date(2026, 4, 8, 15, 0, 0, 0, time.UTC) // a Wednesday
+	o := DefaultOptions(since, now)
+	o.Now = now
+	m := Compute(in, o)["mr_throughput"]
+	last := m.Series[len(m.Series)-1]
+	if !last.Partial || !last.PeriodStart.Equal(time.Date(2026, 4, 6, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("last point %+v, want the week of 6 April, partial", last)
+	}
+	for _, p := range m.Series[:len(m.Series)-1] {
+		if p.Partial {
+			t.Errorf("week of %s marked partial", p.PeriodStart.Format("2 Jan"))
+		}
+	}
+}
