@@ -76,6 +76,7 @@ type Config struct {
 	Metrics     Metrics             `mapstructure:"metrics" json:"metrics"`
 	Incidents   Incidents           `mapstructure:"incidents" json:"incidents"`
 	Deployments Deployments         `mapstructure:"deployments" json:"deployments"`
+	Flow        Flow                `mapstructure:"flow" json:"flow"`
 	Log         Log                 `mapstructure:"log" json:"log"`
 	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
 }
@@ -217,6 +218,13 @@ type Incidents struct {
 	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
 }
 
+// Flow holds the choices of the flow metrics.
+type Flow struct {
+	// ActiveStatuses are the statuses whose time counts as work in
+	// flow_efficiency (the rest of the cycle is waiting).
+	ActiveStatuses []string `mapstructure:"active_statuses" json:"active_statuses"`
+}
+
 // Deployments says which environments are production.
 type Deployments struct {
 	// Production is a regular expression over environment names, used when
@@ -269,6 +277,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.jira_types", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")
+	v.SetDefault("flow.active_statuses", []string{"In Progress"})
 	v.SetDefault("deployments.production", "^(prod|production)")
 	v.SetDefault("log.level", "info")
 	v.SetDefault("log.format", "text")
@@ -606,6 +615,14 @@ func (c *Config) Validate() error {
 	}
 	if _, err := regexp.Compile(c.Deployments.Production); err != nil {
 		return bad("deployments.production", "not a regular expression: %v", err)
+	}
+	if len(c.Flow.ActiveStatuses) == 0 {
+		return bad("flow.active_statuses", "empty: flow_efficiency needs at least one status that counts as work (default [In Progress])")
+	}
+	for i, st := range c.Flow.ActiveStatuses {
+		if strings.TrimSpace(st) == "" {
+			return bad(fmt.Sprintf("flow.active_statuses[%d]", i), "empty status name")
+		}
 	}
 	if c.Incidents.AttributionWindow <= 0 {
 		return bad("incidents.attribution_window", "must be positive (e.g. 7d)")

@@ -52,6 +52,24 @@ func TestLoad_ValidFileWithDefaults(t *testing.T) {
 	}
 }
 
+// flow.active_statuses is the key METRICS.md names for flow_efficiency.
+func TestLoad_FlowActiveStatuses(t *testing.T) {
+	c, err := Load(Options{Path: write(t, valid+"\nflow:\n  active_statuses: [In Progress, Code Review]\n"), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Flow.ActiveStatuses, ","); got != "In Progress,Code Review" {
+		t.Errorf("active statuses %q", got)
+	}
+	d, err := Load(Options{Path: write(t, valid), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(d.Flow.ActiveStatuses, ","); got != "In Progress" {
+		t.Errorf("default active statuses %q, want In Progress", got)
+	}
+}
+
 func TestLoad_EnvironmentOverridesFile(t *testing.T) {
 	p := write(t, valid)
 	t.Setenv("DEVPULSE_WAREHOUSE_PATH", "/tmp/other.duckdb")
@@ -98,6 +116,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"bad duration", strings.Replace(valid, "    projects:", "    overlap: 10 minutes\n    projects:", 1), tokenEnv, "", "invalid duration \"10 minutes\""},
 		{"duration without unit", strings.Replace(valid, "    projects:", "    timeout: 30\n    projects:", 1), tokenEnv, "", "needs a unit"},
 		{"unknown type", strings.Replace(valid, "type: gitlab", "type: gitlub", 1), tokenEnv, "sources.gl.type", "unknown source type"},
+		{"empty active statuses", valid + "\nflow:\n  active_statuses: []\n", tokenEnv, "flow.active_statuses", "at least one status"},
 		{"no scope", strings.Replace(valid, "    projects: [acme/api]\n", "", 1), tokenEnv, "sources.gl.projects", "no scope"},
 		{"unknown stream", strings.Replace(valid, "    projects:", "    streams: [merge_requests, commits]\n    projects:", 1), tokenEnv, "sources.gl.streams", "unknown stream \"commits\""},
 		{"missing ca_file", strings.Replace(valid, "    projects:", "    ca_file: /nonexistent/ca.pem\n    projects:", 1), tokenEnv, "sources.gl.ca_file", "cannot read"},

@@ -89,7 +89,17 @@ func (h *history) category(t time.Time) string {
 	return c
 }
 
-func (h *history) sprintAt(t time.Time) string { return valueAt(h.sprint, t, h.x.SprintID) }
+// sprintAt is the sprint the issue was in at t. Nothing is in a sprint
+// before it exists: Redmine sets fixed_version at creation without a
+// journal and Jira records no history for values set at creation, so
+// rebuilding backwards would put an issue created straight into a running
+// sprint into its scope at start (METRICS.md: it is added, not committed).
+func (h *history) sprintAt(t time.Time) string {
+	if !h.x.CreatedAt.IsZero() && t.Before(h.x.CreatedAt) {
+		return ""
+	}
+	return valueAt(h.sprint, t, h.x.SprintID)
+}
 
 func (h *history) pointsAt(t time.Time) float64 {
 	now := ""

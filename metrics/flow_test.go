@@ -178,3 +178,39 @@ func TestSayDoAndVelocity_ThreeSprints(t *testing.T) {
 	near(t, "say/do", sd.Value, 16.0/29)
 	near(t, "velocity", find(ms, "velocity").Value, 23.0/3)
 }
+
+// TestSayDo_IssueCreatedIntoARunningSprintIsAdded: Redmine sets
+// fixed_version at creation without a journal; Jira keeps no history for a
+// sprint set at creation. Such an issue has no sprint-field history, yet it
+// was not in the sprint at its start: it is added, never committed.
+func TestSayDo_IssueCreatedIntoARunningSprintIsAdded(t *testing.T) {
+	for _, src := range []struct {
+		name, id string
+		sprint   models.Sprint
+	}{
+		{"redmine", "redmine:h:77", models.Sprint{ID: "redmine:h:version:2", ProjectPath: "ops", StartDate: "2026-03-16", DueDate: "2026-03-29"}},
+		{"jira", "jira:h:OPS-9", func() models.Sprint {
+			st, en := time.Date(2026, 3, 16, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 9, 0, 0, 0, time.UTC)
+			return models.Sprint{ID: "jira:h:sprint:2", ProjectPath: "ops", StartAt: &st, EndAt: &en}
+		}()},
+	} {
+		t.Run(src.name, func(t *testing.T) {
+			created := time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)
+			pts := 2.0
+			late := issue(src.id, created, todo(created), done(created.Add(5*24*time.Hour)))
+			late.SprintID, late.StoryPoints = src.sprint.ID, &pts
+			early := issue(src.id+"-early", created.AddDate(0, 0, -10), todo(created.AddDate(0, 0, -10)), done(created.Add(24*time.Hour)))
+			three := 3.0
+			early.SprintID, early.StoryPoints = src.sprint.ID, &three
+			o := DefaultOptions(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 20, 0, 0, 0, 0, time.UTC))
+			sd := find(Flow(Input{Issues: []models.Issue{late, early}, Sprints: []models.Sprint{src.sprint}}, o), "say_do_ratio")
+			if len(sd.Sprints) != 1 {
+				t.Fatalf("%d sprints", len(sd.Sprints))
+			}
+			s := sd.Sprints[0]
+			if s.Committed != 3 || s.Added != 2 || s.DoneOfCommitted != 3 || s.Velocity != 5 {
+				t.Errorf("sprint = %+v, want committed 3 (the issue that existed), added 2 (created into the running sprint), velocity 5", s)
+			}
+		})
+	}
+}

@@ -220,3 +220,16 @@ func TestValues_StoreEachSprint(t *testing.T) {
 		t.Errorf("sprint rows %v, want %v", got, want)
 	}
 }
+
+// flow.active_statuses reaches flow_efficiency.
+func TestMetricOptions_CarriesFlowActiveStatuses(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Flow.ActiveStatuses = []string{"In Progress", "Code Review"}
+	o, err := MetricOptions(cfg, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), "week")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(o.Flow.ActiveStatuses, ",") != "In Progress,Code Review" {
+		t.Errorf("metrics see active statuses %v", o.Flow.ActiveStatuses)
+	}
+}
