@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -420,5 +421,39 @@ func TestCollect_TruncatedPageIsAnErrorNotMissingRows(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM merge_requests"); n != 250 {
 		t.Errorf("after the fault cleared, %d MRs, want 250", n)
+	}
+}
+
+// TestCollect_MalformedItemFailsItsStreamOnly: a source whose issues page
+// holds `[{}]` (which panics inside client-go) fails that stream with an
+// error naming source, list, page and item; the run is recorded as failed,
+// not left running, and the other source's records land.
+func TestCollect_MalformedItemFailsItsStreamOnly(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 20, IssuesPerProject: 5}, sandbox.Options{})
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/projects/g%2Fbroken"), strings.HasSuffix(r.URL.Path, "/projects/g/broken"):
+			fmt.Fprint(w, `{"id":9,"path_with_namespace":"g/broken","default_branch":"main"}`)
+		case strings.HasSuffix(r.URL.Path, "/projects/9/issues"):
+			fmt.Fprint(w, `[{}]`)
+		default:
+			fmt.Fprint(w, `[]`)
+		}
+	}))
+	defer broken.Close()
+	e.cfg.Sources["bad"] = source("bad", broken.URL, token, "g/broken")
+	res, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests", "issues"}})
+	if err == nil || !strings.Contains(err.Error(), "gitlab bad: list issues of g/broken (page 1): malformed response: item 1 of 1") {
+		t.Fatalf("err = %v, want the malformed item named", err)
+	}
+	if res.Run.Status == "running" || res.Run.Status == "" {
+		t.Errorf("run status %q", res.Run.Status)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != 20 {
+		t.Errorf("the healthy source landed %d of 20 MRs", n)
+	}
+	if n := e.count("SELECT count(*) FROM issues"); n != 5 {
+		t.Errorf("%d issues landed, want the healthy source's 5", n)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -112,6 +113,8 @@ func describe(b []byte) string {
 	}
 	return "a number or invalid JSON"
 }
+
+var errNoID = errors.New("item without iid or project_id")
 
 // needID is the validation of every listed record: without its id the
 // record cannot be keyed, so it would land under a wrong one.

@@ -515,6 +515,19 @@ func (c *Collector) fullChangelog(ctx context.Context, x *IssueJSON) ([]history,
 	}
 }
 
+// IssueUpdated checks that a listed item is an issue devpulse can key and
+// order (a key, fields, a valid updated time) and returns its updated time.
+func IssueUpdated(x *IssueJSON) (time.Time, error) {
+	if x == nil || x.Key == "" || x.Fields == nil {
+		return time.Time{}, errors.New("not an issue with a key and fields")
+	}
+	var upd string
+	if err := json.Unmarshal(x.Fields["updated"], &upd); err != nil || ParseTime(upd).IsZero() {
+		return time.Time{}, fmt.Errorf("%s has no valid updated time", x.Key)
+	}
+	return ParseTime(upd), nil
+}
+
 // JQLTime writes an instant as a JQL date literal that means no later an
 // instant in the account's zone loc. Jira reads a bare JQL date in the
 // searching account's time zone, not in UTC or the server's: written in UTC,
@@ -580,14 +593,10 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 		listed := map[string]time.Time{}
 		var fresh []*IssueJSON
 		for i, x := range page.Issues {
-			if x == nil || x.Key == "" || x.Fields == nil {
-				return fmt.Errorf("%s (%s): malformed response: item %d of %d is not an issue with a key and fields", what, where, i+1, len(page.Issues))
+			u, err := IssueUpdated(x)
+			if err != nil {
+				return fmt.Errorf("%s (%s): malformed response: item %d of %d: %w", what, where, i+1, len(page.Issues), err)
 			}
-			var upd string
-			if err := json.Unmarshal(x.Fields["updated"], &upd); err != nil || ParseTime(upd).IsZero() {
-				return fmt.Errorf("%s (%s): malformed response: item %d of %d (%s) has no valid updated time", what, where, i+1, len(page.Issues), x.Key)
-			}
-			u := ParseTime(upd)
 			id := fmt.Sprintf("jira:%s:%s", c.host, x.Key)
 			if !sc.Fresh(id, u) {
 				continue

@@ -3,6 +3,8 @@ package jira
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"sort"
 	"strings"
@@ -178,6 +180,33 @@ func TestJQLTime_NeverLaterThanTheInstant(t *testing.T) {
 			if inst.After(at) {
 				t.Errorf("%v → %q read at UTC%d is %v, after the instant", at, lit, off, inst)
 			}
+		}
+	}
+}
+
+// A null or key-less item in a search page is an error naming the page and
+// the item, never a panic or an issue keyed "".
+func TestIssues_MalformedItemIsAnError(t *testing.T) {
+	for _, body := range []string{`{"issues":[null],"total":1}`, `{"issues":[{}],"total":1}`, `{"issues":[{"key":"A-1","fields":{"updated":7}}],"total":1}`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch r.URL.Path {
+			case "/rest/api/2/myself":
+				fmt.Fprint(w, `{"accountId":"x","timeZone":"America/Los_Angeles"}`)
+			case "/rest/api/2/status", "/rest/api/2/field":
+				fmt.Fprint(w, `[]`)
+			case "/rest/api/2/search":
+				fmt.Fprint(w, body)
+			default:
+				w.WriteHeader(404)
+			}
+		}))
+		src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "t", Projects: []string{"A"}, Deployment: "server", Concurrency: 1, MaxRetries: 1}
+		c, _ := New(src, Options{})
+		err := c.Collect(context.Background(), models.Scope{Path: `project in ("A")`}, "issues", time.Time{}, models.Output{Emit: func(context.Context, *models.Batch, time.Time) error { return nil }})
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "search issues (startAt 0): malformed response: item 1 of 1") {
+			t.Errorf("%s: err = %v", body, err)
 		}
 	}
 }

@@ -2,7 +2,10 @@ package redmine
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,5 +107,33 @@ func TestIssues_UpdatedMidScanAreNeverSkipped(t *testing.T) {
 	}
 	if updates == 0 {
 		t.Fatal("nothing was updated mid-scan")
+	}
+}
+
+// A null or empty item in an issues page is an error naming the list, the
+// offset and the item, and nothing of the page lands.
+func TestIssues_MalformedItemIsAnError(t *testing.T) {
+	for _, body := range []string{`{"issues":[null],"total_count":1}`, `{"issues":[{}],"total_count":1}`} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch r.URL.Path {
+			case "/issue_statuses.json":
+				fmt.Fprint(w, `{"issue_statuses":[{"id":1,"name":"New","is_closed":false}]}`)
+			case "/issues.json":
+				fmt.Fprint(w, body)
+			default:
+				w.WriteHeader(404)
+			}
+		}))
+		c, _ := New(source(srv.URL, "k"), Options{})
+		landed := 0
+		err := c.Collect(context.Background(), models.Scope{Path: "p", ID: 1}, "issues", time.Time{}, models.Output{Emit: func(_ context.Context, b *models.Batch, _ time.Time) error {
+			landed += len(b.Issues)
+			return nil
+		}})
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), "list issues of p (offset 0): malformed response: item 1 of 1 has no id") || landed != 0 {
+			t.Errorf("%s: err = %v, landed %d", body, err, landed)
+		}
 	}
 }
