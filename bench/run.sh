@@ -51,7 +51,7 @@ sources:
 warehouse:
   path: $out/mem.duckdb
 privacy:
-  secret: bench-secret-0123456789
+  secret: c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0
 YAML
   /usr/bin/time -f "devpulse collect of $((mrs * 10)) MRs: %e s wall, max RSS %M KB" "$out/devpulse" collect --config "$out/mem.yaml" --no-metrics --log-level warn >/dev/null
   kill $spid; wait $spid 2>/dev/null || true

@@ -38,3 +38,10 @@ type Env struct {
 type Refetcher interface {
 	Refetch(ctx context.Context, scope models.Scope, stream string, ids []string, out models.Output) error
 }
+
+// Peopler is the optional ability to list the people of a scope (project
+// members), so the privacy policy knows every name before it clears any
+// text that may carry one, whichever streams run and in whatever order.
+type Peopler interface {
+	People(ctx context.Context, scope models.Scope) ([]models.Person, error)
+}

@@ -190,6 +190,7 @@ type Privacy struct {
 	People            string            `mapstructure:"people" json:"people"`
 	AllowPersonalData bool              `mapstructure:"allow_personal_data" json:"allow_personal_data"`
 	Titles            string            `mapstructure:"titles" json:"titles"`
+	Refs              string            `mapstructure:"refs" json:"refs"` // branch and tag names: mask | hash | drop
 	Identities        map[string]string `mapstructure:"identities" json:"identities"`
 	Exclude           Exclude           `mapstructure:"exclude" json:"exclude"`
 }
@@ -267,6 +268,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.snowflake.timeout", "10m")
 	v.SetDefault("privacy.secret", "")
 	v.SetDefault("privacy.people", "pseudonymize")
+	v.SetDefault("privacy.refs", "mask")
 	v.SetDefault("privacy.allow_personal_data", false)
 	v.SetDefault("privacy.titles", "drop")
 	v.SetDefault("metrics.timezone", "UTC")
@@ -603,6 +605,19 @@ func (c *Config) Validate() error {
 	case "drop", "keep", "hash":
 	default:
 		return bad("privacy.titles", "unknown value %q (drop, keep or hash)", c.Privacy.Titles)
+	}
+	switch c.Privacy.Refs {
+	case "mask", "hash", "drop":
+	default:
+		return bad("privacy.refs", "unknown value %q (mask, hash or drop)", c.Privacy.Refs)
+	}
+	if c.Privacy.Refs == "hash" && c.Privacy.Secret == "" {
+		return bad("privacy.refs", "hash needs privacy.secret (the hash is keyed)")
+	}
+	if c.Privacy.Secret != "" {
+		if why := SecretWeakness(c.Privacy.Secret.Reveal()); why != "" {
+			return bad("privacy.secret", "%s", why)
+		}
 	}
 	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
 		return bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone)

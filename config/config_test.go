@@ -20,7 +20,7 @@ sources:
 warehouse:
   path: w.duckdb
 privacy:
-  secret: 0123456789abcdef0123
+  secret: c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0
 `
 
 func write(t *testing.T, body string) string {
@@ -175,7 +175,7 @@ func TestSecret_NeverPrints(t *testing.T) {
 	}
 	js, _ := json.Marshal(c)
 	for _, out := range []string{fmt.Sprint(c.Sources["gl"]), fmt.Sprintf("%+v", *c.Sources["gl"]), fmt.Sprintf("%#v", c.Sources["gl"].Token), string(js), fmt.Sprint(c.Privacy)} {
-		if strings.Contains(out, "TOPSECRET") || strings.Contains(out, "0123456789abcdef0123") {
+		if strings.Contains(out, "TOPSECRET") || strings.Contains(out, "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0") {
 			t.Errorf("secret printed: %s", out)
 		}
 	}
@@ -207,5 +207,40 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 	if c.Sources["gitlab"].Type != "gitlab" || c.Sources["redmine"].StoryPointsField != "Story Points" || len(c.Teams["payments"]) != 1 {
 		t.Errorf("example decoded as %+v", c)
+	}
+}
+
+// Weak secrets are refused: with one, a person who knows their own token
+// recovers the secret offline (the audit: `aaaaaaaaaaaaaaaa` in 171 guesses).
+func TestSecretWeakness(t *testing.T) {
+	for _, c := range []struct {
+		secret string
+		weak   string // substring of the reason; "" = accepted
+	}{
+		{"aaaaaaaaaaaaaaaa", "repeats a 1-character pattern"},
+		{"abababababababababababababababab", "repeats a 2-character pattern"},
+		{"0123456789abcdef0123456789abcdef", "repeats a 16-character pattern"},
+		{"abcdefghijklmnopqrstuvwxyz012345", "sequence"},
+		{"my-devpulse-secret-2026-01-01!!", "common word"},
+		{"Password123456789012345678901234", "common word"},
+		{"xq7", "too short"},
+		{"3f9a1c7e5b2d8f04", "about 64 bits"},
+		{"c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", ""},
+		{"4b1f0e9d27c85a3e6f90d1b2c47a58e3", ""},         // 32 hex = 128 bits
+		{"Qm7vT2xK9pL4wZ8rN3cF6yH1", ""},                 // 24 mixed
+		{"wN5f/Yk2+Qe8RrTz0aLm9PcVx3Bd7Hs1JgUo4Ei6", ""}, // base64 of 30 bytes
+	} {
+		got := SecretWeakness(c.secret)
+		if (c.weak == "") != (got == "") || (c.weak != "" && !strings.Contains(got, c.weak)) {
+			t.Errorf("%q: %q, want %q", c.secret, got, c.weak)
+		}
+		if got != "" && (strings.Contains(got, c.secret) || !strings.Contains(got, "openssl rand -hex 32")) {
+			t.Errorf("%q: the reason must say how to make one and never print the secret: %q", c.secret, got)
+		}
+	}
+	p := write(t, strings.Replace(valid, "secret: c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", "secret: aaaaaaaaaaaaaaaa", 1))
+	_, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	if err == nil || !strings.Contains(err.Error(), "privacy.secret: repeats") {
+		t.Errorf("a weak secret loaded: %v", err)
 	}
 }

@@ -32,7 +32,7 @@ func TestJira_BothSearchStylesLongChangelogsAnd429s(t *testing.T) {
 			}
 			cfg.Sources["jr"] = src
 			cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")
-			cfg.Privacy.Secret = "0123456789abcdef0123456789abcdef"
+			cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 			wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)
 			if err != nil {
 				t.Fatal(err)

@@ -201,14 +201,28 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 		errs = append(errs, err)
 	}
 	var units []unit
+	var kept []models.Scope
 	for _, s := range scopes {
 		// Excluded projects are not even fetched.
 		if rule, ex := r.Policy.ExcludesProject(s.Path); ex {
 			counts[rule+" (projects not fetched)"]++
 			continue
 		}
+		kept = append(kept, s)
 		for _, st := range streams {
 			units = append(units, unit{s, st})
+		}
+	}
+	// Every name is known before any text that may carry one is cleared, so
+	// masking does not depend on which streams run or in which order.
+	if pp, ok := col.(collectors.Peopler); ok && len(units) > 0 {
+		for _, s := range kept {
+			people, err := pp.People(sctx, s)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%w (the members are read first, so their names are masked wherever they appear)", err))
+				return counts, records, skipped, errs
+			}
+			r.Policy.Learn(people)
 		}
 	}
 

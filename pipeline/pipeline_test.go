@@ -78,7 +78,7 @@ func newEnv(t *testing.T, size sandbox.Size, opts sandbox.Options) *env {
 	cfg.File = "test.yaml"
 	cfg.Sources["gl"] = source("gl", srv.URL, token, projects...)
 	cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")
-	cfg.Privacy.Secret = "0123456789abcdef0123456789abcdef"
+	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -183,14 +183,15 @@ func TestCollect_IncrementalRunFetchesOnlyWhatChanged(t *testing.T) {
 		t.Errorf("%d diff requests for %d merged MRs", got, want)
 	}
 
-	// Unchanged: one list request per stream per project (plus resolving each project), nothing lands.
+	// Unchanged: one list request per stream per project (plus resolving each
+	// project and reading its members, whose names the policy masks), nothing lands.
 	e.srv.ResetCounts()
 	t2 := time.Now()
 	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	req := e.srv.Requests()
-	want := map[string]int64{"project": 2, "merge_requests": 2, "pipelines": 2, "deployments": 2, "issues": 2}
+	want := map[string]int64{"project": 2, "members": 2, "merge_requests": 2, "pipelines": 2, "deployments": 2, "issues": 2}
 	for k, v := range req {
 		if want[k] != v {
 			t.Errorf("unchanged re-run made %d %q requests, want %d (all: %v)", v, k, want[k], req)

@@ -23,7 +23,7 @@ func TestRedmine_IncrementalFetchesJournalsOnlyForChangedIssues(t *testing.T) {
 		Streams: config.RedmineStreams, Concurrency: 4, MaxRetries: 3, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"),
 		InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}
 	cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")
-	cfg.Privacy.Secret = "0123456789abcdef0123456789abcdef"
+	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)
 	if err != nil {
 		t.Fatal(err)
@@ -62,9 +62,10 @@ func TestRedmine_IncrementalFetchesJournalsOnlyForChangedIssues(t *testing.T) {
 		t.Fatal(err)
 	}
 	total, lists, gets := srv.Counts()
-	// One issue list, one versions list and one project lookup per project, plus the statuses: nothing else.
-	if lists != 2 || gets != 0 || total != 7 {
-		t.Errorf("unchanged re-run: %d requests (%d lists, %d journals), want 7 (2, 0)", total, lists, gets)
+	// One issue list, one versions list, one member list and one project
+	// lookup per project, plus the statuses: nothing else.
+	if lists != 2 || gets != 0 || total != 9 {
+		t.Errorf("unchanged re-run: %d requests (%d lists, %d journals), want 9 (2, 0)", total, lists, gets)
 	}
 	if n := count(`SELECT count(*) FROM issues WHERE collected_at >= '` + t2.UTC().Format(time.RFC3339Nano) + `'`); n != 0 {
 		t.Errorf("unchanged re-run landed %d issues", n)

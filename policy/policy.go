@@ -47,6 +47,7 @@ type Policy struct {
 	secret     []byte
 	people     string
 	titles     string
+	refs       string // mask | hash | drop
 	identities map[string]string
 	known      *masker // people seen during this run, for masking text
 	cacheMu    sync.RWMutex
@@ -61,13 +62,15 @@ var ErrNoSecret = errors.New("privacy.secret is not set: people cannot be pseudo
 
 // New builds the policy from config. botPatterns are metrics.bot_authors.
 func New(p config.Privacy, botPatterns []string) (*Policy, error) {
-	if p.Secret == "" && (p.People == "pseudonymize" || p.Titles == "hash") {
+	if p.Secret == "" && (p.People == "pseudonymize" || p.Titles == "hash" || p.Refs == "hash") {
 		return nil, ErrNoSecret
 	}
-	if p.Secret != "" && len(p.Secret.Reveal()) < 16 {
-		return nil, fmt.Errorf("privacy.secret is too short (%d characters): use at least 16 random characters", len(p.Secret.Reveal()))
+	if p.Secret != "" {
+		if why := config.SecretWeakness(p.Secret.Reveal()); why != "" {
+			return nil, fmt.Errorf("privacy.secret is too weak: %s", why)
+		}
 	}
-	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, identities: map[string]string{}, known: &masker{}, cache: map[string]string{}}
+	pol := &Policy{secret: []byte(p.Secret.Reveal()), people: p.People, titles: p.Titles, refs: p.Refs, identities: map[string]string{}, known: &masker{}, cache: map[string]string{}}
 	for alias, email := range p.Identities {
 		pol.identities[strings.ToLower(alias)] = strings.ToLower(strings.TrimSpace(email))
 	}
@@ -239,44 +242,73 @@ func (p *Policy) person(o models.Origin, x models.Person, m *masker) models.Pers
 var emailRe = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 
 // masker hides known people inside text the policy keeps. It remembers
-// everyone the policy saw during the run (a pipeline's branch often belongs
-// to someone the pipelines stream never names), indexed by a three-byte
-// prefix so masking stays linear in the text however many people there are.
+// everyone the policy saw during the run and every member list it was given
+// (so the result does not depend on which stream ran first), indexed by the
+// first letter so masking stays linear in the text however many people
+// there are. What it matches, in any case: a person's username, full name
+// (with any of space, '-', '.', '_' between the parts), email and its local
+// part, and each given or family name alone (3 letters or more).
 type masker struct {
 	mu       sync.RWMutex
 	set      map[string]bool
-	byPrefix map[string][]string // longest first
+	byPrefix map[rune][]string // normalized words, longest first
 }
 
 const minMaskLen = 3
 
-func prefixKey(s string) string {
-	b := []byte(s[:minMaskLen])
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
+func isSep(r rune) bool { return r == ' ' || r == '-' || r == '.' || r == '_' }
+
+// normalize lower-cases a word and turns each run of separators into one
+// space, so "Hanako-Yamada" and "hanako.yamada" are one entry.
+func normalize(w string) string {
+	var sb strings.Builder
+	sep := false
+	for _, r := range strings.TrimSpace(w) {
+		if isSep(r) {
+			sep = true
+			continue
+		}
+		if sep && sb.Len() > 0 {
+			sb.WriteByte(' ')
+		}
+		sep = false
+		sb.WriteRune(unicode.ToLower(r))
+	}
+	return sb.String()
+}
+
+func firstRune(s string) rune {
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.ToLower(r)
+}
+
+// words lists what of a person can appear in text, normalized.
+func words(x models.Person) []string {
+	var out []string
+	add := func(w string) {
+		if w = normalize(w); utf8.RuneCountInString(w) >= minMaskLen {
+			out = append(out, w)
 		}
 	}
-	return string(b)
+	local, _, _ := strings.Cut(x.Email, "@")
+	for _, w := range []string{x.Username, x.Name, local} {
+		add(w)
+		for _, part := range strings.FieldsFunc(w, isSep) {
+			add(part)
+		}
+	}
+	return out
 }
 
 func (m *masker) learn(x models.Person) {
-	var words []string
-	for _, w := range []string{x.Username, x.Name} {
-		if w = strings.TrimSpace(w); len(w) >= minMaskLen {
-			words = append(words, w)
-		}
-	}
-	if local, _, ok := strings.Cut(x.Email, "@"); ok && len(local) >= minMaskLen {
-		words = append(words, local)
-	}
-	if len(words) == 0 {
+	ws := words(x)
+	if len(ws) == 0 {
 		return
 	}
 	m.mu.RLock()
 	fresh := false
-	for _, w := range words {
-		if !m.set[strings.ToLower(w)] {
+	for _, w := range ws {
+		if !m.set[w] {
 			fresh = true
 		}
 	}
@@ -287,19 +319,39 @@ func (m *masker) learn(x models.Person) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.set == nil {
-		m.set, m.byPrefix = map[string]bool{}, map[string][]string{}
+		m.set, m.byPrefix = map[string]bool{}, map[rune][]string{}
 	}
-	for _, w := range words {
-		k := strings.ToLower(w)
-		if m.set[k] {
+	for _, w := range ws {
+		if m.set[w] {
 			continue
 		}
-		m.set[k] = true
-		p := prefixKey(k)
-		l := append(m.byPrefix[p], k)
+		m.set[w] = true
+		p := firstRune(w)
+		l := append(m.byPrefix[p], w)
 		sort.Slice(l, func(i, j int) bool { return len(l[i]) > len(l[j]) })
 		m.byPrefix[p] = l
 	}
+}
+
+// matchAt is the length of s matched at i by the normalized word w (a space
+// in w matches one separator in s), or -1.
+func matchAt(s string, i int, w string) int {
+	j := i
+	for _, wr := range w {
+		if j >= len(s) {
+			return -1
+		}
+		sr, size := utf8.DecodeRuneInString(s[j:])
+		if wr == ' ' {
+			if !isSep(sr) {
+				return -1
+			}
+		} else if sr != wr && unicode.ToLower(sr) != wr {
+			return -1
+		}
+		j += size
+	}
+	return j - i
 }
 
 func (m *masker) mask(s string) string {
@@ -318,10 +370,10 @@ func (m *masker) mask(s string) string {
 	last := 0
 	for i := 0; i < len(s); {
 		matched := 0
-		if i+minMaskLen <= len(s) && boundary(s, i, true) {
-			for _, w := range m.byPrefix[prefixKey(s[i:])] {
-				if i+len(w) <= len(s) && strings.EqualFold(s[i:i+len(w)], w) && boundary(s, i+len(w), false) {
-					matched = len(w)
+		if boundary(s, i, true) {
+			for _, w := range m.byPrefix[firstRune(s[i:])] {
+				if n := matchAt(s, i, w); n > 0 && boundary(s, i+n, false) {
+					matched = n
 					break
 				}
 			}
@@ -353,6 +405,9 @@ var branchCategories = map[string]bool{
 	"renovate": true, "dependabot": true, "deps": true, "support": true, "experiment": true, "spike": true,
 	"refs": true, "tags": true, "heads": true, "merge-requests": true, "wip": true, "draft": true, "epic": true,
 	"task": true, "story": true, "improvement": true, "enhancement": true, "security": true, "backport": true,
+	"review": true, "staging": true, "production": true, "dev": true, "develop": true, "integration": true, "sandbox": true,
+	"demo": true, "poc": true, "prototype": true, "maintenance": true, "patch": true, "update": true, "upgrade": true,
+	"migration": true, "config": true, "infra": true, "ops": true, "dependencies": true, "issue": true, "issues": true,
 }
 
 var issueKeyRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]+-\d+`)
@@ -385,6 +440,42 @@ func boundary(s string, i int, before bool) bool {
 		r, _ = utf8.DecodeRuneInString(s[i:])
 	}
 	return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+}
+
+// ref clears a branch or tag name per privacy.refs: masked (people,
+// emails, personal namespaces), a keyed hash (equal refs stay equal), or
+// dropped.
+func (p *Policy) ref(r string, m *masker) string {
+	switch p.refs {
+	case "hash":
+		if r == "" {
+			return ""
+		}
+		return "h:" + p.token("ref:"+r)
+	case "drop":
+		return ""
+	}
+	return m.branch(r)
+}
+
+// Learn tells the masker about people before any text that may carry their
+// names is cleared: the collectors' member lists, so that the result does
+// not depend on which streams ran, or in which order.
+func (p *Policy) Learn(people []models.Person) {
+	for _, x := range people {
+		p.known.learn(x)
+	}
+}
+
+func maskAll(xs []string, m *masker) []string {
+	if len(xs) == 0 {
+		return xs
+	}
+	out := make([]string, len(xs))
+	for i, x := range xs {
+		out[i] = m.mask(x)
+	}
+	return out
 }
 
 func (p *Policy) title(t string, m *masker) string {
@@ -466,23 +557,36 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 			counts[r]++
 			continue
 		}
-		x.Name = m.mask(x.Name)
 		out.Sprints = append(out.Sprints, x)
 	}
-	// Then text: titles per policy, branches always masked.
+	// Then text: titles per policy, refs per privacy.refs; labels,
+	// environments, job and sprint names always have people masked.
 	for i := range out.MergeRequests {
 		x := &out.MergeRequests[i]
 		x.Title = p.title(x.Title, m)
-		x.SourceBranch = m.branch(x.SourceBranch)
+		x.SourceBranch = p.ref(x.SourceBranch, m)
+		if p.refs == "hash" { // equal refs must stay equal to deployments' refs
+			x.TargetBranch = p.ref(x.TargetBranch, m)
+		} else {
+			x.TargetBranch = m.mask(x.TargetBranch)
+		}
+		x.Labels = maskAll(x.Labels, m)
 	}
 	for i := range out.Issues {
 		out.Issues[i].Title = p.title(out.Issues[i].Title, m)
+		out.Issues[i].Labels = maskAll(out.Issues[i].Labels, m)
 	}
 	for i := range out.Pipelines {
-		out.Pipelines[i].Ref = m.branch(out.Pipelines[i].Ref)
+		out.Pipelines[i].Ref = p.ref(out.Pipelines[i].Ref, m)
 	}
 	for i := range out.Deployments {
-		out.Deployments[i].Ref = m.branch(out.Deployments[i].Ref)
+		d := &out.Deployments[i]
+		d.Ref = p.ref(d.Ref, m)
+		d.Environment = m.mask(d.Environment)
+		d.JobName = m.mask(d.JobName)
+	}
+	for i := range out.Sprints {
+		out.Sprints[i].Name = m.mask(out.Sprints[i].Name)
 	}
 	return &Cleared{b: out}, counts
 }
@@ -496,6 +600,7 @@ func (p *Policy) Describe() []string {
 			"keep":         " (PERSONAL DATA IN CLEAR: allow_personal_data is true)",
 		}[p.people],
 		"titles: " + p.titles,
+		"refs (branch and tag names): " + p.refs + " (labels, environments, job and sprint names: people masked)",
 		"free text (descriptions, notes, commit messages): never collected",
 		fmt.Sprintf("identity aliases: %d", len(p.identities)),
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/devpulse/devpulse/models"
 )
 
-const secret = "0123456789abcdef-test"
+const secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 
 func mustNew(t *testing.T, p config.Privacy) *Policy {
 	t.Helper()
@@ -61,7 +61,7 @@ func TestTokens_StableAcrossRunsAndSources(t *testing.T) {
 	if token(t, a, models.Origin{Source: "gitlab", Instance: "other.example.com"}, models.Person{Username: "jsmith"}) == other {
 		t.Error("accounts on different servers share a token without an email to tie them")
 	}
-	c := mustNew(t, config.Privacy{Secret: "another-secret-0123456789"})
+	c := mustNew(t, config.Privacy{Secret: "4b1f0e9d27c85a3e6f90d1b2c47a58e3f6a0b9c2d5e8f1a4b7c0d3e6f9a2b5c8"})
 	if token(t, c, jira, models.Person{Email: "jane.doe@example.com"}) == byEmailJira {
 		t.Error("a different secret gave the same token")
 	}
@@ -77,6 +77,9 @@ func TestNew_RefusesToPseudonymizeWithoutSecret(t *testing.T) {
 	}
 	if _, err := New(config.Privacy{People: "pseudonymize", Titles: "drop", Secret: "short"}, nil); err == nil {
 		t.Error("a 5-character secret was accepted")
+	}
+	if _, err := New(config.Privacy{People: "pseudonymize", Titles: "drop", Secret: "aaaaaaaaaaaaaaaa"}, nil); err == nil || !strings.Contains(err.Error(), "too weak") {
+		t.Errorf("a 16-character repeated secret: %v", err)
 	}
 }
 
@@ -226,5 +229,70 @@ func TestBranches_MaskPersonalNamespacesAndPeopleSeenEarlierInTheRun(t *testing.
 		if pl.Ref != want[i] {
 			t.Errorf("ref %q became %q, want %q", b.Pipelines[i].Ref, pl.Ref, want[i])
 		}
+	}
+}
+
+// Real-world naming habits: names in refs, labels, environments, job and
+// sprint names, in any case and with any separator, are masked; so are
+// given or family names alone and an email's local part.
+func TestMask_RealWorldNamingHabits(t *testing.T) {
+	p := mustNew(t, config.Privacy{Titles: "keep"})
+	p.Learn([]models.Person{
+		{Username: "hyamada", Name: "Hanako Yamada"},
+		{Username: "ikoba", Name: "Ichiro Kobayashi", Email: "ichiro.kobayashi@acme.example"},
+		{Username: "tanaka3", Name: "Kenji Tanaka"},
+		{Username: "alice-hx7", Name: "Alice Hoxha"},
+		{Username: "tsuzuki", Name: "Taro Suzuki"},
+		{Username: "ymori", Name: "Yuki Holdout-Mori"},
+		{Username: "ravi", Name: "Ravi Shankar"},
+	})
+	b := &models.Batch{
+		MergeRequests: []models.MergeRequest{{Origin: gl, ID: "m1", ProjectPath: "acme/shop", Title: "Export for HANAKO YAMADA",
+			SourceBranch: "feature/Hanako-Yamada-export", Labels: []string{"owner::alice-hx7", "reported-by-Taro Suzuki", "bug"}}},
+		Pipelines: []models.Pipeline{{Origin: gl, ID: "p1", ProjectPath: "acme/shop", Ref: "hotfix/ichiro.kobayashi-crash"},
+			{Origin: gl, ID: "p2", ProjectPath: "acme/shop", Ref: "feature/tanaka-paginate"}},
+		Deployments: []models.Deployment{{Origin: gl, ID: "d1", ProjectPath: "acme/shop", Ref: "review/alice-hx7-coupon",
+			Environment: "review/alice-hx7-coupon", JobName: "deploy review/alice-hx7-coupon"}, {Origin: gl, ID: "d2", ProjectPath: "acme/shop", Ref: "main", Environment: "production", JobName: "deploy_production"}},
+		Issues:  []models.Issue{{Origin: gl, ID: "i1", ProjectPath: "acme/shop", Labels: []string{"assigned:kenji_tanaka", "incident"}}},
+		Sprints: []models.Sprint{{Origin: gl, ID: "s1", ProjectPath: "acme/shop", Name: "SHOP Sprint 1 (Yuki Holdout-Mori)"}, {Origin: gl, ID: "s2", ProjectPath: "acme/shop", Name: "Ravi's sprint"}},
+	}
+	c, _ := p.Apply(b)
+	out := c.Batch()
+	got := []string{out.MergeRequests[0].Title, out.MergeRequests[0].SourceBranch, strings.Join(out.MergeRequests[0].Labels, ","),
+		out.Pipelines[0].Ref, out.Pipelines[1].Ref, out.Deployments[0].Ref, out.Deployments[0].Environment, out.Deployments[0].JobName,
+		out.Deployments[1].Environment, out.Deployments[1].JobName, strings.Join(out.Issues[0].Labels, ","), out.Sprints[0].Name, out.Sprints[1].Name}
+	want := []string{"Export for [person]", "feature/[person]-export", "owner::[person],reported-by-[person],bug",
+		"hotfix/[person]-crash", "feature/[person]-paginate", "review/[person]-coupon", "review/[person]-coupon", "deploy review/[person]-coupon",
+		"production", "deploy_production", "assigned:[person],incident", "SHOP Sprint 1 ([person])", "[person]'s sprint"}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%q, want %q", got[i], want[i])
+		}
+	}
+	// Control: a policy that never learned these people leaves the names in:
+	// the masking above is what removed them.
+	c2, _ := mustNew(t, config.Privacy{Titles: "keep"}).Apply(b)
+	if l := c2.Batch().MergeRequests[0].Labels[1]; l != "reported-by-Taro Suzuki" {
+		t.Fatalf("control: %q", l)
+	}
+}
+
+// privacy.refs: hash keeps equal refs equal (deployments still match their
+// MRs' target branch); drop lands no branch names at all.
+func TestRefs_HashAndDrop(t *testing.T) {
+	b := &models.Batch{
+		MergeRequests: []models.MergeRequest{{Origin: gl, ID: "m1", ProjectPath: "a/b", SourceBranch: "feature/x", TargetBranch: "main"}},
+		Pipelines:     []models.Pipeline{{Origin: gl, ID: "p1", ProjectPath: "a/b", Ref: "feature/x"}},
+		Deployments:   []models.Deployment{{Origin: gl, ID: "d1", ProjectPath: "a/b", Ref: "main"}},
+	}
+	c, _ := mustNew(t, config.Privacy{Refs: "hash"}).Apply(b)
+	o := c.Batch()
+	if !strings.HasPrefix(o.MergeRequests[0].SourceBranch, "h:") || o.MergeRequests[0].SourceBranch != o.Pipelines[0].Ref ||
+		o.MergeRequests[0].TargetBranch != o.Deployments[0].Ref || strings.Contains(o.Deployments[0].Ref, "main") {
+		t.Errorf("hash: %+v %+v %+v", o.MergeRequests[0], o.Pipelines[0], o.Deployments[0])
+	}
+	c, _ = mustNew(t, config.Privacy{Refs: "drop"}).Apply(b)
+	if o := c.Batch(); o.MergeRequests[0].SourceBranch != "" || o.Pipelines[0].Ref != "" || o.Deployments[0].Ref != "" {
+		t.Errorf("drop kept refs: %+v", o)
 	}
 }

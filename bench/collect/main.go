@@ -67,7 +67,7 @@ func main() {
 	cfg := config.Defaults()
 	cfg.Sources["gl"] = src
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
-	cfg.Privacy.Secret = "bench-secret-0123456789"
+	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	if err := cfg.Validate(); err != nil {
 		log.Fatal(err)
 	}

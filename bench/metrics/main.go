@@ -119,7 +119,7 @@ func main() {
 		log.Fatal(err)
 	}
 	defer wh.Close()
-	pol, err := policy.New(config.Privacy{Secret: "bench-secret-0123456789", People: "pseudonymize", Titles: "drop"}, []string{"*bot"})
+	pol, err := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize", Titles: "drop"}, []string{"*bot"})
 	if err != nil {
 		log.Fatal(err)
 	}

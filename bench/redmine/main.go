@@ -50,7 +50,7 @@ func main() {
 		Streams: config.RedmineStreams, Concurrency: *conc, RateLimit: 1e9, MaxRetries: 8, Timeout: d("60s"), Overlap: d("10m"),
 		Lookback: d("365d"), InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
-	cfg.Privacy.Secret = "bench-secret-0123456789"
+	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	if err := cfg.Validate(); err != nil {
 		log.Fatal(err)
 	}

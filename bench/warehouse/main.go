@@ -31,7 +31,7 @@ func main() {
 	engines := flag.String("engines", "duckdb,snowflake", "engines to measure")
 	flag.Parse()
 	ctx := context.Background()
-	pol, err := policy.New(config.Privacy{Secret: "bench-secret-0123456789", People: "pseudonymize", Titles: "drop"}, nil)
+	pol, err := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize", Titles: "drop"}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -111,7 +111,7 @@ func TestPrivacy_NothingPersonalReachesTheWarehouse(t *testing.T) {
 warehouse:
   path: %s
 privacy:
-  secret: leak-test-secret-0123456789
+  secret: leak-c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0
 %s`, srv.URL, rec.URL, sandbox.RecordedProjectPath, rm.URL, jr.URL, filepath.Join(dir, "w.duckdb"), privacy)
 		cfg := filepath.Join(dir, "devpulse.yaml")
 		if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {

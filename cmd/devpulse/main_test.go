@@ -52,7 +52,7 @@ warehouse:
   path: %s
   batch_size: 200
 privacy:
-  secret: test-secret-0123456789
+  secret: c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0
 `, srv.URL, strings.Join(projects, ", "), warehouse)
 	p := filepath.Join(t.TempDir(), "devpulse.yaml")
 	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
@@ -223,7 +223,7 @@ func TestConfigShow_MasksSecrets(t *testing.T) {
 	if code != 0 {
 		t.Fatal(errs)
 	}
-	if strings.Contains(out, sandboxToken) || strings.Contains(out, "test-secret-0123456789") || !strings.Contains(out, `"token": "***"`) {
+	if strings.Contains(out, sandboxToken) || strings.Contains(out, "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0") || !strings.Contains(out, `"token": "***"`) {
 		t.Errorf("config show:\n%s", out)
 	}
 }

@@ -119,7 +119,7 @@ func TestRedmine_RealServer(t *testing.T) {
 warehouse:
   path: %s
 privacy:
-  secret: redmine-test-secret-0123456789
+  secret: redmine-c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0
   titles: keep
 `, url, ident, filepath.Join(dir, "w.duckdb"))), 0o600)
 	t.Setenv("RM_KEY", key)

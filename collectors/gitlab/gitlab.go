@@ -277,6 +277,22 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 		})
 }
 
+// People implements collectors.Peopler: the project's members, inherited
+// ones included (GET /projects/:id/members/all).
+func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person, error) {
+	ms, err := allPages(ctx, c, "list members of "+s.Path, projectPath(s, "members/all"),
+		&gl.ListProjectMembersOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}},
+		func(m *gl.ProjectMember) error { return needID("id", m.ID) }, func(m *gl.ProjectMember) string { return strconv.FormatInt(m.ID, 10) })
+	if err != nil {
+		return nil, err
+	}
+	out := make([]models.Person, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, models.Person{Username: m.Username, Name: m.Name, Email: m.Email, ID: idStr(m.ID)})
+	}
+	return out, nil
+}
+
 // Refetch implements collectors.Refetcher for merge requests: each MR is
 // read again (GET /projects/:id/merge_requests/:iid) with its commits,
 // notes and size, and emitted without moving the cursor.

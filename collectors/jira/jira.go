@@ -358,6 +358,33 @@ func (c *Collector) person(raw json.RawMessage) models.Person {
 	return models.Person{ID: id, Username: u.Name, Email: u.EmailAddress, Name: u.DisplayName}
 }
 
+// People implements collectors.Peopler: the users who may be assigned
+// issues of each configured project (GET /rest/api/2/user/assignable/search,
+// Cloud and Server alike). A scope given only as a JQL names no projects:
+// then the people of each batch are all the masker knows.
+func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person, error) {
+	var out []models.Person
+	for _, key := range c.src.Projects {
+		for start := 0; ; {
+			var page []json.RawMessage
+			if err := c.get(ctx, fmt.Sprintf("list the users of project %s (startAt %d)", key, start), "rest/api/2/user/assignable/search",
+				url.Values{"project": {key}, "startAt": {strconv.Itoa(start)}, "maxResults": {"1000"}}, &page); err != nil {
+				return nil, err
+			}
+			for _, raw := range page {
+				if p := c.person(raw); p != (models.Person{}) {
+					out = append(out, p)
+				}
+			}
+			if len(page) < 1000 {
+				break
+			}
+			start += len(page)
+		}
+	}
+	return out, nil
+}
+
 // Issue converts an issue with its changelog (histories oldest first).
 func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 	f := x.Fields

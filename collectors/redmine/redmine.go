@@ -224,6 +224,33 @@ func (c *Collector) person(r *ref) models.Person {
 	return models.Person{ID: strconv.Itoa(r.ID), Name: r.Name}
 }
 
+// People implements collectors.Peopler: the project's members
+// (GET /projects/{id}/memberships.json; groups have no name of a person).
+func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person, error) {
+	var out []models.Person
+	for offset := 0; ; {
+		var page struct {
+			Memberships []struct {
+				User *ref `json:"user"`
+			} `json:"memberships"`
+			TotalCount int `json:"total_count"`
+		}
+		if err := c.get(ctx, fmt.Sprintf("list members of %s (offset %d)", s.Path, offset), fmt.Sprintf("/projects/%d/memberships.json", s.ID),
+			url.Values{"offset": {strconv.Itoa(offset)}, "limit": {"100"}}, &page); err != nil {
+			return nil, err
+		}
+		for _, m := range page.Memberships {
+			if m.User != nil {
+				out = append(out, c.person(m.User))
+			}
+		}
+		offset += len(page.Memberships)
+		if len(page.Memberships) == 0 || offset >= page.TotalCount {
+			return out, nil
+		}
+	}
+}
+
 // isPointsField matches story_points_field by id or by name.
 func (c *Collector) isPointsField(id int, name string) bool {
 	f := c.src.StoryPointsField

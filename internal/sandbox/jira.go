@@ -434,6 +434,16 @@ func (s *JiraServer) route(r *http.Request) (any, int) {
 			zone = s.Zone.String()
 		}
 		return map[string]any{"accountId": "acc-me", "displayName": "devpulse reader", "timeZone": zone}, 200
+	case p == "/rest/api/2/user/assignable/search":
+		// The people the org's histories and reporters name.
+		us := []any{map[string]any{"accountId": "acc-rep", "displayName": "Reporting Person", "emailAddress": "reporter@acme.example", "active": true}}
+		for i := 0; i < 30; i++ {
+			us = append(us, map[string]any{"accountId": "acc-" + strconv.Itoa(i), "displayName": "Person " + strconv.Itoa(i), "emailAddress": fmt.Sprintf("p%d@acme.example", i), "active": true})
+		}
+		if start, _ := strconv.Atoi(q.Get("startAt")); start > 0 {
+			return []any{}, 200
+		}
+		return us, 200
 	case p == "/rest/api/2/status":
 		var out []any
 		for _, st := range jStatuses {

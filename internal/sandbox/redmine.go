@@ -288,6 +288,16 @@ func (s *RedmineServer) route(r *http.Request) (any, int) {
 			out = append(out, map[string]any{"id": st.ID, "name": st.Name, "is_closed": st.Closed})
 		}
 		return map[string]any{"issue_statuses": out}, 200
+	case strings.HasPrefix(p, "/projects/") && strings.HasSuffix(p, "/memberships.json"):
+		// The people the org's journals and authors name.
+		ms := []map[string]any{{"id": 1, "user": map[string]any{"id": 1, "name": "Redmine Admin"}, "roles": []any{}}}
+		for i := 0; i < 20; i++ {
+			ms = append(ms, map[string]any{"id": i + 2, "user": map[string]any{"id": i + 2, "name": "User " + strconv.Itoa(i)}, "roles": []any{}})
+		}
+		if off, _ := strconv.Atoi(q.Get("offset")); off > 0 {
+			return map[string]any{"memberships": []any{}, "total_count": len(ms)}, 200
+		}
+		return map[string]any{"memberships": ms, "total_count": len(ms), "offset": 0, "limit": 100}, 200
 	case strings.HasPrefix(p, "/projects/") && strings.HasSuffix(p, "/versions.json"):
 		id, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(p, "/projects/"), "/versions.json"))
 		for _, pr := range s.Org.projects {

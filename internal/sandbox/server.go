@@ -482,6 +482,12 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 		case rest[0] == "merge_requests" && len(rest) == 1:
 			items := filterSort(p.mrs, q, func(m *mr) (time.Time, time.Time, int64) { return m.UpdatedAt, m.CreatedAt, m.ID })
 			return page(r, "merge_requests", items, func(m *mr) any { return s.Org.mrJSON(p, m) })
+		case rest[0] == "members" && len(rest) == 2 && rest[1] == "all":
+			var us []userJSON
+			for i := range s.Org.users {
+				us = append(us, s.Org.basicUser(i))
+			}
+			return page(r, "members", us, func(u userJSON) any { return u })
 		case rest[0] == "merge_requests" && len(rest) == 2:
 			iid, _ := strconv.ParseInt(rest[1], 10, 64)
 			if m := p.mrByIID[iid]; m != nil {

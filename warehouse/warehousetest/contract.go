@@ -56,7 +56,7 @@ var Base = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 // Clear runs the real policy (titles kept, so they can be checked).
 func Clear(t testing.TB, b *models.Batch) *policy.Cleared {
 	t.Helper()
-	pol, err := policy.New(config.Privacy{Secret: "0123456789abcdef", People: "pseudonymize", Titles: "keep"}, nil)
+	pol, err := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize", Titles: "keep"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
