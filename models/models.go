@@ -266,6 +266,10 @@ type Scope struct {
 	Path          string // group/project: how the policy and teams name it
 	ID            int64  // 0 when unknown
 	DefaultBranch string
+	// Personal: the project lives in a user's namespace (alice/shop), so
+	// its path names a person; the pipeline pseudonymizes it before the
+	// scope reaches a collector, a record, a cursor or a log line.
+	Personal bool
 }
 
 // Output is where a collector sends a stream.

@@ -208,6 +208,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 			counts[rule+" (projects not fetched)"]++
 			continue
 		}
+		s = r.cleared(s)
 		kept = append(kept, s)
 		for _, st := range streams {
 			units = append(units, unit{s, st})
@@ -256,6 +257,17 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	}
 	wg.Wait()
 	return counts, records, skipped, errs
+}
+
+// cleared is the scope as everything after the collector's Scopes knows it:
+// a project in a user's namespace by its pseudonymized path only (records,
+// cursors, metrics, reports, log lines). Exclusion rules were applied to the
+// path as configured, before.
+func (r *Runner) cleared(s models.Scope) models.Scope {
+	if s.Personal {
+		s.Path = r.Policy.PersonalPath(s.Path, s.ID)
+	}
+	return s
 }
 
 func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }

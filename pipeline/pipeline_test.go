@@ -17,8 +17,10 @@ import (
 	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/report"
 	"github.com/devpulse/devpulse/warehouse"
 	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
@@ -456,5 +458,67 @@ func TestCollect_MalformedItemFailsItsStreamOnly(t *testing.T) {
 	}
 	if n := e.count("SELECT count(*) FROM issues"); n != 5 {
 		t.Errorf("%d issues landed, want the healthy source's 5", n)
+	}
+}
+
+// TestCollect_PersonalNamespaceIsPseudonymized: a project in a user's
+// namespace (alice/shop) must not land its owner's username anywhere — not
+// in project_path or web_url of any table, the cursor's scope, the metric
+// scopes — and stays one scope, which a team naming it as configured finds.
+func TestCollect_PersonalNamespaceIsPseudonymized(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 30, PipelinesPerProject: 20, DeploymentsPerProject: 5, IssuesPerProject: 10}, sandbox.Options{})
+	raw := e.srv.Org.Personalize(1, 3)
+	owner := strings.Split(raw, "/")[0]
+	e.cfg.Sources["gl"].Projects = e.srv.Org.ProjectPaths()
+	e.cfg.Teams = map[string][]string{"shop": {"gl:" + raw}}
+	if _, err := e.collect(context.Background(), pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	masked := policy.PersonalNamespacePath(e.cfg.Privacy.Secret, raw)
+	cells := 0
+	for _, tb := range append(append([]warehouse.Table{}, warehouse.RecordTables...), warehouse.Table{Name: "collection_state"}) {
+		res, err := e.wh.Query(context.Background(), "SELECT * FROM "+tb.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, row := range res.Rows {
+			for _, v := range row {
+				if s, ok := v.(string); ok && strings.Contains(strings.ToLower(s), "/"+strings.ToLower(owner)+"/") || fmt.Sprint(v) == raw {
+					cells++
+				}
+			}
+		}
+	}
+	if cells != 0 {
+		t.Errorf("%d cells name the namespace owner %q", cells, owner)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests WHERE project_path = '" + masked + "'"); n != 30 {
+		t.Errorf("%d MRs under %s, want the project's 30 as one scope", n, masked)
+	}
+	if n := e.count("SELECT count(*) FROM collection_state WHERE scope = '" + masked + "'"); n != 4 {
+		t.Errorf("%d cursors under the pseudonymized path, want 4 streams", n)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests WHERE web_url LIKE '%/" + masked + "/-/merge_requests/%'"); n != 30 {
+		t.Errorf("%d web URLs carry the pseudonymized path", n)
+	}
+	// Metric scopes: the project, and the team that names it as configured.
+	b, err := warehouse.Load(context.Background(), e.wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range report.Scopes(e.cfg, b) {
+		names = append(names, s.Kind+":"+s.Name)
+		if strings.Contains(s.Name, owner) {
+			t.Errorf("scope %q names the owner", s.Name)
+		}
+	}
+	rs := report.Compute(b, report.Scopes(e.cfg, b), metrics.DefaultOptions(orgNow.AddDate(0, -6, 0), orgNow))
+	for _, r := range rs {
+		if r.Scope.Kind == "team" && r.Scope.Name == "shop" {
+			if m := r.Set["mr_throughput"]; m == nil || m.N == 0 {
+				t.Errorf("team shop (configured as %s) counts no MRs: %v", raw, names)
+			}
+		}
 	}
 }

@@ -70,6 +70,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 			if _, ex := r.Policy.ExcludesProject(s.Path); ex {
 				continue
 			}
+			s = r.cleared(s)
 			inScope = append(inScope, s.Path)
 			for _, st := range col.Streams() {
 				if len(o.Streams) > 0 && !slices.Contains(o.Streams, st) {

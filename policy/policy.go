@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -55,6 +56,8 @@ type Policy struct {
 	bots       []*regexp.Regexp
 	projRules  []rule // decide on the project alone: applied to scopes before fetching too
 	recRules   []rule // need the record: labels, types
+	nsMu       sync.RWMutex
+	namespaces map[string]string // "/alice/" → "/person-…/" of personal projects, for URLs
 }
 
 // ErrNoSecret is returned when people would be pseudonymized without a key.
@@ -458,6 +461,56 @@ func (p *Policy) ref(r string, m *masker) string {
 	return m.branch(r)
 }
 
+// PersonalPath pseudonymizes the namespace of a project in a user's
+// namespace: alice/shop becomes person-<token>/shop, the same for every
+// run with the same secret, so the project stays one scope. Without a
+// secret (people: drop) the project id stands in. The mapping is kept so
+// the project's web URLs are rewritten too.
+func (p *Policy) PersonalPath(path string, projectID int64) string {
+	ns, rest, ok := strings.Cut(path, "/")
+	if !ok {
+		return path
+	}
+	masked := "person-p" + strconv.FormatInt(projectID, 10)
+	if len(p.secret) > 0 {
+		masked = "person-" + p.token(namespaceKey(ns))
+	}
+	p.nsMu.Lock()
+	if p.namespaces == nil {
+		p.namespaces = map[string]string{}
+	}
+	p.namespaces["/"+ns+"/"] = "/" + masked + "/"
+	p.nsMu.Unlock()
+	return masked + "/" + rest
+}
+
+func namespaceKey(ns string) string { return "namespace:" + strings.ToLower(ns) }
+
+// PersonalNamespacePath is the pseudonymized path of a project in a
+// personal namespace, as PersonalPath makes it, for those who hold the
+// secret and name the project as configured (teams). "" without a secret.
+func PersonalNamespacePath(secret config.Secret, path string) string {
+	ns, rest, ok := strings.Cut(path, "/")
+	if !ok || secret == "" {
+		return ""
+	}
+	m := hmac.New(sha256.New, []byte(secret.Reveal()))
+	m.Write([]byte(namespaceKey(ns)))
+	return "person-" + hex.EncodeToString(m.Sum(nil))[:16] + "/" + rest
+}
+
+// url rewrites the personal namespaces in a web URL.
+func (p *Policy) url(u string) string {
+	p.nsMu.RLock()
+	defer p.nsMu.RUnlock()
+	for raw, masked := range p.namespaces {
+		if i := strings.Index(u, raw); i >= 0 {
+			u = u[:i] + masked + u[i+len(raw):]
+		}
+	}
+	return u
+}
+
 // Learn tells the masker about people before any text that may carry their
 // names is cleared: the collectors' member lists, so that the result does
 // not depend on which streams ran, or in which order.
@@ -572,7 +625,11 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		}
 		x.Labels = maskAll(x.Labels, m)
 	}
+	for i := range out.MergeRequests {
+		out.MergeRequests[i].WebURL = p.url(out.MergeRequests[i].WebURL)
+	}
 	for i := range out.Issues {
+		out.Issues[i].WebURL = p.url(out.Issues[i].WebURL)
 		out.Issues[i].Title = p.title(out.Issues[i].Title, m)
 		out.Issues[i].Labels = maskAll(out.Issues[i].Labels, m)
 	}

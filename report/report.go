@@ -13,6 +13,7 @@ import (
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
 )
 
@@ -73,6 +74,10 @@ func Scopes(cfg *config.Config, b *models.Batch) []Scope {
 				}
 			}
 			s.members[host+"\x00"+path] = true
+			// A project in a personal namespace landed under its pseudonym.
+			if pp := policy.PersonalNamespacePath(cfg.Privacy.Secret, path); pp != "" {
+				s.members[host+"\x00"+pp] = true
+			}
 		}
 		out = append(out, s)
 	}

@@ -146,7 +146,8 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 			return
 		}
 		seen[p.ID] = true
-		out = append(out, models.Scope{Path: p.PathWithNamespace, ID: p.ID, DefaultBranch: p.DefaultBranch})
+		out = append(out, models.Scope{Path: p.PathWithNamespace, ID: p.ID, DefaultBranch: p.DefaultBranch,
+			Personal: p.Namespace != nil && p.Namespace.Kind == "user"})
 	}
 	for _, p := range c.src.Projects {
 		var pid any = p

@@ -40,6 +40,7 @@ type project struct {
 	GroupPath     string
 	DefaultBranch string
 	Archived      bool
+	Personal      bool // in a user's namespace (alice/shop)
 	mrs           []*mr
 	pipelines     []*pipeline
 	deployments   []*deployment
@@ -470,6 +471,19 @@ func ts(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
+}
+
+// Personalize moves project i into the namespace of user u, as a project
+// someone created under their own account (alice/shop): its path and every
+// URL of it now name that person. It returns the new path.
+func (o *Org) Personalize(i, u int) string {
+	p := o.projects[i]
+	p.GroupPath = o.users[u].Username
+	delete(o.byPath, p.Path)
+	p.Path = p.GroupPath + "/" + p.Name
+	p.Personal = true
+	o.byPath[p.Path] = p
+	return p.Path
 }
 
 // Facts the leak test uses: every name, username and email of the org.

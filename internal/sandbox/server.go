@@ -83,7 +83,7 @@ func (o *Org) projectJSON(p *project) map[string]any {
 		"path": p.Name, "path_with_namespace": p.Path, "created_at": ts(o.Now.Add(-400 * 24 * time.Hour)),
 		"default_branch": p.DefaultBranch, "archived": p.Archived, "visibility": "private",
 		"web_url":   "https://gitlab.sandbox/" + p.Path,
-		"namespace": map[string]any{"id": hash(p.GroupPath) % 100000, "name": p.GroupPath, "path": p.GroupPath, "kind": "group", "full_path": p.GroupPath},
+		"namespace": map[string]any{"id": hash(p.GroupPath) % 100000, "name": p.GroupPath, "path": p.GroupPath, "kind": map[bool]string{true: "user", false: "group"}[p.Personal], "full_path": p.GroupPath},
 	}
 }
 
