@@ -15,7 +15,16 @@ import (
 type PurgeResult struct {
 	ByRule  map[string]int
 	ByTable map[string]int
+	// Derived data: cursors of excluded scopes and every stored metric value
+	// (which counted the removed records) go too; Windows are the stored
+	// windows, for the caller to recompute without the removed records.
+	Cursors      int
+	MetricValues int
+	Windows      []Window
 }
+
+// Window is a stored metric window (grain "window" in metric_values).
+type Window struct{ Since, Until time.Time }
 
 // Purge deletes landed records that the current exclusion rules exclude
 // (a rule added after they landed), with their children. The same rule code
@@ -28,6 +37,7 @@ func Purge(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, dryR
 		{"pipelines", `SELECT id, project_path, NULL, NULL FROM pipelines`},
 		{"deployments", `SELECT id, project_path, NULL, NULL FROM deployments`},
 		{"issues", `SELECT id, project_path, labels, "TYPE" FROM issues`},
+		{"sprints", `SELECT id, project_path, NULL, NULL FROM sprints`},
 	}
 	run := &warehouse.Run{ID: newRunID(time.Now()), Command: "purge", StartedAt: time.Now().UTC(), Records: map[string]int{}, Policy: map[string]int{}}
 	if !dryRun {
@@ -61,6 +71,51 @@ func Purge(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, dryR
 			return nil, err
 		}
 	}
+	// What was derived from excluded data is excluded data: the cursors of
+	// excluded scopes, and every metric value (teams and projects counted the
+	// removed records; excluded scopes must not stay analysable).
+	var scopes []string
+	cursors := 0
+	cur, err := wh.Query(ctx, `SELECT scope, count(*) FROM collection_state GROUP BY scope`)
+	if err != nil {
+		return nil, fmt.Errorf("purge: read cursors: %w", err)
+	}
+	for _, r := range cur.Rows {
+		if sc, _ := r[0].(string); sc != "" {
+			if _, ex := pol.ExcludesProject(sc); ex {
+				scopes = append(scopes, sc)
+				cursors += int(toInt(r[1]))
+			}
+		}
+	}
+	removed := len(scopes)
+	for _, n := range res.ByTable {
+		removed += n
+	}
+	if removed > 0 {
+		win, err := wh.Query(ctx, `SELECT DISTINCT CAST(period_start AS VARCHAR), CAST(period_end AS VARCHAR) FROM metric_values WHERE grain = 'window' ORDER BY 1, 2`)
+		if err != nil {
+			return nil, fmt.Errorf("purge: read stored windows: %w", err)
+		}
+		for _, r := range win.Rows {
+			a, _ := time.Parse("2006-01-02", fmt.Sprint(r[0])[:min(10, len(fmt.Sprint(r[0])))])
+			b, _ := time.Parse("2006-01-02", fmt.Sprint(r[1])[:min(10, len(fmt.Sprint(r[1])))])
+			if !a.IsZero() && b.After(a) {
+				res.Windows = append(res.Windows, Window{a, b})
+			}
+		}
+		n, err := wh.Query(ctx, `SELECT count(*) FROM metric_values`)
+		if err != nil {
+			return nil, fmt.Errorf("purge: count metric values: %w", err)
+		}
+		res.Cursors = cursors
+		res.MetricValues = int(toInt(n.Rows[0][0]))
+		if !dryRun {
+			if res.Cursors, res.MetricValues, err = wh.Forget(ctx, scopes); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if !dryRun {
 		run.Policy = res.ByRule
 		run.Records = res.ByTable
@@ -71,4 +126,20 @@ func Purge(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, dryR
 		}
 	}
 	return res, nil
+}
+
+func toInt(v any) int64 {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case float64:
+		return int64(x)
+	}
+	var n int64
+	fmt.Sscan(fmt.Sprint(v), &n)
+	return n
 }

@@ -328,3 +328,17 @@ func DeleteSQL(table string) []string {
 func MarkDeletedSQL(table string) string {
 	return fmt.Sprintf(`UPDATE %s SET deleted_at = ? WHERE id IN (%%s) AND deleted_at IS NULL`, table)
 }
+
+// ForgetDerived deletes the cursors of scopes and every metric value.
+func ForgetDerived(exec ExecFunc, scopes []string) (cursors, metricValues int, err error) {
+	err = InChunks(scopes, 500, nil, func(args []any, in string) error {
+		n, err := exec(fmt.Sprintf(`DELETE FROM collection_state WHERE scope IN (%s)`, in), args...)
+		cursors += int(n)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	n, err := exec(`DELETE FROM metric_values`)
+	return cursors, int(n), err
+}

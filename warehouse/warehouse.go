@@ -54,6 +54,11 @@ type Warehouse interface {
 	// MarkDeleted soft-deletes top-level records (deleted_at = at) that
 	// vanished upstream; metrics ignore them, a re-appearance re-lands them.
 	MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (int, error)
+	// Forget removes what was derived from records a purge removed: the
+	// cursors of the given scopes (collection_state.scope) and every metric
+	// value (the caller recomputes the windows it wants back), in one
+	// transaction. It returns how many cursors and metric values went.
+	Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error)
 	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
 	// period_start, environment, stat): recomputing a window is idempotent.
 	PutMetrics(ctx context.Context, vals []MetricValue) error

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/report"
 )
 
 func purgeCmd(g *globals) *cobra.Command {
@@ -18,7 +21,9 @@ func purgeCmd(g *globals) *cobra.Command {
 		Short: "Delete landed records that the current privacy.exclude rules exclude",
 		Long: `purge applies today's exclusion rules to what already landed: a project, group,
 label or issue type excluded after it was collected is deleted from the warehouse,
-with its commits, reviews and deployment links. --dry-run only counts.`,
+with its commits, reviews and deployment links; so are the sprints and cursors of
+excluded projects and every metric value that counted them (the stored windows are
+recomputed), and the DuckDB file is rewritten so it keeps no copy. --dry-run only counts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.load()
@@ -56,6 +61,39 @@ with its commits, reviews and deployment links. --dry-run only counts.`,
 				for _, k := range keys {
 					fmt.Fprintf(g.stdout, "  %-44s %7d\n", k, m[k])
 				}
+			}
+			if res.Cursors+res.MetricValues > 0 || total > 0 {
+				fmt.Fprintf(g.stdout, "purge %s derived data: %d cursors of excluded scopes, %d metric values (%d stored windows recomputed without the removed records)\n",
+					verb, res.Cursors, res.MetricValues, len(res.Windows))
+			}
+			if dryRun || total+res.Cursors == 0 {
+				return nil
+			}
+			// Recompute what was stored, now without the removed records.
+			now := time.Now()
+			for _, w := range res.Windows {
+				o, err := report.MetricOptions(cfg, w.Since, w.Until, "week")
+				if err != nil {
+					return err
+				}
+				o.Now = now
+				if _, _, err := report.Refresh(cmd.Context(), cfg, wh, o); err != nil {
+					return fmt.Errorf("purge: recompute the window %s .. %s: %w", w.Since.Format("2006-01-02"), w.Until.Format("2006-01-02"), err)
+				}
+			}
+			// Leave no copy of what was removed in the warehouse's storage.
+			if c, ok := wh.(interface {
+				Compact(context.Context) (int64, int64, error)
+			}); ok {
+				before, after, err := c.Compact(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "purge rewrote %s without the deleted rows (%d → %d bytes)\n", cfg.Warehouse.Path, before, after)
+			}
+			if cfg.Warehouse.Engine == "snowflake" {
+				fmt.Fprintln(g.stdout, "purge: Snowflake keeps deleted rows in Time Travel for DATA_RETENTION_TIME_IN_DAYS (1 day by default, up to 90) and then 7 days of Fail-safe;"+
+					" to shorten it for devpulse's tables: ALTER SCHEMA <database>.<schema> SET DATA_RETENTION_TIME_IN_DAYS = 0 (see README, Snowflake)")
 			}
 			return nil
 		},

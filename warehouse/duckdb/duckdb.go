@@ -195,6 +195,53 @@ func (w *DB) Close() error {
 	return w.db.Close()
 }
 
+// Compact rewrites the file so that it holds no copy of deleted rows:
+// DuckDB keeps them in its blocks until they are rewritten, so `strings` on
+// the file would still find what purge removed. The database is copied into
+// a fresh file (COPY FROM DATABASE), which atomically replaces the old one,
+// and reopened. It returns the file's size before and after.
+func (w *DB) Compact(ctx context.Context) (before, after int64, err error) {
+	if w.readOnly {
+		return 0, 0, errors.New("duckdb: compact: the warehouse is open read-only")
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st, err := os.Stat(w.path); err == nil {
+		before = st.Size()
+	}
+	tmp := w.path + ".compact"
+	_ = os.Remove(tmp)
+	_ = os.Remove(tmp + ".wal")
+	var name string
+	if err := w.conn.QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
+		return 0, 0, fmt.Errorf("duckdb: compact: %w", err)
+	}
+	for _, q := range []string{`CHECKPOINT`, fmt.Sprintf(`ATTACH '%s' AS devpulse_compact`, strings.ReplaceAll(tmp, "'", "''")),
+		fmt.Sprintf(`COPY FROM DATABASE %s TO devpulse_compact`, quote(name)), `DETACH devpulse_compact`} {
+		if _, err := w.conn.ExecContext(ctx, q); err != nil {
+			_, _ = w.conn.ExecContext(ctx, `DETACH DATABASE IF EXISTS devpulse_compact`)
+			_ = os.Remove(tmp)
+			return 0, 0, fmt.Errorf("duckdb: compact (%s): %w", strings.Fields(q)[0], err)
+		}
+	}
+	w.conn.Close()
+	w.db.Close()
+	if err := os.Rename(tmp, w.path); err != nil {
+		return 0, 0, fmt.Errorf("duckdb: compact: replace %s: %w", w.path, err)
+	}
+	_ = os.Remove(w.path + ".wal")
+	fresh, err := open(ctx, w.path, false)
+	if err != nil {
+		return 0, 0, fmt.Errorf("duckdb: compact: reopen: %w", err)
+	}
+	fresh.now, fresh.beforeCommit = w.now, w.beforeCommit
+	w.db, w.conn = fresh.db, fresh.conn
+	if st, err := os.Stat(w.path); err == nil {
+		after = st.Size()
+	}
+	return before, after, nil
+}
+
 func (w *DB) migrate(ctx context.Context) error {
 	if _, err := w.conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)`); err != nil {
 		return fmt.Errorf("duckdb: create schema_migrations: %w", err)
@@ -500,6 +547,20 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 		return fmt.Errorf("duckdb: store metric values: %w", err)
 	}
 	return nil
+}
+
+// Forget implements warehouse.Warehouse.
+func (w *DB) Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err = w.inTx(ctx, func() (err error) {
+		cursors, metricValues, err = warehouse.ForgetDerived(w.execer(ctx), scopes)
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("duckdb: forget derived data: %w", err)
+	}
+	return cursors, metricValues, nil
 }
 
 // Acquire implements warehouse.Warehouse.

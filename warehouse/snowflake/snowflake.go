@@ -477,6 +477,20 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 	return nil
 }
 
+// Forget implements warehouse.Warehouse.
+func (w *DB) Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err = w.inTx(ctx, func() (err error) {
+		cursors, metricValues, err = warehouse.ForgetDerived(w.execer(ctx), scopes)
+		return err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("snowflake: forget derived data: %w", err)
+	}
+	return cursors, metricValues, nil
+}
+
 // Acquire implements warehouse.Warehouse with one autocommit MERGE (DML on a
 // table is serialized by Snowflake, so two sessions cannot both take a free
 // lease), then reads back who holds it.
