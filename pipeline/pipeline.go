@@ -223,7 +223,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 				errs = append(errs, fmt.Errorf("%w (the members are read first, so their names are masked wherever they appear)", err))
 				return counts, records, skipped, errs
 			}
-			r.Policy.Learn(people)
+			r.Policy.Learn(models.Origin{Source: src.Type, Instance: col.Instance()}, people)
 		}
 	}
 

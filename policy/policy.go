@@ -58,6 +58,7 @@ type Policy struct {
 	recRules   []rule // need the record: labels, types
 	nsMu       sync.RWMutex
 	namespaces map[string]string // "/alice/" → "/person-…/" of personal projects, for URLs
+	links      map[string]string // "source:host:account" → email, from member lists
 }
 
 // ErrNoSecret is returned when people would be pseudonymized without a key.
@@ -180,6 +181,12 @@ func (p *Policy) key(o models.Origin, x models.Person) string {
 			continue
 		}
 		if e, ok := p.identities[strings.ToLower(o.Source+":"+a)]; ok {
+			return "email:" + e
+		}
+		p.nsMu.RLock()
+		e, ok := p.links[strings.ToLower(o.Source+":"+o.Instance+":"+a)]
+		p.nsMu.RUnlock()
+		if ok {
 			return "email:" + e
 		}
 	}
@@ -514,9 +521,26 @@ func (p *Policy) url(u string) string {
 // Learn tells the masker about people before any text that may carry their
 // names is cleared: the collectors' member lists, so that the result does
 // not depend on which streams ran, or in which order.
-func (p *Policy) Learn(people []models.Person) {
+//
+// A member list that states both an account and its email (a GitLab admin
+// token's members, Jira's emailAddress) also links the account to the
+// email, so the person's MRs and commits share one token.
+func (p *Policy) Learn(o models.Origin, people []models.Person) {
 	for _, x := range people {
 		p.known.learn(x)
+		if x.Email == "" {
+			continue
+		}
+		p.nsMu.Lock()
+		if p.links == nil {
+			p.links = map[string]string{}
+		}
+		for _, a := range []string{x.Username, x.ID} {
+			if a != "" {
+				p.links[strings.ToLower(o.Source+":"+o.Instance+":"+a)] = strings.ToLower(strings.TrimSpace(x.Email))
+			}
+		}
+		p.nsMu.Unlock()
 	}
 }
 

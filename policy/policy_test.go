@@ -237,7 +237,7 @@ func TestBranches_MaskPersonalNamespacesAndPeopleSeenEarlierInTheRun(t *testing.
 // given or family names alone and an email's local part.
 func TestMask_RealWorldNamingHabits(t *testing.T) {
 	p := mustNew(t, config.Privacy{Titles: "keep"})
-	p.Learn([]models.Person{
+	p.Learn(gl, []models.Person{
 		{Username: "hyamada", Name: "Hanako Yamada"},
 		{Username: "ikoba", Name: "Ichiro Kobayashi", Email: "ichiro.kobayashi@acme.example"},
 		{Username: "tanaka3", Name: "Kenji Tanaka"},
@@ -294,5 +294,23 @@ func TestRefs_HashAndDrop(t *testing.T) {
 	c, _ = mustNew(t, config.Privacy{Refs: "drop"}).Apply(b)
 	if o := c.Batch(); o.MergeRequests[0].SourceBranch != "" || o.Pipelines[0].Ref != "" || o.Deployments[0].Ref != "" {
 		t.Errorf("drop kept refs: %+v", o)
+	}
+}
+
+// A member list stating an account and its email links them: the person's
+// MRs (keyed by username) and commits (keyed by email) share one token.
+func TestLearn_LinksAccountsToEmails(t *testing.T) {
+	p := mustNew(t, config.Privacy{})
+	b := &models.Batch{MergeRequests: []models.MergeRequest{{Origin: gl, ID: "m1", ProjectPath: "a/b",
+		Author:  models.Person{Username: "ann", Name: "Ann Lee"},
+		Commits: []models.MRCommit{{MRID: "m1", SHA: "s", Author: models.Person{Name: "Ann Lee", Email: "Ann@Example.com"}}}}}}
+	c, _ := p.Apply(b)
+	if m := c.Batch().MergeRequests[0]; m.Author.Token == m.Commits[0].Author.Token {
+		t.Fatal("control: without a link the two are different tokens")
+	}
+	p.Learn(gl, []models.Person{{Username: "ann", Name: "Ann Lee", Email: "ann@example.com", ID: "7"}})
+	c, _ = p.Apply(b)
+	if m := c.Batch().MergeRequests[0]; m.Author.Token != m.Commits[0].Author.Token {
+		t.Errorf("linked account and email: %s vs %s", m.Author.Token, m.Commits[0].Author.Token)
 	}
 }
