@@ -119,6 +119,19 @@ func (e *env) collect(ctx context.Context, o pipeline.Options) (*pipeline.Result
 	return r.Collect(ctx, o)
 }
 
+// collectWith is collect with the caller's collector factory (if any).
+func (e *env) collectWith(ctx context.Context, o pipeline.Options) (*pipeline.Result, error) {
+	e.t.Helper()
+	if o.NewCollector == nil {
+		return e.collect(ctx, o)
+	}
+	pol, err := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return (&pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol}).Collect(ctx, o)
+}
+
 func (e *env) count(q string) int64 {
 	e.t.Helper()
 	res, err := e.wh.Query(context.Background(), q)

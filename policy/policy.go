@@ -230,7 +230,7 @@ func (p *Policy) person(o models.Origin, x models.Person, m *masker) models.Pers
 		return x // already cleared
 	}
 	bot := x.IsBot || p.IsBot(x.Username)
-	m.learn(x)
+	m.learn(x, bot)
 	switch p.people {
 	case "drop":
 		return models.Person{IsBot: bot}
@@ -292,8 +292,10 @@ func firstRune(s string) rune {
 	return unicode.ToLower(r)
 }
 
-// words lists what of a person can appear in text, normalized.
-func words(x models.Person) []string {
+// words lists what of a person can appear in text, normalized. A bot's
+// name parts are not names ("Release Token", "Renovate Bot"): masking them
+// alone would mask release/ and renovate/ branches.
+func words(x models.Person, parts bool) []string {
 	var out []string
 	add := func(w string) {
 		if w = normalize(w); utf8.RuneCountInString(w) >= minMaskLen {
@@ -303,6 +305,9 @@ func words(x models.Person) []string {
 	local, _, _ := strings.Cut(x.Email, "@")
 	for _, w := range []string{x.Username, x.Name, local} {
 		add(w)
+		if !parts {
+			continue
+		}
 		for _, part := range strings.FieldsFunc(w, isSep) {
 			add(part)
 		}
@@ -310,8 +315,8 @@ func words(x models.Person) []string {
 	return out
 }
 
-func (m *masker) learn(x models.Person) {
-	ws := words(x)
+func (m *masker) learn(x models.Person, bot bool) {
+	ws := words(x, !bot)
 	if len(ws) == 0 {
 		return
 	}
@@ -527,7 +532,7 @@ func (p *Policy) url(u string) string {
 // email, so the person's MRs and commits share one token.
 func (p *Policy) Learn(o models.Origin, people []models.Person) {
 	for _, x := range people {
-		p.known.learn(x)
+		p.known.learn(x, x.IsBot || p.IsBot(x.Username))
 		if x.Email == "" {
 			continue
 		}

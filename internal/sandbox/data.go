@@ -473,6 +473,47 @@ func ts(t time.Time) string {
 	return t.UTC().Format("2006-01-02T15:04:05.000Z")
 }
 
+// NamingHabits rewrites some records the way people really name things,
+// with the names of people other than the record's author (so only a policy
+// that knows every member can mask them): branches with a hyphenated full
+// name, an email's local part or a family name alone; labels naming an
+// owner or a reporter; titles naming a person; review environments and
+// their jobs named after a username.
+func (o *Org) NamingHabits() {
+	for pi, p := range o.projects {
+		r := rngFor(o.Seed, "habits", pi)
+		other := func() user { return o.users[r.IntN(o.humans())] }
+		for i, m := range p.mrs {
+			u := other()
+			given, family, _ := strings.Cut(u.Name, " ")
+			local, _, _ := strings.Cut(u.Email, "@")
+			switch i % 5 {
+			case 0:
+				m.SourceBranch = fmt.Sprintf("feature/%s-%s-export", given, family)
+			case 1:
+				m.SourceBranch = fmt.Sprintf("hotfix/%s-crash", local)
+			case 2:
+				m.SourceBranch = fmt.Sprintf("feature/%s-paginate", strings.ToLower(family))
+			}
+			if i%3 == 0 {
+				m.Labels = append(append([]string(nil), m.Labels...), "owner::"+other().Username, "reported-by-"+other().Name)
+				m.Title = m.Title + " for " + strings.ToUpper(other().Name)
+			}
+		}
+		for i, pl := range p.pipelines {
+			if i%7 == 0 {
+				local, _, _ := strings.Cut(other().Email, "@")
+				pl.Ref = fmt.Sprintf("hotfix/%s-crash", local)
+			}
+		}
+		for i, d := range p.deployments {
+			if d.Env == "staging" && i%3 == 0 {
+				d.Env, d.Tier = "review/"+other().Username+"-coupon", "development"
+			}
+		}
+	}
+}
+
 // Personalize moves project i into the namespace of user u, as a project
 // someone created under their own account (alice/shop): its path and every
 // URL of it now name that person. It returns the new path.
@@ -491,6 +532,11 @@ func (o *Org) PersonalStrings() []string {
 	var out []string
 	for _, u := range o.users {
 		out = append(out, u.Username, u.Name, u.Email)
+		if local, _, ok := strings.Cut(u.Email, "@"); ok {
+			out = append(out, local)
+		}
+		given, family, _ := strings.Cut(u.Name, " ")
+		out = append(out, given+"-"+family, given+"."+family, given+"_"+family)
 	}
 	return out
 }
