@@ -287,6 +287,16 @@ type Output struct {
 	// SHA: reconcile compares it with the landed one, because some GitLab
 	// versions do not bump updated_at on every push.
 	Heads func(heads map[string]string)
+	// Excluded, when set, tells whether the privacy policy excludes a record
+	// with these attributes: the collector then reads none of its children
+	// (commits, notes, diffs, changelogs, journals). The record is still
+	// emitted, so the policy drops and counts it.
+	Excluded func(project string, labels []string, typ string) bool
+}
+
+// Skips reports whether out excludes a record with these attributes.
+func (o Output) Skips(project string, labels []string, typ string) bool {
+	return o.Excluded != nil && o.Excluded(project, labels, typ)
 }
 
 // Unchanged filters ids whose landed updated_at equals the listed one.

@@ -320,7 +320,10 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 		pendingCursor = time.Time{}
 		return nil
 	}
-	out := models.Output{}
+	out := models.Output{Excluded: func(project string, labels []string, typ string) bool {
+		_, ex := r.Policy.Excluded(project, labels, typ)
+		return ex
+	}}
 	if incremental {
 		// Incremental: records re-listed by the overlap window are skipped if unchanged.
 		out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {

@@ -535,3 +535,24 @@ func TestCollect_PersonalNamespaceIsPseudonymized(t *testing.T) {
 		}
 	}
 }
+
+// TestCollect_ExcludedItemsChildrenAreNotFetched: a label-excluded MR's
+// commits, notes and diffs are not even requested; it is still counted.
+func TestCollect_ExcludedItemsChildrenAreNotFetched(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 90}, sandbox.Options{})
+	e.cfg.Privacy.Exclude = config.Exclude{Labels: []string{"confidential-client"}}
+	res, err := e.collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	excluded := res.Run.Policy["exclude.labels[confidential-client]"]
+	if excluded == 0 {
+		t.Fatal("the sandbox has no confidential-client MR: the test tests nothing")
+	}
+	req := e.srv.Requests()
+	for _, kind := range []string{"mr_commits", "mr_notes"} {
+		if got, want := req[kind], int64(180-excluded); got != want {
+			t.Errorf("%d %s requests, want %d: the %d excluded MRs' children must not be fetched", got, kind, want, excluded)
+		}
+	}
+}

@@ -272,6 +272,9 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 				mrs[i] = MergeRequest(c.host, s.Path, m)
 			}
 			err := c.forEach(ctx, len(mrs), func(ctx context.Context, i int) error {
+				if out.Skips(mrs[i].ProjectPath, mrs[i].Labels, "") {
+					return nil // excluded: its children are not even read
+				}
 				return c.mrChildren(ctx, s, &mrs[i])
 			})
 			return &models.Batch{MergeRequests: mrs}, err

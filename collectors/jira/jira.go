@@ -652,6 +652,10 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 							err = fmt.Errorf("%s (%s): malformed issue %s: %v", what, where, x.Key, p)
 						}
 					}()
+					if pre := c.Issue(x, nil); out.Skips(pre.ProjectPath, pre.Labels, pre.Type) {
+						issues[i] = pre // excluded: its changelog is not even read
+						return nil
+					}
 					hs, err := c.fullChangelog(gctx, x)
 					if err != nil {
 						return err

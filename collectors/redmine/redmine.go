@@ -428,6 +428,10 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			g.SetLimit(c.src.Concurrency)
 			for i := range changed {
 				g.Go(func() error {
+					if pre := c.Issue(s.Path, changed[i], statuses); out.Skips(pre.ProjectPath, pre.Labels, pre.Type) {
+						issues[i] = pre // excluded: its journals are not even read
+						return nil
+					}
 					var one struct {
 						Issue *IssueJSON `json:"issue"`
 					}
