@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/robfig/cron/v3"
+	"math"
 	"net/url"
 	"os"
 	"reflect"
@@ -49,36 +50,53 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // MarshalText renders durations readably in `config show`.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// ParseDuration parses "10m", "36h", "90d".
+// ParseDuration parses Go durations ("10m", "36h", "1h30m") and whole
+// days, weeks and years ("90d", "2w", "1y" = 365 days), since lookbacks are
+// long. A value past what a duration holds (about 292 years) is "too large",
+// never a wrapped negative.
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasSuffix(s, "d") {
-		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
-		if err != nil || n < 0 {
-			return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 12h, 90d)", s)
+	const hint = "use e.g. 30s, 10m, 12h, 90d, 2w, 1y"
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}, {"y", 365 * 24 * time.Hour}} {
+		if !strings.HasSuffix(s, u.suffix) {
+			continue
 		}
-		return Duration(time.Duration(n * float64(24*time.Hour))), nil
+		n, err := strconv.ParseFloat(strings.TrimSuffix(s, u.suffix), 64)
+		if err != nil || n < 0 || math.IsNaN(n) {
+			return 0, fmt.Errorf("invalid duration %q (%s)", s, hint)
+		}
+		if n*float64(u.unit) > float64(math.MaxInt64) {
+			return 0, fmt.Errorf("duration %q is too large (at most %dd)", s, int64(math.MaxInt64/int64(24*time.Hour)))
+		}
+		return Duration(time.Duration(n * float64(u.unit))), nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("invalid duration %q (use e.g. 30s, 10m, 12h, 90d)", s)
+		if strings.Contains(err.Error(), "overflow") {
+			return 0, fmt.Errorf("duration %q is too large (at most %dd)", s, int64(math.MaxInt64/int64(24*time.Hour)))
+		}
+		return 0, fmt.Errorf("invalid duration %q (%s)", s, hint)
 	}
 	return Duration(d), nil
 }
 
 // Config is the whole, validated configuration.
 type Config struct {
-	File        string              `mapstructure:"-" json:"file"`
-	Sources     map[string]*Source  `mapstructure:"sources" json:"sources"`
-	Teams       map[string][]string `mapstructure:"teams" json:"teams"`
-	Warehouse   Warehouse           `mapstructure:"warehouse" json:"warehouse"`
-	Privacy     Privacy             `mapstructure:"privacy" json:"privacy"`
-	Metrics     Metrics             `mapstructure:"metrics" json:"metrics"`
-	Incidents   Incidents           `mapstructure:"incidents" json:"incidents"`
-	Deployments Deployments         `mapstructure:"deployments" json:"deployments"`
-	Flow        Flow                `mapstructure:"flow" json:"flow"`
-	Log         Log                 `mapstructure:"log" json:"log"`
-	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
+	File          string `mapstructure:"-" json:"file"`
+	withoutTokens bool
+	Sources       map[string]*Source  `mapstructure:"sources" json:"sources"`
+	Teams         map[string][]string `mapstructure:"teams" json:"teams"`
+	Warehouse     Warehouse           `mapstructure:"warehouse" json:"warehouse"`
+	Privacy       Privacy             `mapstructure:"privacy" json:"privacy"`
+	Metrics       Metrics             `mapstructure:"metrics" json:"metrics"`
+	Incidents     Incidents           `mapstructure:"incidents" json:"incidents"`
+	Deployments   Deployments         `mapstructure:"deployments" json:"deployments"`
+	Flow          Flow                `mapstructure:"flow" json:"flow"`
+	Log           Log                 `mapstructure:"log" json:"log"`
+	Schedule      Schedule            `mapstructure:"schedule" json:"schedule"`
 }
 
 // Schedule configures `devpulse schedule` and the stream leases every
@@ -307,6 +325,9 @@ type Options struct {
 	Path      string              // --config; "" means ./devpulse.yaml if it exists
 	Overrides map[string]any      // flag values, by config key
 	Env       func(string) string // os.Getenv by default; tests inject
+	// WithoutTokens: the command makes no API request (query, report,
+	// metrics, purge), so a missing token is no error.
+	WithoutTokens bool
 }
 
 // ConfigError is a validation failure: one line naming the key and the file.
@@ -337,6 +358,9 @@ func Load(opts Options) (*Config, error) {
 	setDefaults(v)
 
 	file := opts.Path
+	if file == "" {
+		file = getenv("DEVPULSE_CONFIG")
+	}
 	explicit := file != ""
 	if !explicit {
 		file = "devpulse.yaml"
@@ -380,12 +404,13 @@ func Load(opts Options) (*Config, error) {
 		return nil, &ConfigError{File: file, Msg: decodeMessage(err)}
 	}
 	c.File = file
+	c.withoutTokens = opts.WithoutTokens
 	for name, s := range c.Sources {
 		if s == nil {
 			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: "is empty"}
 		}
 		s.Name = name
-		if err := applySourceDefaults(s); err != nil {
+		if err := applySourceDefaults(s, func(key string) bool { return v.IsSet("sources." + name + "." + key) }); err != nil {
 			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: err.Error()}
 		}
 		if s.Token == "" && s.TokenEnv != "" {
@@ -441,18 +466,25 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 	return data, nil
 }
 
-func applySourceDefaults(s *Source) error {
-	if s.Concurrency == 0 {
+// applySourceDefaults fills the keys a source does not set. set tells
+// whether the file, the environment or a flag set a key (nil: none did): a
+// value set to 0 is kept, then accepted (max_retries: 0, overlap: 0s) or
+// rejected by Validate (timeout: 0s), never silently replaced by a default.
+func applySourceDefaults(s *Source, set func(key string) bool) error {
+	if set == nil {
+		set = func(string) bool { return false }
+	}
+	if s.Concurrency == 0 && !set("concurrency") {
 		s.Concurrency = SourceDefaults["concurrency"].(int)
 	}
-	if s.RateLimit == 0 {
+	if s.RateLimit == 0 && !set("rate_limit") {
 		s.RateLimit = SourceDefaults["rate_limit"].(float64)
 	}
-	if s.MaxRetries == 0 {
+	if s.MaxRetries == 0 && !set("max_retries") {
 		s.MaxRetries = SourceDefaults["max_retries"].(int)
 	}
 	for key, dst := range map[string]*Duration{"timeout": &s.Timeout, "overlap": &s.Overlap, "lookback": &s.Lookback} {
-		if *dst == 0 {
+		if *dst == 0 && !set(key) {
 			d, err := ParseDuration(SourceDefaults[key].(string))
 			if err != nil {
 				return err
@@ -478,10 +510,17 @@ func applySourceDefaults(s *Source) error {
 	return nil
 }
 
-// Validate checks everything that can be checked without the network.
+// Validate checks everything that can be checked without the network and
+// reports every problem at once (one line each), not one per run.
 func (c *Config) Validate() error {
 	bad := func(key, format string, a ...any) error {
 		return &ConfigError{File: c.File, Key: key, Msg: fmt.Sprintf(format, a...)}
+	}
+	var errs []error
+	add := func(err error) {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	names := make([]string, 0, len(c.Sources))
 	for n := range c.Sources {
@@ -494,168 +533,171 @@ func (c *Config) Validate() error {
 		switch s.Type {
 		case "gitlab", "redmine", "jira":
 		case "":
-			return bad(k+".type", "missing (one of: gitlab, jira, redmine)")
+			add(bad(k+".type", "missing (one of: gitlab, jira, redmine)"))
 		default:
-			return bad(k+".type", "unknown source type %q (one of: gitlab, jira, redmine)", s.Type)
+			add(bad(k+".type", "unknown source type %q (one of: gitlab, jira, redmine)", s.Type))
 		}
 		for name, class := range s.IssueTypes {
 			switch class {
 			case "incident", "bug", "story", "task", "other":
 			default:
-				return bad(k+".issue_types."+name, "unknown class %q (incident, bug, story, task or other)", class)
+				add(bad(k+".issue_types."+name, "unknown class %q (incident, bug, story, task or other)", class))
 			}
 		}
 		if s.Type == "jira" {
 			switch s.Deployment {
 			case "", "cloud", "server":
 			default:
-				return bad(k+".deployment", "unknown value %q (cloud, server, or leave empty to detect)", s.Deployment)
+				add(bad(k+".deployment", "unknown value %q (cloud, server, or leave empty to detect)", s.Deployment))
 			}
 			if s.Deployment == "cloud" && s.Email == "" {
-				return bad(k+".email", "Jira Cloud authenticates with email + API token: set the account's email")
+				add(bad(k+".email", "Jira Cloud authenticates with email + API token: set the account's email"))
 			}
 		}
 		u, err := url.Parse(s.URL)
 		if s.URL == "" {
-			return bad(k+".url", "missing (e.g. https://gitlab.example.com)")
+			add(bad(k+".url", "missing (e.g. https://gitlab.example.com)"))
 		}
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad(k+".url", "malformed URL %q (want http(s)://host[:port][/path])", s.URL)
+		if s.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+			add(bad(k+".url", "malformed URL %q (want http(s)://host[:port][/path])", s.URL))
+		} else if err == nil && u.Port() != "" {
+			if n, perr := strconv.Atoi(u.Port()); perr != nil || n < 1 || n > 65535 {
+				add(bad(k+".url", "port %q of %q is not 1..65535", u.Port(), s.URL))
+			}
 		}
-		if u.User != nil {
-			return bad(k+".url", "must not contain credentials; use token or token_env")
+		if err == nil && u.User != nil {
+			add(bad(k+".url", "must not contain credentials; use token or token_env"))
 		}
-		if s.Token == "" {
+		if s.Token == "" && !c.withoutTokens {
 			hint := fmt.Sprintf("set DEVPULSE_SOURCES_%s_TOKEN", strings.ToUpper(n))
 			if s.TokenEnv != "" {
 				hint = fmt.Sprintf("environment variable %s is empty", s.TokenEnv)
 			}
-			return bad(k+".token", "missing API token (%s, or token_env: NAME)", hint)
+			add(bad(k+".token", "missing API token (%s, or token_env: NAME)", hint))
 		}
 		if len(s.Projects) == 0 && len(s.Groups) == 0 && s.JQL == "" {
-			return bad(k+".projects", "no scope: list projects (path or id) and/or groups (JIRA: or a jql)")
+			add(bad(k+".projects", "no scope: list projects (path or id) and/or groups (JIRA: or a jql)"))
 		}
 		if s.Type == "redmine" && len(s.Groups) > 0 {
-			return bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)")
+			add(bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)"))
 		}
 		for _, st := range s.Streams {
 			if !slices.Contains(StreamsOf(s.Type), st) {
-				return bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(StreamsOf(s.Type), ", "))
+				add(bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(StreamsOf(s.Type), ", ")))
 			}
 		}
 		if s.Concurrency < 1 || s.Concurrency > 64 {
-			return bad(k+".concurrency", "must be 1..64, got %d", s.Concurrency)
+			add(bad(k+".concurrency", "must be 1..64, got %d", s.Concurrency))
 		}
-		if s.RateLimit < 0 {
-			return bad(k+".rate_limit", "must be > 0 requests/s, got %g", s.RateLimit)
+		if s.RateLimit <= 0 {
+			add(bad(k+".rate_limit", "must be > 0 requests/s, got %g", s.RateLimit))
+		}
+		if s.MaxRetries < 0 {
+			add(bad(k+".max_retries", "must not be negative (0 = no retries)"))
 		}
 		for key, d := range map[string]Duration{"timeout": s.Timeout, "lookback": s.Lookback} {
 			if d <= 0 {
-				return bad(k+"."+key, "must be positive (e.g. 30s, 365d)")
+				add(bad(k+"."+key, "must be positive (e.g. 30s, 365d)"))
 			}
 		}
 		if s.Overlap < 0 {
-			return bad(k+".overlap", "must not be negative")
+			add(bad(k+".overlap", "must not be negative"))
 		}
 		if s.CAFile != "" {
 			if _, err := os.Stat(s.CAFile); err != nil {
-				return bad(k+".ca_file", "cannot read %s: %v", s.CAFile, errors.Unwrap(err))
+				add(bad(k+".ca_file", "cannot read %s: %v", s.CAFile, errors.Unwrap(err)))
 			}
 		}
 	}
 	for team, members := range c.Teams {
 		if len(members) == 0 {
-			return bad("teams."+team, "has no members")
+			add(bad("teams."+team, "has no members"))
 		}
 		for _, m := range members {
 			src, _, ok := strings.Cut(m, ":")
 			if !ok {
-				return bad("teams."+team, "member %q must be <source>:<project path>", m)
+				add(bad("teams."+team, "member %q must be <source>:<project path>", m))
 			}
 			if _, found := c.Sources[src]; !found {
-				return bad("teams."+team, "member %q names unknown source %q", m, src)
+				add(bad("teams."+team, "member %q names unknown source %q", m, src))
 			}
 		}
 	}
 	switch c.Warehouse.Engine {
 	case "duckdb":
 		if c.Warehouse.Path == "" {
-			return bad("warehouse.path", "missing (e.g. devpulse.duckdb)")
+			add(bad("warehouse.path", "missing (e.g. devpulse.duckdb)"))
 		}
 	case "snowflake":
-		if err := c.Warehouse.Snowflake.validate(bad); err != nil {
-			return err
-		}
+		add(c.Warehouse.Snowflake.validate(bad))
 	default:
-		return bad("warehouse.engine", "unknown engine %q (available: duckdb, snowflake)", c.Warehouse.Engine)
+		add(bad("warehouse.engine", "unknown engine %q (available: duckdb, snowflake)", c.Warehouse.Engine))
 	}
 	if c.Warehouse.BatchSize < 1 {
-		return bad("warehouse.batch_size", "must be >= 1")
+		add(bad("warehouse.batch_size", "must be >= 1"))
 	}
 	switch c.Privacy.People {
 	case "pseudonymize", "drop":
 	case "keep":
 		if !c.Privacy.AllowPersonalData {
-			return bad("privacy.people", "keep lands personal data in clear; it also needs privacy.allow_personal_data: true")
+			add(bad("privacy.people", "keep lands personal data in clear; it also needs privacy.allow_personal_data: true"))
 		}
 	default:
-		return bad("privacy.people", "unknown value %q (pseudonymize, drop or keep)", c.Privacy.People)
+		add(bad("privacy.people", "unknown value %q (pseudonymize, drop or keep)", c.Privacy.People))
 	}
 	switch c.Privacy.Titles {
 	case "drop", "keep", "hash":
 	default:
-		return bad("privacy.titles", "unknown value %q (drop, keep or hash)", c.Privacy.Titles)
+		add(bad("privacy.titles", "unknown value %q (drop, keep or hash)", c.Privacy.Titles))
 	}
 	switch c.Privacy.Refs {
 	case "mask", "hash", "drop":
 	default:
-		return bad("privacy.refs", "unknown value %q (mask, hash or drop)", c.Privacy.Refs)
+		add(bad("privacy.refs", "unknown value %q (mask, hash or drop)", c.Privacy.Refs))
 	}
 	if c.Privacy.Refs == "hash" && c.Privacy.Secret == "" {
-		return bad("privacy.refs", "hash needs privacy.secret (the hash is keyed)")
+		add(bad("privacy.refs", "hash needs privacy.secret (the hash is keyed)"))
 	}
 	if c.Privacy.Secret != "" {
 		if why := SecretWeakness(c.Privacy.Secret.Reveal()); why != "" {
-			return bad("privacy.secret", "%s", why)
+			add(bad("privacy.secret", "%s", why))
 		}
 	}
 	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
-		return bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone)
+		add(bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone))
 	}
-	if err := c.Schedule.validate(bad, c.Sources); err != nil {
-		return err
-	}
+	add(c.Schedule.validate(bad, c.Sources))
 	if c.Deployments.Production == "" {
-		return bad("deployments.production", "empty: it would count every environment as production")
+		add(bad("deployments.production", "empty: it would count every environment as production"))
 	}
 	if _, err := regexp.Compile(c.Deployments.Production); err != nil {
-		return bad("deployments.production", "not a regular expression: %v", err)
+		add(bad("deployments.production", "not a regular expression: %v", err))
 	}
 	if len(c.Flow.ActiveStatuses) == 0 {
-		return bad("flow.active_statuses", "empty: flow_efficiency needs at least one status that counts as work (default [In Progress])")
+		add(bad("flow.active_statuses", "empty: flow_efficiency needs at least one status that counts as work (default [In Progress])"))
 	}
 	for i, st := range c.Flow.ActiveStatuses {
 		if strings.TrimSpace(st) == "" {
-			return bad(fmt.Sprintf("flow.active_statuses[%d]", i), "empty status name")
+			add(bad(fmt.Sprintf("flow.active_statuses[%d]", i), "empty status name"))
 		}
 	}
 	if c.Incidents.AttributionWindow <= 0 {
-		return bad("incidents.attribution_window", "must be positive (e.g. 7d)")
+		add(bad("incidents.attribution_window", "must be positive (e.g. 7d)"))
 	}
 	if c.Metrics.BenchmarkYear != 2024 {
-		return bad("metrics.benchmark_year", "no benchmarks for %d (available: 2024)", c.Metrics.BenchmarkYear)
+		add(bad("metrics.benchmark_year", "no benchmarks for %d (available: 2024)", c.Metrics.BenchmarkYear))
 	}
 	switch c.Log.Format {
 	case "text", "json":
 	default:
-		return bad("log.format", "unknown value %q (text or json)", c.Log.Format)
+		add(bad("log.format", "unknown value %q (text or json)", c.Log.Format))
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
-		return bad("log.level", "unknown value %q (debug, info, warn or error)", c.Log.Level)
+		add(bad("log.level", "unknown value %q (debug, info, warn or error)", c.Log.Level))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkUnknownKeys names the first key that no struct field takes: a typo

@@ -114,6 +114,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"malformed url", strings.Replace(valid, "https://gitlab.example.com", "gitlab.example.com", 1), tokenEnv, "sources.gl.url", "malformed URL"},
 		{"url with credentials", strings.Replace(valid, "https://gitlab.example.com", "https://u:p@gitlab.example.com", 1), tokenEnv, "sources.gl.url", "must not contain credentials"},
 		{"bad duration", strings.Replace(valid, "    projects:", "    overlap: 10 minutes\n    projects:", 1), tokenEnv, "", "invalid duration \"10 minutes\""},
+		{"duration too large", strings.Replace(valid, "    projects:", "    lookback: 200000d\n    projects:", 1), tokenEnv, "", "too large"},
 		{"duration without unit", strings.Replace(valid, "    projects:", "    timeout: 30\n    projects:", 1), tokenEnv, "", "needs a unit"},
 		{"unknown type", strings.Replace(valid, "type: gitlab", "type: gitlub", 1), tokenEnv, "sources.gl.type", "unknown source type"},
 		{"empty active statuses", valid + "\nflow:\n  active_statuses: []\n", tokenEnv, "flow.active_statuses", "at least one status"},
@@ -242,5 +243,33 @@ func TestSecretWeakness(t *testing.T) {
 	_, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
 	if err == nil || !strings.Contains(err.Error(), "privacy.secret: repeats") {
 		t.Errorf("a weak secret loaded: %v", err)
+	}
+}
+
+// Zero values are the user's, not a cue for defaults; every error at once.
+func TestLoad_ZeroValuesAndAllErrorsAtOnce(t *testing.T) {
+	tok := env(map[string]string{"TEST_GL_TOKEN": "t"})
+	c, err := Load(Options{Path: write(t, strings.Replace(valid, "    projects:", "    max_retries: 0\n    overlap: 0s\n    lookback: 2w\n    projects:", 1)), Env: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Sources["gl"]; s.MaxRetries != 0 || s.Overlap != 0 || time.Duration(s.Lookback) != 14*24*time.Hour {
+		t.Errorf("max_retries %d overlap %v lookback %v: explicit zeros must stay", s.MaxRetries, s.Overlap, s.Lookback)
+	}
+	body := strings.Replace(valid, "    projects:", "    timeout: 0s\n    rate_limit: 0\n    concurrency: 0\n    projects:", 1)
+	body = strings.Replace(body, "https://gitlab.example.com", "http://127.0.0.1:99999", 1)
+	body += "\nmetrics:\n  timezone: Mars/Olympus\n"
+	_, err = Load(Options{Path: write(t, body), Env: tok})
+	if err == nil {
+		t.Fatal("loaded")
+	}
+	for _, want := range []string{"sources.gl.timeout: must be positive", "sources.gl.rate_limit: must be > 0", "sources.gl.concurrency: must be 1..64",
+		`sources.gl.url: port "99999"`, "metrics.timezone: unknown time zone"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if n := strings.Count(err.Error(), "\n") + 1; n != 5 {
+		t.Errorf("%d lines, want the 5 problems, one per line:\n%v", n, err)
 	}
 }

@@ -34,7 +34,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 (Ctrl-C, SIGTERM) lands the pages already read; the next run resumes from there.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
+			cfg, err := g.loadSources()
 			if err != nil {
 				return err
 			}
@@ -46,12 +46,8 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 				}
 				o.Since = t
 			}
-			known := append(append([]string(nil), config.GitLabStreams...), config.RedmineStreams...)
-			for _, s := range streams {
-				if !slices.Contains(known, s) {
-					return usageError{fmt.Errorf("--stream %q: unknown (gitlab: %s; redmine: %s)", s,
-						strings.Join(config.GitLabStreams, ", "), strings.Join(config.RedmineStreams, ", "))}
-				}
+			if err := checkSelection(cfg, sources, streams); err != nil {
+				return err
 			}
 			_, err = collect(cmd.Context(), g, cfg, o)
 			if err == nil && reconcile {
@@ -77,7 +73,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
 	f.BoolVar(&reconcile, "reconcile", false, "afterwards, list ids only and mark records deleted upstream or out of scope (soft; metrics ignore them)")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
-	f.StringSliceVar(&streams, "stream", nil, "only these streams (gitlab: "+strings.Join(config.GitLabStreams, ", ")+"; redmine: "+strings.Join(config.RedmineStreams, ", ")+")")
+	f.StringSliceVar(&streams, "stream", nil, "only these streams (gitlab: "+strings.Join(config.GitLabStreams, ", ")+"; jira: "+strings.Join(config.JiraStreams, ", ")+"; redmine: "+strings.Join(config.RedmineStreams, ", ")+")")
 	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")
 	f.StringVar(&since, "since", "", "collect records updated since this date (YYYY-MM-DD or RFC 3339), ignoring cursors")
 	return c
@@ -90,6 +86,40 @@ func parseDate(s string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (YYYY-MM-DD or RFC 3339)", s)
+}
+
+// checkSelection refuses --source and --stream values the configuration
+// does not have: a usage error (exit 2), nothing attempted.
+func checkSelection(cfg *config.Config, sources, streams []string) error {
+	for _, s := range sources {
+		if _, ok := cfg.Sources[s]; !ok {
+			names := make([]string, 0, len(cfg.Sources))
+			for n := range cfg.Sources {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			return usageError{fmt.Errorf("--source %q: no such source in %s (configured: %s)", s, cfg.File, strings.Join(names, ", "))}
+		}
+	}
+	offered := map[string]bool{}
+	for n, src := range cfg.Sources {
+		if len(sources) == 0 || slices.Contains(sources, n) {
+			for _, st := range config.StreamsOf(src.Type) {
+				offered[st] = true
+			}
+		}
+	}
+	for _, st := range streams {
+		if !offered[st] {
+			var all []string
+			for k := range offered {
+				all = append(all, k)
+			}
+			sort.Strings(all)
+			return usageError{fmt.Errorf("--stream %q: no selected source has it (they offer: %s)", st, strings.Join(all, ", "))}
+		}
+	}
+	return nil
 }
 
 // reconcileRun marks records that vanished upstream or left the scope.
@@ -274,7 +304,7 @@ func doctorCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := g.stdout
-			cfg, err := g.load()
+			cfg, err := g.loadSources()
 			if err != nil {
 				fmt.Fprintln(w, "config: FAIL")
 				return err

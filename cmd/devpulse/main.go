@@ -106,7 +106,35 @@ func (g *globals) load() (*config.Config, error) {
 	if g.warehouse != "" {
 		ov["warehouse.path"] = g.warehouse
 	}
-	return config.Load(config.Options{Path: g.configPath, Overrides: ov})
+	return config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: true})
+}
+
+// loadSources is load for the commands that talk to sources (collect,
+// doctor, schedule): every token must be there, and at least one source.
+func (g *globals) loadSources() (*config.Config, error) {
+	ov := map[string]any{}
+	if g.logFormat != "" {
+		ov["log.format"] = g.logFormat
+	}
+	if g.logLevel != "" {
+		ov["log.level"] = g.logLevel
+	}
+	if g.warehouse != "" {
+		ov["warehouse.path"] = g.warehouse
+	}
+	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov})
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Sources) == 0 {
+		where := cfg.File
+		if where == "" {
+			where = "no configuration file (./devpulse.yaml does not exist, --config and DEVPULSE_CONFIG are not set)"
+		}
+		return nil, &config.ConfigError{File: where, Key: "sources", Msg: "no source is configured: nothing to collect; " +
+			"start from the example (cp devpulse.example.yaml devpulse.yaml) and set a token, or try `devpulse demo`"}
+	}
+	return cfg, nil
 }
 
 func (g *globals) logger(c config.Log) *slog.Logger {

@@ -161,6 +161,8 @@ func TestCLI_ExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("sources:\n  gl:\n    type: gitlab\n    url: not-a-url\n    token: x\n    projects: [a/b]\n"), 0o600)
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("sources:\n  gl:\n    type: gitlab\n    url: http://127.0.0.1:1\n    token: x\n    projects: [a/b]\nwarehouse:\n  path: "+filepath.Join(dir, "w.duckdb")+"\nprivacy:\n  people: drop\n"), 0o600)
 	tests := []struct {
 		args []string
 		code int
@@ -174,6 +176,9 @@ func TestCLI_ExitCodes(t *testing.T) {
 		{[]string{"query"}, 2, "accepts 1 arg"},
 		{[]string{"collect", "--config", bad, "--stream", "commits"}, 2, ""},
 		{[]string{"query", "--warehouse", filepath.Join(dir, "missing.duckdb"), "SELECT 1"}, 1, "does not exist yet"},
+		{[]string{"collect", "--config", good, "--source", "nope"}, 2, `--source "nope": no such source`},
+		{[]string{"collect", "--config", good, "--stream", "nope"}, 2, `--stream "nope": no selected source has it`},
+		{[]string{"collect", "--config", good, "--stream", "sprints"}, 2, `--stream "sprints": no selected source has it (they offer: deployments, issues, merge_requests, pipelines)`},
 	}
 	for _, tc := range tests {
 		code, _, errs := runCLI(t, tc.args...)
@@ -250,5 +255,36 @@ func TestDoctor_ChecksSourcesPolicyAndWarehouse(t *testing.T) {
 	}
 	if strings.Contains(o.String()+e.String(), "glpat-expired") {
 		t.Error("doctor printed the token")
+	}
+}
+
+// Without any configuration, collect (and doctor) say so and exit 2 instead
+// of reporting "ok, 0 records" and creating ./devpulse.duckdb; DEVPULSE_CONFIG
+// names the file; read-only commands need no API token.
+func TestCLI_NoConfigurationAndReadOnlyCommands(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	t.Setenv("DEVPULSE_CONFIG", "")
+	for _, cmd := range []string{"collect", "doctor"} {
+		code, _, errs := runCLI(t, cmd)
+		if code != 2 || !strings.Contains(errs, "no source is configured") {
+			t.Errorf("%s without a config: exit %d, %q", cmd, code, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "devpulse.duckdb")); err == nil {
+		t.Error("a warehouse was created without any configuration")
+	}
+	cfg := filepath.Join(dir, "elsewhere.yaml")
+	os.WriteFile(cfg, []byte("sources:\n  gl:\n    type: gitlab\n    url: http://127.0.0.1:1\n    token_env: NOT_SET_ANYWHERE\n    projects: [a/b]\nwarehouse:\n  path: "+filepath.Join(dir, "w.duckdb")+"\nprivacy:\n  people: drop\n"), 0o600)
+	t.Setenv("DEVPULSE_CONFIG", cfg)
+	code, _, errs := runCLI(t, "collect")
+	if code != 2 || !strings.Contains(errs, "elsewhere.yaml: sources.gl.token") {
+		t.Errorf("collect with DEVPULSE_CONFIG and no token: exit %d, %q", code, errs)
+	}
+	if code, out, errs := runCLI(t, "metrics"); code != 0 {
+		t.Errorf("metrics (no API request) refused without a token: exit %d %s %s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, "query", "SELECT 1 AS one"); code != 0 || !strings.Contains(out, "one") {
+		t.Errorf("query refused without a token: exit %d %s %s", code, out, errs)
 	}
 }

@@ -37,7 +37,7 @@ SIGHUP: reload the configuration (validated first; a bad one keeps the old).`,
 		Example: `  devpulse schedule --listen 127.0.0.1:9090`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := g.load()
+			cfg, err := g.loadSources()
 			if err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ func runSchedule(ctx context.Context, g *globals, cfg *config.Config, listen str
 	defer signal.Stop(hup)
 	go func() {
 		for range hup {
-			next, err := g.load()
+			next, err := g.loadSources()
 			if err == nil {
 				err = s.SetConfig(next)
 			}
