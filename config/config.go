@@ -127,6 +127,7 @@ type Job struct {
 
 // Source is one server to collect from.
 type Source struct {
+	zeroRate        bool     // rate_limit: 0 was set explicitly
 	Name            string   `mapstructure:"-" json:"name"`
 	Type            string   `mapstructure:"type" json:"type"`
 	URL             string   `mapstructure:"url" json:"url"`
@@ -411,7 +412,8 @@ func Load(opts Options) (*Config, error) {
 		}
 		s.Name = name
 		if err := applySourceDefaults(s, func(key string) bool { return v.IsSet("sources." + name + "." + key) }); err != nil {
-			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: err.Error()}
+			key, msg, _ := strings.Cut(err.Error(), ": ")
+			return nil, &ConfigError{File: file, Key: "sources." + name + "." + key, Msg: msg}
 		}
 		if s.Token == "" && s.TokenEnv != "" {
 			s.Token = Secret(getenv(s.TokenEnv))
@@ -479,6 +481,8 @@ func applySourceDefaults(s *Source, set func(key string) bool) error {
 	}
 	if s.RateLimit == 0 && !set("rate_limit") {
 		s.RateLimit = SourceDefaults["rate_limit"].(float64)
+	} else if s.RateLimit == 0 {
+		s.zeroRate = true // reported by Validate with every other problem
 	}
 	if s.MaxRetries == 0 && !set("max_retries") {
 		s.MaxRetries = SourceDefaults["max_retries"].(int)
@@ -589,8 +593,8 @@ func (c *Config) Validate() error {
 		if s.Concurrency < 1 || s.Concurrency > 64 {
 			add(bad(k+".concurrency", "must be 1..64, got %d", s.Concurrency))
 		}
-		if s.RateLimit <= 0 {
-			add(bad(k+".rate_limit", "must be > 0 requests/s, got %g", s.RateLimit))
+		if s.RateLimit < 0 || s.zeroRate {
+			add(bad(k+".rate_limit", "must be > 0 requests/s, got %g (leave it out for the default, %g)", s.RateLimit, SourceDefaults["rate_limit"].(float64)))
 		}
 		if s.MaxRetries < 0 {
 			add(bad(k+".max_retries", "must not be negative (0 = no retries)"))
