@@ -87,16 +87,19 @@ func ParseDuration(s string) (Duration, error) {
 type Config struct {
 	File          string `mapstructure:"-" json:"file"`
 	withoutTokens bool
-	Sources       map[string]*Source  `mapstructure:"sources" json:"sources"`
-	Teams         map[string][]string `mapstructure:"teams" json:"teams"`
-	Warehouse     Warehouse           `mapstructure:"warehouse" json:"warehouse"`
-	Privacy       Privacy             `mapstructure:"privacy" json:"privacy"`
-	Metrics       Metrics             `mapstructure:"metrics" json:"metrics"`
-	Incidents     Incidents           `mapstructure:"incidents" json:"incidents"`
-	Deployments   Deployments         `mapstructure:"deployments" json:"deployments"`
-	Flow          Flow                `mapstructure:"flow" json:"flow"`
-	Log           Log                 `mapstructure:"log" json:"log"`
-	Schedule      Schedule            `mapstructure:"schedule" json:"schedule"`
+	// Warnings are problems that do not stop a run (an unknown DEVPULSE_
+	// variable); commands print them.
+	Warnings    []string            `mapstructure:"-" json:"-"`
+	Sources     map[string]*Source  `mapstructure:"sources" json:"sources"`
+	Teams       map[string][]string `mapstructure:"teams" json:"teams"`
+	Warehouse   Warehouse           `mapstructure:"warehouse" json:"warehouse"`
+	Privacy     Privacy             `mapstructure:"privacy" json:"privacy"`
+	Metrics     Metrics             `mapstructure:"metrics" json:"metrics"`
+	Incidents   Incidents           `mapstructure:"incidents" json:"incidents"`
+	Deployments Deployments         `mapstructure:"deployments" json:"deployments"`
+	Flow        Flow                `mapstructure:"flow" json:"flow"`
+	Log         Log                 `mapstructure:"log" json:"log"`
+	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
 }
 
 // Schedule configures `devpulse schedule` and the stream leases every
@@ -402,8 +405,9 @@ func Load(opts Options) (*Config, error) {
 
 	var c Config
 	if err := v.Unmarshal(&c, decoderOptions); err != nil {
-		return nil, &ConfigError{File: file, Msg: decodeMessage(err)}
+		return nil, decodeError(err, file)
 	}
+	c.Warnings = unknownEnv(v)
 	c.File = file
 	c.withoutTokens = opts.WithoutTokens
 	for name, s := range c.Sources {
@@ -755,10 +759,96 @@ func structKeys(t reflect.Type, prefix string) []string {
 	return out
 }
 
-func decodeMessage(err error) string {
-	msg := oneLine(err.Error())
-	msg = strings.TrimPrefix(msg, "decoding failed due to the following error(s): ")
-	return msg
+var decodeRe = regexp.MustCompile(`'([^']+)' (.*)`)
+
+// decodeError turns a decoder failure into one line naming the key in its
+// documented spelling (sources.gl.concurrency, not 'sources[gl].concurrency')
+// and, when the value came from the environment, the variable instead of
+// the file.
+func decodeError(err error, file string) error {
+	msg := strings.TrimPrefix(oneLine(err.Error()), "decoding failed due to the following error(s): ")
+	m := decodeRe.FindStringSubmatch(msg)
+	if m == nil {
+		return &ConfigError{File: file, Msg: msg}
+	}
+	key := strings.NewReplacer("[", ".", "]", "").Replace(m[1])
+	why := m[2]
+	for typ, plain := range map[string]string{"'int'": "must be a whole number", "'uint'": "must be a whole number",
+		"'float64'": "must be a number", "'float'": "must be a number", "'bool'": "must be true or false"} {
+		if strings.Contains(why, "cannot parse value as "+typ) {
+			why = plain
+		}
+	}
+	if name := envName(key); os.Getenv(name) != "" {
+		return &ConfigError{File: "environment", Key: name, Msg: fmt.Sprintf("%s (%s): %q", why, key, os.Getenv(name))}
+	}
+	return &ConfigError{File: file, Key: key, Msg: why}
+}
+
+func envName(key string) string {
+	return "DEVPULSE_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// unknownEnv lists DEVPULSE_ variables that name no setting: a misspelled
+// variable is otherwise silently ignored.
+func unknownEnv(v *viper.Viper) []string {
+	known := map[string]bool{"DEVPULSE_CONFIG": true}
+	for _, k := range v.AllKeys() {
+		known[envName(k)] = true
+	}
+	for name := range v.GetStringMap("sources") {
+		for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
+			known[envName("sources."+name+"."+k)] = true
+		}
+	}
+	for _, k := range structKeys(reflect.TypeOf(Snowflake{}), "warehouse.snowflake.") {
+		known[envName(k)] = true
+	}
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "DEVPULSE_") || known[name] || strings.HasPrefix(name, "DEVPULSE_TEST_") {
+			continue
+		}
+		hint := ""
+		if near := nearest(name, known); near != "" {
+			hint = fmt.Sprintf(" (did you mean %s?)", near)
+		}
+		out = append(out, fmt.Sprintf("environment variable %s is not a devpulse setting and is ignored%s", name, hint))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nearest is the known name within a few edits of name, if any.
+func nearest(name string, known map[string]bool) string {
+	best, bestD := "", 4
+	for k := range known {
+		if d := editDistance(name, k); d < bestD || (d == bestD && k < best) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 func oneLine(s string) string {

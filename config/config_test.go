@@ -273,3 +273,25 @@ func TestLoad_ZeroValuesAndAllErrorsAtOnce(t *testing.T) {
 		t.Errorf("%d lines, want the 5 problems, one per line:\n%v", n, err)
 	}
 }
+
+// A bad value from the environment names the variable, not the file, in
+// the documented spelling; a misspelled DEVPULSE_ variable is reported.
+func TestLoad_EnvironmentErrorsAndUnknownVariables(t *testing.T) {
+	tok := env(map[string]string{"TEST_GL_TOKEN": "t"})
+	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "abc")
+	_, err := Load(Options{Path: write(t, valid), Env: tok})
+	if err == nil || !strings.HasPrefix(err.Error(), "environment: DEVPULSE_SOURCES_GL_CONCURRENCY: must be a whole number (sources.gl.concurrency)") ||
+		strings.Contains(err.Error(), "strconv") {
+		t.Errorf("err = %v", err)
+	}
+	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "")
+	t.Setenv("DEVPULSE_WAREHOUSE_PAHT", "x.duckdb")
+	c, err := Load(Options{Path: write(t, valid), Env: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "DEVPULSE_WAREHOUSE_PAHT is not a devpulse setting") ||
+		!strings.Contains(c.Warnings[0], "did you mean DEVPULSE_WAREHOUSE_PATH?") {
+		t.Errorf("warnings = %v", c.Warnings)
+	}
+}

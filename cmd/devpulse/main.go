@@ -37,6 +37,7 @@ type globals struct {
 	warehouse  string
 	stdout     io.Writer
 	stderr     io.Writer
+	warned     bool
 }
 
 func main() {
@@ -106,7 +107,20 @@ func (g *globals) load() (*config.Config, error) {
 	if g.warehouse != "" {
 		ov["warehouse.path"] = g.warehouse
 	}
-	return config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: true})
+	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: true})
+	g.warn(cfg)
+	return cfg, err
+}
+
+// warn prints the configuration's warnings once per command.
+func (g *globals) warn(cfg *config.Config) {
+	if cfg == nil || g.warned {
+		return
+	}
+	g.warned = true
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(g.stderr, "devpulse: warning: "+w)
+	}
 }
 
 // loadSources is load for the commands that talk to sources (collect,
@@ -126,6 +140,7 @@ func (g *globals) loadSources() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	g.warn(cfg)
 	if len(cfg.Sources) == 0 {
 		where := cfg.File
 		if where == "" {
