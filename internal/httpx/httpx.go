@@ -15,11 +15,13 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -156,7 +158,7 @@ var ErrAuth = errors.New("authentication failed")
 var ErrNotFound = errors.New("not found")
 
 // Sentinel for attempts that failed in transit (reset, timeout, short body).
-var errTransient = errors.New("transient")
+var errTransient = errors.New("in transit")
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
@@ -179,6 +181,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		switch {
 		case err != nil && permanent(err):
 			return nil, fmt.Errorf("%s %s: %w", req.Method, redactURL(req), err)
+		case err != nil && refused(err) && attempt+1 >= refusedAttempts:
+			// A server that is not listening does not start listening in the
+			// next minutes of backoff; say so at once.
+			return nil, fmt.Errorf("%s %s: connection refused %d times: is the server running at this URL and port? (check the source's url)",
+				req.Method, redactURL(req), attempt+1)
 		case err != nil:
 			lastErr = err
 			wait = t.backoff(attempt)
@@ -203,7 +210,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if wait > t.o.MaxDelay {
 			wait = t.o.MaxDelay
 		}
-		t.o.Logger.Debug("retrying request", "source", t.o.Source, "path", req.URL.Path, "status", status, "attempt", attempt+1, "wait", wait.String(), "error", errString(err))
+		why := lastErr.Error()
+		t.o.Logger.Info(fmt.Sprintf("waiting %s before retry %d of %d for %s %s: %s", wait.Round(time.Millisecond), attempt+1, t.o.MaxRetries, req.Method, req.URL.Path, why),
+			"source", t.o.Source, "path", req.URL.Path, "status", status, "attempt", attempt+1, "wait_seconds", wait.Seconds())
 		t.o.Stats.Retries.Add(1)
 		t.o.Stats.Waited.Add(int64(wait))
 		if err := t.o.Sleep(ctx, wait); err != nil {
@@ -237,8 +246,15 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	r.Header.Set("User-Agent", version.UserAgent())
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
+		var dns *net.DNSError
+		if errors.As(err, &dns) && dns.IsNotFound {
+			return nil, fmt.Errorf("no such host %q (check the source's url): %w", dns.Name, err)
+		}
 		if permanent(err) {
 			return nil, fmt.Errorf("%w (for a private CA set the source's ca_file)", err)
+		}
+		if ctx.Err() == context.DeadlineExceeded && req.Context().Err() == nil {
+			return nil, fmt.Errorf("%w: no answer within %s (the source's timeout)", errTransient, t.o.Timeout)
 		}
 		return nil, fmt.Errorf("%w: %w", errTransient, err)
 	}
@@ -252,7 +268,14 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// permanent: TLS trust failures do not heal by retrying; the fix is ca_file.
+// refusedAttempts is how often a refused connection is tried: twice covers
+// a server restarting; more only delays the answer.
+const refusedAttempts = 2
+
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+
+// permanent: failures that do not heal by retrying. TLS trust (the fix is
+// ca_file) and a host name that does not resolve (the fix is the url).
 func permanent(err error) bool {
 	var unknown x509.UnknownAuthorityError
 	var host x509.HostnameError
@@ -260,7 +283,8 @@ func permanent(err error) bool {
 	if errors.As(err, &unknown) || errors.As(err, &host) || errors.As(err, &verify) {
 		return true
 	}
-	return false
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 func (t *transport) backoff(attempt int) time.Duration {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/pem"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -202,5 +204,52 @@ func TestTransport_PrivateCAOnlyThroughCAFile(t *testing.T) {
 	os.WriteFile(bad, []byte("not a certificate"), 0o600)
 	if _, err := NewClient(Options{CAFile: bad}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("bad ca_file: %v", err)
+	}
+}
+
+type errTransport struct{ err error }
+
+func (e errTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, e.err }
+
+// Failures that retrying cannot fix fail fast, shown by the attempts made:
+// a host that does not resolve at once, a refused connection after two
+// tries; a reset connection is still retried to the limit.
+func TestTransport_FailsFastOnWhatRetryingCannotFix(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String() + "/api/v4/user"
+	ln.Close()
+	for _, tc := range []struct {
+		name      string
+		base      http.RoundTripper
+		url       string
+		attempts  int64
+		wantError string
+	}{
+		{"no such host", errTransport{&net.DNSError{Err: "no such host", Name: "gitlab.example.invalid", IsNotFound: true}}, "http://gitlab.example.invalid/", 1, `no such host "gitlab.example.invalid" (check the source's url)`},
+		{"connection refused", nil, closed, 2, "connection refused 2 times: is the server running"},
+		{"reset is retried", errTransport{syscall.ECONNRESET}, "http://h.example/", 6, "gave up after 6 attempts"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var waits []time.Duration
+			var mu sync.Mutex
+			stats := &Stats{}
+			c, err := NewClient(Options{MaxRetries: 5, Sleep: noSleep(&waits, &mu), Stats: stats, Transport: tc.base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Get(tc.url)
+			if err == nil || !strings.Contains(err.Error(), tc.wantError) {
+				t.Fatalf("err = %v, want %q", err, tc.wantError)
+			}
+			if got := stats.Requests.Load(); got != tc.attempts {
+				t.Errorf("%d attempts, want %d", got, tc.attempts)
+			}
+			if strings.Count(err.Error(), "GET") > 1 {
+				t.Errorf("the error repeats itself: %v", err)
+			}
+		})
 	}
 }
