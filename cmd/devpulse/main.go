@@ -95,8 +95,11 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-// load reads the config with flag overrides applied.
-func (g *globals) load() (*config.Config, error) {
+// load reads the config with flag overrides applied, for commands that
+// make no API request (no token needed).
+func (g *globals) load() (*config.Config, error) { return g.loadWith(true) }
+
+func (g *globals) loadWith(withoutTokens bool) (*config.Config, error) {
 	ov := map[string]any{}
 	if g.logFormat != "" {
 		ov["log.format"] = g.logFormat
@@ -107,7 +110,7 @@ func (g *globals) load() (*config.Config, error) {
 	if g.warehouse != "" {
 		ov["warehouse.path"] = g.warehouse
 	}
-	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: true})
+	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: withoutTokens})
 	g.warn(cfg)
 	return cfg, err
 }
@@ -126,21 +129,10 @@ func (g *globals) warn(cfg *config.Config) {
 // loadSources is load for the commands that talk to sources (collect,
 // doctor, schedule): every token must be there, and at least one source.
 func (g *globals) loadSources() (*config.Config, error) {
-	ov := map[string]any{}
-	if g.logFormat != "" {
-		ov["log.format"] = g.logFormat
-	}
-	if g.logLevel != "" {
-		ov["log.level"] = g.logLevel
-	}
-	if g.warehouse != "" {
-		ov["warehouse.path"] = g.warehouse
-	}
-	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov})
+	cfg, err := g.loadWith(false)
 	if err != nil {
 		return nil, err
 	}
-	g.warn(cfg)
 	if len(cfg.Sources) == 0 {
 		where := cfg.File
 		if where == "" {
