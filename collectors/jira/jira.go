@@ -363,6 +363,10 @@ func (c *Collector) person(raw json.RawMessage) models.Person {
 // Cloud and Server alike). A scope given only as a JQL names no projects:
 // then the people of each batch are all the masker knows.
 func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person, error) {
+	if len(c.src.Projects) == 0 {
+		c.log.Warn("the source's scope is a jql, which names no projects: their users cannot be read first, so names in sprint names are masked only when the person appears in an issue; list the projects to mask them all",
+			"source", c.src.Name)
+	}
 	var out []models.Person
 	for _, key := range c.src.Projects {
 		for start := 0; ; {
