@@ -4,9 +4,9 @@
 package config
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/robfig/cron/v3"
 	"math"
 	"net/url"
 	"os"
@@ -17,6 +17,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/robfig/cron/v3"
 
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/viper"
@@ -89,7 +91,10 @@ type Config struct {
 	withoutTokens bool
 	// Warnings are problems that do not stop a run (an unknown DEVPULSE_
 	// variable); commands print them.
-	Warnings    []string            `mapstructure:"-" json:"-"`
+	Warnings []string `mapstructure:"-" json:"-"`
+	// Kinds are the source types there are (collectors.Kinds()); Load
+	// takes them from Options, a config built in code sets them.
+	Kinds       map[string]Kind     `mapstructure:"-" json:"-"`
 	Sources     map[string]*Source  `mapstructure:"sources" json:"sources"`
 	Teams       map[string][]string `mapstructure:"teams" json:"teams"`
 	Warehouse   Warehouse           `mapstructure:"warehouse" json:"warehouse"`
@@ -128,39 +133,67 @@ type Job struct {
 	Reconcile bool     `mapstructure:"reconcile" json:"reconcile"` // mark records deleted upstream
 }
 
-// Source is one server to collect from.
+// Source is one server to collect from: the settings every source type
+// shares. The keys of its type (GitLab groups, JIRA boards, Redmine's
+// sprint field...) are declared, defaulted and checked by the collector
+// package, the way Telegraf's plugins own their structs, and decoded into
+// Settings.
 type Source struct {
-	zeroRate        bool     // rate_limit: 0 was set explicitly
-	Name            string   `mapstructure:"-" json:"name"`
-	Type            string   `mapstructure:"type" json:"type"`
-	URL             string   `mapstructure:"url" json:"url"`
-	Token           Secret   `mapstructure:"token" json:"token"`
-	TokenEnv        string   `mapstructure:"token_env" json:"token_env"`
-	CAFile          string   `mapstructure:"ca_file" json:"ca_file"`
-	Projects        []string `mapstructure:"projects" json:"projects"`
-	Groups          []string `mapstructure:"groups" json:"groups"`
-	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"`
-	MRSize          *bool    `mapstructure:"mr_size" json:"mr_size"` // fetch diffs of merged MRs for mr_size (default true)
-	// JIRA
-	Email      string `mapstructure:"email" json:"email"`           // Cloud: the account of the API token
-	Deployment string `mapstructure:"deployment" json:"deployment"` // cloud | server | "" (detect)
-	JQL        string `mapstructure:"jql" json:"jql"`               // scope; default: project in (projects)
-	Boards     []int  `mapstructure:"boards" json:"boards"`         // agile boards to read sprints from
-	// IssueTypes maps a tracker's type names (JIRA issue types, Redmine
-	// trackers) to incident | bug | story | task; unmapped names use the defaults.
-	IssueTypes map[string]string `mapstructure:"issue_types" json:"issue_types"`
-	// Redmine
-	IncludeSubprojects bool     `mapstructure:"include_subprojects" json:"include_subprojects"`
-	InProgressStatuses []string `mapstructure:"in_progress_statuses" json:"in_progress_statuses"`
-	StoryPointsField   string   `mapstructure:"story_points_field" json:"story_points_field"`
-	SprintStartField   string   `mapstructure:"sprint_start_field" json:"sprint_start_field"`
-	Streams            []string `mapstructure:"streams" json:"streams"`
-	Concurrency        int      `mapstructure:"concurrency" json:"concurrency"`
-	RateLimit          float64  `mapstructure:"rate_limit" json:"rate_limit"`
-	Timeout            Duration `mapstructure:"timeout" json:"timeout"`
-	MaxRetries         int      `mapstructure:"max_retries" json:"max_retries"`
-	Overlap            Duration `mapstructure:"overlap" json:"overlap"`
-	Lookback           Duration `mapstructure:"lookback" json:"lookback"`
+	zeroRate    bool     // rate_limit: 0 was set explicitly
+	Name        string   `mapstructure:"-" json:"name"`
+	Type        string   `mapstructure:"type" json:"type"`
+	URL         string   `mapstructure:"url" json:"url"`
+	Token       Secret   `mapstructure:"token" json:"token"`
+	TokenEnv    string   `mapstructure:"token_env" json:"token_env"`
+	CAFile      string   `mapstructure:"ca_file" json:"ca_file"`
+	Projects    []string `mapstructure:"projects" json:"projects"` // GitLab paths or ids, JIRA keys, Redmine identifiers
+	Streams     []string `mapstructure:"streams" json:"streams"`
+	Concurrency int      `mapstructure:"concurrency" json:"concurrency"`
+	RateLimit   float64  `mapstructure:"rate_limit" json:"rate_limit"`
+	Timeout     Duration `mapstructure:"timeout" json:"timeout"`
+	MaxRetries  int      `mapstructure:"max_retries" json:"max_retries"`
+	Overlap     Duration `mapstructure:"overlap" json:"overlap"`
+	Lookback    Duration `mapstructure:"lookback" json:"lookback"`
+	// Settings are the keys of the source's type (a *gitlab.Settings for a
+	// gitlab source); nil means that type's defaults.
+	Settings Settings `mapstructure:"-" json:"-"`
+}
+
+// Settings are the keys a collector package adds to its sources.
+type Settings interface {
+	// Check reports every problem of the settings, each through bad with
+	// the key relative to the source ("boards", "issue_types.Bug").
+	Check(src *Source, bad func(key, format string, a ...any) error) []error
+}
+
+// Kind is what the loader needs to know of one source type; each collector
+// package declares its own, and collectors/registry.go lists them.
+type Kind struct {
+	Streams []string // in collection order; a source collects them all unless it lists some
+	// New returns the type's settings holding their defaults; a source's
+	// keys are decoded over them.
+	New func() Settings
+	// Sample is the documented YAML of one source of this type, as it sits
+	// under sources: (the reference file and the README are built from it).
+	Sample string
+}
+
+// MarshalJSON renders a source as it is written in the file: the shared
+// keys, then its type's.
+func (s Source) MarshalJSON() ([]byte, error) {
+	type plain Source
+	common, err := json.Marshal(plain(s))
+	if err != nil || s.Settings == nil {
+		return common, err
+	}
+	own, err := json.Marshal(s.Settings)
+	if err != nil {
+		return nil, err
+	}
+	if len(own) <= 2 {
+		return common, nil
+	}
+	return append(append(common[:len(common)-1], ','), own[1:]...), nil
 }
 
 // Warehouse selects and configures the landing engine.
@@ -261,26 +294,6 @@ type Log struct {
 	Format string `mapstructure:"format" json:"format"`
 }
 
-// Streams a GitLab source offers, in collection order.
-var GitLabStreams = []string{"merge_requests", "pipelines", "deployments", "issues"}
-
-// RedmineStreams a Redmine source offers.
-var RedmineStreams = []string{"issues", "versions"}
-
-// JiraStreams a JIRA source offers.
-var JiraStreams = []string{"issues", "sprints"}
-
-// StreamsOf lists the streams of a source type.
-func StreamsOf(typ string) []string {
-	switch typ {
-	case "redmine":
-		return RedmineStreams
-	case "jira":
-		return JiraStreams
-	}
-	return GitLabStreams
-}
-
 func setDefaults(v *viper.Viper) {
 	v.SetDefault("warehouse.engine", "duckdb")
 	v.SetDefault("warehouse.path", "devpulse.duckdb")
@@ -332,6 +345,8 @@ type Options struct {
 	// WithoutTokens: the command makes no API request (query, report,
 	// metrics, purge), so a missing token is no error.
 	WithoutTokens bool
+	// Kinds are the source types there are, by `type` (collectors.Kinds()).
+	Kinds map[string]Kind
 }
 
 // ConfigError is a validation failure: one line naming the key and the file.
@@ -390,7 +405,7 @@ func Load(opts Options) (*Config, error) {
 		_ = v.BindEnv(k)
 	}
 	for name := range v.GetStringMap("sources") {
-		for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
+		for _, k := range sourceKeys(opts.Kinds, v.GetString("sources."+name+".type")) {
 			_ = v.BindEnv("sources." + name + "." + k)
 		}
 	}
@@ -399,22 +414,38 @@ func Load(opts Options) (*Config, error) {
 		v.Set(k, val)
 	}
 
-	if err := checkUnknownKeys(v, file); err != nil {
+	if err := checkUnknownKeys(v, file, opts.Kinds); err != nil {
 		return nil, err
 	}
 
 	var c Config
 	if err := v.Unmarshal(&c, decoderOptions); err != nil {
-		return nil, decodeError(err, file)
+		return nil, decodeError(err, file, "")
 	}
-	c.Warnings = unknownEnv(v)
+	c.Warnings = unknownEnv(v, opts.Kinds)
 	c.File = file
+	c.Kinds = opts.Kinds
 	c.withoutTokens = opts.WithoutTokens
+	all, _ := v.AllSettings()["sources"].(map[string]any)
 	for name, s := range c.Sources {
 		if s == nil {
 			return nil, &ConfigError{File: file, Key: "sources." + name, Msg: "is empty"}
 		}
 		s.Name = name
+		if kind, ok := opts.Kinds[s.Type]; ok {
+			s.Settings = kind.New()
+			raw, _ := all[name].(map[string]any)
+			dec, err := mapstructure.NewDecoder(settingsDecoder(s.Settings))
+			if err == nil {
+				err = dec.Decode(raw)
+			}
+			if err != nil {
+				return nil, decodeError(err, file, "sources."+name+".")
+			}
+		}
+		if len(s.Streams) == 0 {
+			s.Streams = append([]string(nil), opts.Kinds[s.Type].Streams...)
+		}
 		if err := applySourceDefaults(s, func(key string) bool { return v.IsSet("sources." + name + "." + key) }); err != nil {
 			key, msg, _ := strings.Cut(err.Error(), ": ")
 			return nil, &ConfigError{File: file, Key: "sources." + name + "." + key, Msg: msg}
@@ -439,8 +470,19 @@ func Load(opts Options) (*Config, error) {
 }
 
 func decoderOptions(dc *mapstructure.DecoderConfig) {
-	dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(durationHook, mapstructure.StringToSliceHookFunc(","))
+	dc.DecodeHook = mapstructure.ComposeDecodeHookFunc(durationHook, listHook)
 	dc.WeaklyTypedInput = true
+}
+
+// settingsDecoder decodes a source's keys over its type's defaults: a key
+// the source sets replaces the default whole (a list is not merged into
+// the default list), a key it leaves out keeps the default. The shared
+// keys are in the same map and ignored here; unknown keys were refused
+// before.
+func settingsDecoder(out Settings) *mapstructure.DecoderConfig {
+	dc := &mapstructure.DecoderConfig{Result: out, ZeroFields: true}
+	decoderOptions(dc)
+	return dc
 }
 
 // Defaults is the configuration with every default and no sources: the
@@ -455,6 +497,23 @@ func Defaults() *Config {
 	}
 	c.Sources = map[string]*Source{}
 	return &c
+}
+
+// listHook reads a list from one string, "a,b" (how lists are written in
+// environment variables), for a list of any element type (boards: 3,4).
+func listHook(from, to reflect.Type, data any) (any, error) {
+	if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+		return data, nil
+	}
+	str := strings.TrimSpace(data.(string))
+	if str == "" {
+		return []string{}, nil
+	}
+	parts := strings.Split(str, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts, nil
 }
 
 var durationType = reflect.TypeOf(Duration(0))
@@ -500,21 +559,6 @@ func applySourceDefaults(s *Source, set func(key string) bool) error {
 			*dst = d
 		}
 	}
-	if s.MRSize == nil {
-		yes := true
-		s.MRSize = &yes
-	}
-	if len(s.Streams) == 0 {
-		s.Streams = append([]string(nil), StreamsOf(s.Type)...)
-	}
-	if s.Type == "redmine" || s.Type == "jira" {
-		if len(s.InProgressStatuses) == 0 && s.Type == "redmine" {
-			s.InProgressStatuses = []string{"In Progress"}
-		}
-		if s.SprintStartField == "" {
-			s.SprintStartField = "Sprint Start"
-		}
-	}
 	return nil
 }
 
@@ -530,6 +574,9 @@ func (c *Config) Validate() error {
 			errs = append(errs, err)
 		}
 	}
+	if len(c.Sources) > 0 && c.Kinds == nil {
+		return errors.New("config: no source types are known (the program must pass collectors.Kinds())")
+	}
 	names := make([]string, 0, len(c.Sources))
 	for n := range c.Sources {
 		names = append(names, n)
@@ -538,28 +585,22 @@ func (c *Config) Validate() error {
 	for _, n := range names {
 		s := c.Sources[n]
 		k := "sources." + n
-		switch s.Type {
-		case "gitlab", "redmine", "jira":
-		case "":
-			add(bad(k+".type", "missing (one of: gitlab, jira, redmine)"))
+		kind, known := c.Kinds[s.Type]
+		switch {
+		case known:
+		case s.Type == "":
+			add(bad(k+".type", "missing (one of: %s)", strings.Join(c.kindNames(), ", ")))
 		default:
-			add(bad(k+".type", "unknown source type %q (one of: gitlab, jira, redmine)", s.Type))
+			add(bad(k+".type", "unknown source type %q (one of: %s)", s.Type, strings.Join(c.kindNames(), ", ")))
 		}
-		for name, class := range s.IssueTypes {
-			switch class {
-			case "incident", "bug", "story", "task", "other":
-			default:
-				add(bad(k+".issue_types."+name, "unknown class %q (incident, bug, story, task or other)", class))
+		if known {
+			if s.Settings == nil {
+				s.Settings = kind.New()
 			}
-		}
-		if s.Type == "jira" {
-			switch s.Deployment {
-			case "", "cloud", "server":
-			default:
-				add(bad(k+".deployment", "unknown value %q (cloud, server, or leave empty to detect)", s.Deployment))
-			}
-			if s.Deployment == "cloud" && s.Email == "" {
-				add(bad(k+".email", "Jira Cloud authenticates with email + API token: set the account's email"))
+			for _, err := range s.Settings.Check(s, func(key, format string, a ...any) error {
+				return bad(k+"."+key, format, a...)
+			}) {
+				add(err)
 			}
 		}
 		u, err := url.Parse(s.URL)
@@ -583,15 +624,9 @@ func (c *Config) Validate() error {
 			}
 			add(bad(k+".token", "missing API token (%s, or token_env: NAME)", hint))
 		}
-		if len(s.Projects) == 0 && len(s.Groups) == 0 && s.JQL == "" {
-			add(bad(k+".projects", "no scope: list projects (path or id) and/or groups (JIRA: or a jql)"))
-		}
-		if s.Type == "redmine" && len(s.Groups) > 0 {
-			add(bad(k+".groups", "Redmine has no groups of projects: list project identifiers (include_subprojects: true for their subprojects)"))
-		}
 		for _, st := range s.Streams {
-			if !slices.Contains(StreamsOf(s.Type), st) {
-				add(bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(StreamsOf(s.Type), ", ")))
+			if known && !slices.Contains(kind.Streams, st) {
+				add(bad(k+".streams", "unknown stream %q (one of: %s)", st, strings.Join(kind.Streams, ", ")))
 			}
 		}
 		if s.Concurrency < 1 || s.Concurrency > 64 {
@@ -674,7 +709,7 @@ func (c *Config) Validate() error {
 	if _, err := time.LoadLocation(c.Metrics.Timezone); err != nil {
 		add(bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone))
 	}
-	add(c.Schedule.validate(bad, c.Sources))
+	add(c.Schedule.validate(bad, c.Sources, c.Kinds))
 	if c.Deployments.Production == "" {
 		add(bad("deployments.production", "empty: it would count every environment as production"))
 	}
@@ -708,32 +743,100 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkUnknownKeys names the first key that no struct field takes: a typo
-// silently ignored is how a collector ends up with half its scope.
-func checkUnknownKeys(v *viper.Viper, file string) error {
+// kindNames are the configured source types, sorted.
+func (c *Config) kindNames() []string {
+	names := make([]string, 0, len(c.Kinds))
+	for n := range c.Kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// StreamsOf lists the streams of a source type (none for an unknown type).
+func (c *Config) StreamsOf(typ string) []string { return c.Kinds[typ].Streams }
+
+// commonKeys are the keys every source takes.
+var commonKeys = structKeys(reflect.TypeOf(Source{}), "")
+
+// kindKeys are the keys a source type adds, and those of them that hold maps
+// (issue_types: {Bug: bug}).
+func kindKeys(kind Kind) (keys, maps []string) {
+	if kind.New == nil {
+		return nil, nil
+	}
+	t := reflect.TypeOf(kind.New())
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if tag := t.Field(i).Tag.Get("mapstructure"); tag != "" && tag != "-" && t.Field(i).Type.Kind() == reflect.Map {
+			maps = append(maps, tag)
+		}
+	}
+	return structKeys(t, ""), maps
+}
+
+// sourceKeys are every key a source of type typ takes.
+func sourceKeys(kinds map[string]Kind, typ string) []string {
+	own, maps := kindKeys(kinds[typ])
+	return append(append(append([]string(nil), commonKeys...), own...), maps...)
+}
+
+// checkUnknownKeys names every key that no setting takes: a typo silently
+// ignored is how a collector ends up with half its scope. A key of another
+// source type (groups: on a JIRA source) is named as such.
+func checkUnknownKeys(v *viper.Viper, file string, kinds map[string]Kind) error {
 	known := map[string]bool{}
 	for _, k := range structKeys(reflect.TypeOf(Config{}), "") {
 		known[k] = true
 	}
-	srcKeys := map[string]bool{}
-	for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
-		srcKeys[k] = true
+	common := map[string]bool{}
+	for _, k := range commonKeys {
+		common[k] = true
 	}
+	ownerOf := map[string][]string{} // key -> the types that take it
+	names := make([]string, 0, len(kinds))
+	for n := range kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		keys, maps := kindKeys(kinds[n])
+		for _, k := range append(keys, maps...) {
+			ownerOf[k] = append(ownerOf[k], n)
+		}
+	}
+	takes := func(typ, key string) bool { return slices.Contains(ownerOf[key], typ) }
 	keys := v.AllKeys()
 	sort.Strings(keys)
+	var errs []error
 	for _, k := range keys {
 		parts := strings.Split(k, ".")
 		switch {
 		case known[k]:
 		case parts[0] == "teams" && len(parts) == 2:
 		case parts[0] == "privacy" && len(parts) == 3 && parts[1] == "identities":
-		case parts[0] == "sources" && len(parts) == 3 && srcKeys[parts[2]]:
-		case parts[0] == "sources" && len(parts) == 4 && parts[2] == "issue_types":
+		case parts[0] == "sources" && len(parts) >= 3:
+			typ := v.GetString("sources." + parts[1] + ".type")
+			key := parts[2]
+			_, typeKnown := kinds[typ]
+			_, maps := kindKeys(kinds[typ])
+			switch {
+			case len(parts) == 3 && common[key]:
+			case !typeKnown: // reported as an unknown type by Validate
+			case len(parts) == 3 && takes(typ, key):
+			case len(parts) == 4 && takes(typ, key) && slices.Contains(maps, key):
+			case len(ownerOf[key]) > 0:
+				errs = append(errs, &ConfigError{File: file, Key: k, Msg: fmt.Sprintf("not a setting of a %s source (%s sources take it)", typ, strings.Join(ownerOf[key], " and "))})
+			default:
+				errs = append(errs, &ConfigError{File: file, Key: k, Msg: fmt.Sprintf("unknown key for a %s source (see `devpulse config reference` for the keys there are)", typ)})
+			}
 		default:
-			return &ConfigError{File: file, Key: k, Msg: "unknown key (see devpulse.example.yaml for the keys there are)"}
+			errs = append(errs, &ConfigError{File: file, Key: k, Msg: "unknown key (see `devpulse config reference` for the keys there are)"})
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // structKeys lists the dotted keys a struct accepts (maps are open-ended and skipped).
@@ -765,13 +868,13 @@ var decodeRe = regexp.MustCompile(`'([^']+)' (.*)`)
 // documented spelling (sources.gl.concurrency, not 'sources[gl].concurrency')
 // and, when the value came from the environment, the variable instead of
 // the file.
-func decodeError(err error, file string) error {
+func decodeError(err error, file, prefix string) error {
 	msg := strings.TrimPrefix(oneLine(err.Error()), "decoding failed due to the following error(s): ")
 	m := decodeRe.FindStringSubmatch(msg)
 	if m == nil {
 		return &ConfigError{File: file, Msg: msg}
 	}
-	key := strings.NewReplacer("[", ".", "]", "").Replace(m[1])
+	key := prefix + strings.NewReplacer("[", ".", "]", "").Replace(m[1])
 	why := m[2]
 	for typ, plain := range map[string]string{"'int'": "must be a whole number", "'uint'": "must be a whole number",
 		"'float64'": "must be a number", "'float'": "must be a number", "'bool'": "must be true or false"} {
@@ -791,13 +894,13 @@ func envName(key string) string {
 
 // unknownEnv lists DEVPULSE_ variables that name no setting: a misspelled
 // variable is otherwise silently ignored.
-func unknownEnv(v *viper.Viper) []string {
+func unknownEnv(v *viper.Viper, kinds map[string]Kind) []string {
 	known := map[string]bool{"DEVPULSE_CONFIG": true}
 	for _, k := range v.AllKeys() {
 		known[envName(k)] = true
 	}
 	for name := range v.GetStringMap("sources") {
-		for _, k := range structKeys(reflect.TypeOf(Source{}), "") {
+		for _, k := range sourceKeys(kinds, v.GetString("sources."+name+".type")) {
 			known[envName("sources."+name+"."+k)] = true
 		}
 	}
@@ -935,7 +1038,7 @@ func (s *Snowflake) validate(bad func(key, format string, a ...any) error) error
 // field, or descriptors such as @hourly and @every 15m.
 var CronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-func (s *Schedule) validate(bad func(key, format string, a ...any) error, sources map[string]*Source) error {
+func (s *Schedule) validate(bad func(key, format string, a ...any) error, sources map[string]*Source, kinds map[string]Kind) error {
 	if _, err := time.LoadLocation(s.Timezone); err != nil {
 		return bad("schedule.timezone", "unknown time zone %q", s.Timezone)
 	}
@@ -979,7 +1082,7 @@ func (s *Schedule) validate(bad func(key, format string, a ...any) error, source
 				if len(j.Sources) > 0 && !slices.Contains(j.Sources, src.Name) {
 					continue
 				}
-				known = known || slices.Contains(StreamsOf(src.Type), st)
+				known = known || slices.Contains(kinds[src.Type].Streams, st)
 			}
 			if !known {
 				return bad(k+".streams", "no selected source has a stream %q", st)
@@ -987,4 +1090,31 @@ func (s *Schedule) validate(bad func(key, format string, a ...any) error, source
 		}
 	}
 	return nil
+}
+
+// CheckIssueTypes checks a tracker's type-name → class map (issue_types).
+func CheckIssueTypes(types map[string]string, bad func(key, format string, a ...any) error) []error {
+	var errs []error
+	for name, class := range types {
+		switch class {
+		case "incident", "bug", "story", "task", "other":
+		default:
+			errs = append(errs, bad("issue_types."+name, "unknown class %q (incident, bug, story, task or other)", class))
+		}
+	}
+	return errs
+}
+
+// SettingsOf is a source's settings of its type T, or T's defaults for a
+// source built in code without any.
+func SettingsOf[T Settings](src *Source, defaults func() T) (T, error) {
+	switch s := src.Settings.(type) {
+	case nil:
+		return defaults(), nil
+	case T:
+		return s, nil
+	default:
+		var zero T
+		return zero, fmt.Errorf("%s %s: settings of type %T, not %T", src.Type, src.Name, s, zero)
+	}
 }

@@ -1,13 +1,19 @@
-package config
+package config_test
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/collectors/jira"
+	"github.com/devpulse/devpulse/collectors/redmine"
+	. "github.com/devpulse/devpulse/config"
 )
 
 const valid = `
@@ -38,7 +44,7 @@ func env(m map[string]string) func(string) string {
 
 func TestLoad_ValidFileWithDefaults(t *testing.T) {
 	p := write(t, valid)
-	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-secret"})})
+	c, err := load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-secret"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,14 +60,14 @@ func TestLoad_ValidFileWithDefaults(t *testing.T) {
 
 // flow.active_statuses is the key METRICS.md names for flow_efficiency.
 func TestLoad_FlowActiveStatuses(t *testing.T) {
-	c, err := Load(Options{Path: write(t, valid+"\nflow:\n  active_statuses: [In Progress, Code Review]\n"), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	c, err := load(Options{Path: write(t, valid+"\nflow:\n  active_statuses: [In Progress, Code Review]\n"), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(c.Flow.ActiveStatuses, ","); got != "In Progress,Code Review" {
 		t.Errorf("active statuses %q", got)
 	}
-	d, err := Load(Options{Path: write(t, valid), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	d, err := load(Options{Path: write(t, valid), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +81,7 @@ func TestLoad_EnvironmentOverridesFile(t *testing.T) {
 	t.Setenv("DEVPULSE_WAREHOUSE_PATH", "/tmp/other.duckdb")
 	t.Setenv("DEVPULSE_SOURCES_GL_TOKEN", "from-env")
 	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "9")
-	c, err := Load(Options{Path: p, Env: env(nil)})
+	c, err := load(Options{Path: p, Env: env(nil)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +95,7 @@ func TestLoad_EnvironmentOverridesFile(t *testing.T) {
 
 func TestLoad_FlagOverridesWin(t *testing.T) {
 	p := write(t, valid)
-	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "x"}), Overrides: map[string]any{"warehouse.path": "flag.duckdb", "log.format": "json"}})
+	c, err := load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "x"}), Overrides: map[string]any{"warehouse.path": "flag.duckdb", "log.format": "json"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +103,18 @@ func TestLoad_FlagOverridesWin(t *testing.T) {
 		t.Errorf("flags not applied: %+v %+v", c.Warehouse, c.Log)
 	}
 }
+
+// validJira is valid with a JIRA source too.
+var validJira = strings.Replace(valid, "warehouse:\n", `  jr:
+    type: jira
+    url: https://jira.example.com
+    token_env: TEST_GL_TOKEN
+    projects: [APP]
+    boards: [8]
+    issue_types:
+      Production Issue: incident
+warehouse:
+`, 1)
 
 func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 	tokenEnv := map[string]string{"TEST_GL_TOKEN": "tok"}
@@ -135,12 +153,19 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"snowflake without account", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n", 1), tokenEnv, "warehouse.snowflake.account", "missing"},
 		{"snowflake host as account", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n  snowflake: {account: xy12345.snowflakecomputing.com, user: U, warehouse: W, database: D, password_env: NOPE}\n", 1), tokenEnv, "warehouse.snowflake.account", "use \"xy12345\""},
 		{"snowflake password env empty", strings.Replace(valid, "warehouse:\n", "warehouse:\n  engine: snowflake\n  snowflake: {account: acme, user: U, warehouse: W, database: D, password_env: NOPE}\n", 1), tokenEnv, "warehouse.snowflake.password", "environment variable NOPE is empty"},
-		{"bad issue type class", strings.Replace(valid, "    projects:", "    issue_types:\n      Defect: bugg\n    projects:", 1), tokenEnv, "sources.gl.issue_types.defect", "unknown class"}, // viper lower-cases map keys; ClassOf matches case-insensitively,
+		{"issue types on gitlab", strings.Replace(valid, "    projects:", "    issue_types:\n      Defect: bug\n    projects:", 1), tokenEnv, "sources.gl.issue_types.defect", "not a setting of a gitlab source (jira and redmine sources take it)"},
+		{"bad issue type class", strings.Replace(validJira, "Production Issue: incident", "Defect: bugg", 1), tokenEnv, "sources.jr.issue_types.defect", "unknown class"}, // viper lower-cases map keys; ClassOf matches case-insensitively
+		{"gitlab key on jira", strings.Replace(validJira, "    boards:", "    groups: [acme]\n    boards:", 1), tokenEnv, "sources.jr.groups", "not a setting of a jira source (gitlab sources take it)"},
+		{"redmine key on jira", strings.Replace(validJira, "    boards:", "    include_subprojects: true\n    boards:", 1), tokenEnv, "sources.jr.include_subprojects", "not a setting of a jira source (redmine sources take it)"},
+		{"jira board not a number", strings.Replace(validJira, "boards: [8]", "boards: [eight]", 1), tokenEnv, "sources.jr.boards", "must be a whole number"},
+		{"jira cloud without email", strings.Replace(validJira, "    boards:", "    deployment: cloud\n    boards:", 1), tokenEnv, "sources.jr.email", "email + API token"},
+		{"jira without scope", strings.Replace(validJira, "    projects: [APP]\n", "", 1), tokenEnv, "sources.jr.projects", "no scope"},
+		{"jira unknown stream", strings.Replace(validJira, "    boards:", "    streams: [issues, pipelines]\n    boards:", 1), tokenEnv, "sources.jr.streams", "unknown stream \"pipelines\" (one of: issues, sprints)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			p := write(t, tc.yaml)
-			_, err := Load(Options{Path: p, Env: env(tc.env)})
+			_, err := load(Options{Path: p, Env: env(tc.env)})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -162,7 +187,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 }
 
 func TestLoad_ExplicitMissingFile(t *testing.T) {
-	_, err := Load(Options{Path: "/nonexistent/devpulse.yaml"})
+	_, err := load(Options{Path: "/nonexistent/devpulse.yaml"})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/devpulse.yaml: cannot read") {
 		t.Errorf("err = %v", err)
 	}
@@ -170,7 +195,7 @@ func TestLoad_ExplicitMissingFile(t *testing.T) {
 
 func TestSecret_NeverPrints(t *testing.T) {
 	p := write(t, valid)
-	c, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-TOPSECRET"})})
+	c, err := load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-TOPSECRET"})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,18 +221,6 @@ func TestParseDuration(t *testing.T) {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) accepted", bad)
 		}
-	}
-}
-
-// The example documents every key; it must load through the strict loader
-// (no unknown key, every value valid), so docs and code cannot drift.
-func TestExampleConfigLoads(t *testing.T) {
-	c, err := Load(Options{Path: "../devpulse.example.yaml", Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y", "JIRA_TOKEN": "z"})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.Sources["gitlab"].Type != "gitlab" || c.Sources["redmine"].StoryPointsField != "Story Points" || len(c.Teams["payments"]) != 1 {
-		t.Errorf("example decoded as %+v", c)
 	}
 }
 
@@ -240,7 +253,7 @@ func TestSecretWeakness(t *testing.T) {
 		}
 	}
 	p := write(t, strings.Replace(valid, "secret: c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", "secret: aaaaaaaaaaaaaaaa", 1))
-	_, err := Load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	_, err := load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
 	if err == nil || !strings.Contains(err.Error(), "privacy.secret: repeats") {
 		t.Errorf("a weak secret loaded: %v", err)
 	}
@@ -249,7 +262,7 @@ func TestSecretWeakness(t *testing.T) {
 // Zero values are the user's, not a cue for defaults; every error at once.
 func TestLoad_ZeroValuesAndAllErrorsAtOnce(t *testing.T) {
 	tok := env(map[string]string{"TEST_GL_TOKEN": "t"})
-	c, err := Load(Options{Path: write(t, strings.Replace(valid, "    projects:", "    max_retries: 0\n    overlap: 0s\n    lookback: 2w\n    projects:", 1)), Env: tok})
+	c, err := load(Options{Path: write(t, strings.Replace(valid, "    projects:", "    max_retries: 0\n    overlap: 0s\n    lookback: 2w\n    projects:", 1)), Env: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +272,7 @@ func TestLoad_ZeroValuesAndAllErrorsAtOnce(t *testing.T) {
 	body := strings.Replace(valid, "    projects:", "    timeout: 0s\n    rate_limit: 0\n    concurrency: 0\n    projects:", 1)
 	body = strings.Replace(body, "https://gitlab.example.com", "http://127.0.0.1:99999", 1)
 	body += "\nmetrics:\n  timezone: Mars/Olympus\n"
-	_, err = Load(Options{Path: write(t, body), Env: tok})
+	_, err = load(Options{Path: write(t, body), Env: tok})
 	if err == nil {
 		t.Fatal("loaded")
 	}
@@ -279,19 +292,91 @@ func TestLoad_ZeroValuesAndAllErrorsAtOnce(t *testing.T) {
 func TestLoad_EnvironmentErrorsAndUnknownVariables(t *testing.T) {
 	tok := env(map[string]string{"TEST_GL_TOKEN": "t"})
 	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "abc")
-	_, err := Load(Options{Path: write(t, valid), Env: tok})
+	_, err := load(Options{Path: write(t, valid), Env: tok})
 	if err == nil || !strings.HasPrefix(err.Error(), "environment: DEVPULSE_SOURCES_GL_CONCURRENCY: must be a whole number (sources.gl.concurrency)") ||
 		strings.Contains(err.Error(), "strconv") {
 		t.Errorf("err = %v", err)
 	}
 	t.Setenv("DEVPULSE_SOURCES_GL_CONCURRENCY", "")
 	t.Setenv("DEVPULSE_WAREHOUSE_PAHT", "x.duckdb")
-	c, err := Load(Options{Path: write(t, valid), Env: tok})
+	c, err := load(Options{Path: write(t, valid), Env: tok})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(c.Warnings) != 1 || !strings.Contains(c.Warnings[0], "DEVPULSE_WAREHOUSE_PAHT is not a devpulse setting") ||
 		!strings.Contains(c.Warnings[0], "did you mean DEVPULSE_WAREHOUSE_PATH?") {
 		t.Errorf("warnings = %v", c.Warnings)
+	}
+}
+
+// Each source type decodes its own keys over its defaults: a list it sets
+// replaces the default (not merged into it), one it leaves out keeps it,
+// the environment reaches a type's keys, and `config show` prints a source
+// with its own type's keys only.
+func TestLoad_SettingsOfEachType(t *testing.T) {
+	body := strings.Replace(validJira, "warehouse:\n", `  rm:
+    type: redmine
+    url: https://redmine.example.com
+    token_env: TEST_GL_TOKEN
+    projects: [ops]
+    in_progress_statuses: [Doing, Review]
+  rm2:
+    type: redmine
+    url: https://redmine.example.com
+    token_env: TEST_GL_TOKEN
+    projects: [ops]
+warehouse:
+`, 1)
+	t.Setenv("DEVPULSE_SOURCES_JR_BOARDS", "3,4")
+	c, err := load(Options{Path: write(t, body), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rm := c.Sources["rm"].Settings.(*redmine.Settings)
+	if !slices.Equal(rm.InProgressStatuses, []string{"Doing", "Review"}) || rm.SprintStartField != "Sprint Start" {
+		t.Errorf("redmine settings over defaults: %+v", rm)
+	}
+	if rm2 := c.Sources["rm2"].Settings.(*redmine.Settings); !slices.Equal(rm2.InProgressStatuses, []string{"In Progress"}) {
+		t.Errorf("redmine defaults: %+v", rm2)
+	}
+	jr := c.Sources["jr"].Settings.(*jira.Settings)
+	if !slices.Equal(jr.Boards, []int{3, 4}) || jr.IssueTypes["production issue"] != "incident" {
+		t.Errorf("jira settings (boards from DEVPULSE_SOURCES_JR_BOARDS): %+v", jr)
+	}
+	if gl := c.Sources["gl"].Settings.(*gitlab.Settings); !gl.MRSize || len(c.Sources["gl"].Streams) != 4 {
+		t.Errorf("gitlab defaults: %+v", gl)
+	}
+	js, err := json.Marshal(c.Sources)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown map[string]map[string]any
+	if err := json.Unmarshal(js, &shown); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string][2]string{"gl": {"mr_size", "boards"}, "jr": {"boards", "mr_size"}, "rm": {"sprint_start_field", "groups"}} {
+		if _, ok := shown[name][want[0]]; !ok {
+			t.Errorf("config show of %s lacks its key %s: %s", name, want[0], js)
+		}
+		if _, ok := shown[name][want[1]]; ok {
+			t.Errorf("config show of %s prints another type's key %s", name, want[1])
+		}
+		if _, ok := shown[name]["url"]; !ok {
+			t.Errorf("config show of %s lacks the shared keys", name)
+		}
+	}
+}
+
+// Every unknown key is named in one run, not one per run.
+func TestLoad_EveryUnknownKeyAtOnce(t *testing.T) {
+	body := strings.Replace(validJira, "    boards:", "    groups: [x]\n    mr_siz: true\n    boards:", 1) + "\nwarehose:\n  path: x\n"
+	_, err := load(Options{Path: write(t, body), Env: env(map[string]string{"TEST_GL_TOKEN": "t"})})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"sources.jr.groups", "sources.jr.mr_siz", "warehose.path"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
 	}
 }

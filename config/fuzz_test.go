@@ -1,4 +1,4 @@
-package config
+package config_test
 
 import (
 	"os"
@@ -6,14 +6,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/devpulse/devpulse/config"
 )
 
 // FuzzLoad: whatever the file holds, the loader answers a config or an
 // error, never a panic, and a loaded config is valid.
 func FuzzLoad(f *testing.F) {
 	f.Add(valid)
-	if b, err := os.ReadFile("../devpulse.example.yaml"); err == nil {
-		f.Add(string(b))
+	for _, p := range []string{"../devpulse.example.yaml", "../docs/devpulse.reference.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(string(b))
+		}
 	}
 	for _, s := range []string{"", "sources: null", "sources:\n  gl: []", "sources:\n  gl:\n    type: gitlab\n    url: ::", "warehouse: 3", "privacy:\n  secret: [1,2]",
 		valid + "\nschedule:\n  jobs:\n    - {name: a, cron: '* * *'}\n", valid + "\nflow:\n  active_statuses: {}\n"} {
@@ -28,7 +32,7 @@ func FuzzLoad(f *testing.F) {
 		defer os.Remove(p.Name())
 		p.WriteString(body)
 		p.Close()
-		c, err := Load(Options{Path: p.Name(), Env: env(map[string]string{"TEST_GL_TOKEN": "tok"})})
+		c, err := load(Options{Path: p.Name(), Env: env(map[string]string{"TEST_GL_TOKEN": "tok"})})
 		if err != nil {
 			if !strings.Contains(err.Error(), filepath.Base(p.Name())) && !strings.Contains(err.Error(), "config") {
 				t.Fatalf("error does not name the file: %v", err)

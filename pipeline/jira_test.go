@@ -25,10 +25,10 @@ func TestJira_BothSearchStylesLongChangelogsAnd429s(t *testing.T) {
 			srv.Every429 = 7
 			cfg := config.Defaults()
 			d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
-			src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(), Boards: org.Boards(),
-				Streams: config.JiraStreams, Concurrency: 4, MaxRetries: 8, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
+			src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(),
+				Streams: jira.Streams, Concurrency: 4, MaxRetries: 8, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"), Settings: &jira.Settings{Boards: org.Boards()}}
 			if cloud {
-				src.Email = "reader@acme.example"
+				src.Settings.(*jira.Settings).Email = "reader@acme.example"
 			}
 			cfg.Sources["jr"] = src
 			cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")

@@ -85,7 +85,7 @@ func TestMasking_SameWhicheverStreamsRun(t *testing.T) {
 		needles := all.srv.Org.PersonalStrings()
 		leaks := all.leaks(needles)
 		differ := 0
-		for _, stream := range config.GitLabStreams {
+		for _, stream := range gitlab.Streams {
 			alone := run([]string{stream}, members)
 			a, b := all.text(stream), alone.text(stream)
 			for id, v := range b {

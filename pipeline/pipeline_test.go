@@ -60,7 +60,7 @@ func (s *sleepLog) all() []time.Duration {
 func source(name, url, tok string, projects ...string) *config.Source {
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	return &config.Source{Name: name, Type: "gitlab", URL: url, Token: config.Secret(tok), Projects: projects,
-		Streams: append([]string(nil), config.GitLabStreams...), Concurrency: 4, MaxRetries: 8,
+		Streams: append([]string(nil), gitlab.Streams...), Concurrency: 4, MaxRetries: 8,
 		Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
 }
 
@@ -77,6 +77,7 @@ func newEnv(t *testing.T, size sandbox.Size, opts sandbox.Options) *env {
 		projects = append(projects, p)
 	}
 	cfg := config.Defaults()
+	cfg.Kinds = collectors.Kinds()
 	cfg.File = "test.yaml"
 	cfg.Sources["gl"] = source("gl", srv.URL, token, projects...)
 	cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors/redmine"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -20,8 +21,8 @@ func TestRedmine_IncrementalFetchesJournalsOnlyForChangedIssues(t *testing.T) {
 	cfg := config.Defaults()
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	cfg.Sources["rm"] = &config.Source{Name: "rm", Type: "redmine", URL: srv.URL, Token: "rm-key", Projects: org.Identifiers(),
-		Streams: config.RedmineStreams, Concurrency: 4, MaxRetries: 3, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"),
-		InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}
+		Streams: redmine.Streams, Concurrency: 4, MaxRetries: 3, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"),
+		Settings: &redmine.Settings{InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}}
 	cfg.Warehouse.Path = filepath.Join(t.TempDir(), "w.duckdb")
 	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	wh, err := duckdb.Open(context.Background(), cfg.Warehouse.Path)

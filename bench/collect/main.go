@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -65,6 +66,7 @@ func main() {
 		Streams: strings.Split(*streams, ","), Concurrency: *conc, RateLimit: rl, MaxRetries: 8,
 		Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d")}
 	cfg := config.Defaults()
+	cfg.Kinds = collectors.Kinds()
 	cfg.Sources["gl"] = src
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
 	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"

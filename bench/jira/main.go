@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/jira"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -41,10 +43,12 @@ func main() {
 	defer os.RemoveAll(dir)
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	cfg := config.Defaults()
-	src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(), Boards: org.Boards(),
-		Streams: config.JiraStreams, Concurrency: *conc, RateLimit: 1e9, MaxRetries: 8, Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d")}
+	cfg.Kinds = collectors.Kinds()
+	set := &jira.Settings{Boards: org.Boards()}
+	src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(),
+		Streams: jira.Streams, Concurrency: *conc, RateLimit: 1e9, MaxRetries: 8, Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d"), Settings: set}
 	if !*server {
-		src.Email = "reader@acme.example"
+		set.Email = "reader@acme.example"
 	}
 	cfg.Sources["jr"] = src
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/redmine"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/metrics"
@@ -46,9 +48,10 @@ func main() {
 	defer os.RemoveAll(dir)
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	cfg := config.Defaults()
+	cfg.Kinds = collectors.Kinds()
 	cfg.Sources["rm"] = &config.Source{Name: "rm", Type: "redmine", URL: srv.URL, Token: "bench-key", Projects: org.Identifiers(),
-		Streams: config.RedmineStreams, Concurrency: *conc, RateLimit: 1e9, MaxRetries: 8, Timeout: d("60s"), Overlap: d("10m"),
-		Lookback: d("365d"), InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}
+		Streams: redmine.Streams, Concurrency: *conc, RateLimit: 1e9, MaxRetries: 8, Timeout: d("60s"), Overlap: d("10m"),
+		Lookback: d("365d"), Settings: &redmine.Settings{InProgressStatuses: []string{"In Progress"}, StoryPointsField: "Story Points", SprintStartField: "Sprint Start"}}
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
 	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	if err := cfg.Validate(); err != nil {

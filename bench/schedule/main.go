@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/schedule"
@@ -38,11 +40,10 @@ func main() {
 	dir, _ := os.MkdirTemp("", "bench-schedule")
 	defer os.RemoveAll(dir)
 	cfg := config.Defaults()
+	cfg.Kinds = collectors.Kinds()
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	cfg.Sources["gl"] = &config.Source{Name: "gl", Type: "gitlab", URL: srv.URL, Token: "bench", Projects: srv.Org.ProjectPaths(),
-		Streams: config.GitLabStreams, Concurrency: 4, RateLimit: 100000, MaxRetries: 3, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
-	yes := true
-	cfg.Sources["gl"].MRSize = &yes
+		Streams: gitlab.Streams, Concurrency: 4, RateLimit: 100000, MaxRetries: 3, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
 	cfg.Warehouse.Path = filepath.Join(dir, "w.duckdb")
 	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
 	cfg.Schedule.Jobs = []config.Job{{Name: "all", Cron: "*/15 * * * *", Metrics: true}}

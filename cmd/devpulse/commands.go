@@ -73,7 +73,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
 	f.BoolVar(&reconcile, "reconcile", false, "afterwards, list ids only and mark records deleted upstream or out of scope (soft; metrics ignore them)")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
-	f.StringSliceVar(&streams, "stream", nil, "only these streams (gitlab: "+strings.Join(config.GitLabStreams, ", ")+"; jira: "+strings.Join(config.JiraStreams, ", ")+"; redmine: "+strings.Join(config.RedmineStreams, ", ")+")")
+	f.StringSliceVar(&streams, "stream", nil, "only these streams ("+streamHelp()+")")
 	f.BoolVar(&full, "full", false, "ignore cursors and re-read the whole lookback window")
 	f.StringVar(&since, "since", "", "collect records updated since this date (YYYY-MM-DD or RFC 3339), ignoring cursors")
 	return c
@@ -104,7 +104,7 @@ func checkSelection(cfg *config.Config, sources, streams []string) error {
 	offered := map[string]bool{}
 	for n, src := range cfg.Sources {
 		if len(sources) == 0 || slices.Contains(sources, n) {
-			for _, st := range config.StreamsOf(src.Type) {
+			for _, st := range cfg.StreamsOf(src.Type) {
 				offered[st] = true
 			}
 		}
@@ -385,6 +385,15 @@ func configCmd(g *globals) *cobra.Command {
 			return enc.Encode(cfg)
 		},
 	})
+	c.AddCommand(&cobra.Command{
+		Use:   "reference",
+		Short: "Print every configuration key, documented (docs/devpulse.reference.yaml)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := io.WriteString(g.stdout, config.Reference(collectors.Kinds()))
+			return err
+		},
+	})
 	return c
 }
 
@@ -397,4 +406,13 @@ func versionCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(g.stdout, "devpulse", version.Version)
 		},
 	}
+}
+
+// streamHelp lists each source type's streams, for --stream's help.
+func streamHelp() string {
+	var parts []string
+	for _, t := range collectors.TypeNames() {
+		parts = append(parts, t+": "+strings.Join(collectors.Registry[t].Kind.Streams, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -24,7 +26,7 @@ func demoConfig(url, token, path string) (*config.Config, error) {
 		return nil, err
 	}
 	src := &config.Source{Name: "gitlab", Type: "gitlab", URL: url, Token: config.Secret(token),
-		Groups: []string{"acme"}, Concurrency: 8, RateLimit: 2000}
+		Settings: &gitlab.Settings{Groups: []string{"acme"}, MRSize: true}, Concurrency: 8, RateLimit: 2000}
 	for k, v := range map[string]string{"timeout": "30s", "overlap": "10m", "lookback": "180d"} {
 		d, _ := config.ParseDuration(v)
 		switch k {
@@ -37,8 +39,9 @@ func demoConfig(url, token, path string) (*config.Config, error) {
 		}
 	}
 	src.MaxRetries = 8
-	src.Streams = append([]string(nil), config.GitLabStreams...)
+	src.Streams = append([]string(nil), gitlab.Streams...)
 	cfg := config.Defaults()
+	cfg.Kinds = collectors.Kinds()
 	cfg.File = "(demo)"
 	cfg.Sources["gitlab"] = src
 	cfg.Teams = map[string][]string{"payments": {"gitlab:acme/payments/api", "gitlab:acme/mobile/ledger"}}

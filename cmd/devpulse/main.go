@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
 )
 
@@ -110,7 +111,7 @@ func (g *globals) loadWith(withoutTokens bool) (*config.Config, error) {
 	if g.warehouse != "" {
 		ov["warehouse.path"] = g.warehouse
 	}
-	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: withoutTokens})
+	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: withoutTokens, Kinds: collectors.Kinds()})
 	g.warn(cfg)
 	return cfg, err
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/metrics"
@@ -70,7 +71,7 @@ func TestDashboardViews_AgreeWithGoMetrics(t *testing.T) {
 	project := srv.Org.ProjectPaths()[0]
 	since, until := orgNow.AddDate(0, 0, -150), orgNow.Add(24*time.Hour)
 
-	c, err := config.Load(config.Options{Path: cfg})
+	c, err := config.Load(config.Options{Path: cfg, Kinds: collectors.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestMetrics_StoredWeekDoesNotDependOnTheWindow(t *testing.T) {
 // was still running (partial) does not overwrite the whole period's value.
 func TestRefresh_PartialNeverReplacesWhole(t *testing.T) {
 	cfgPath, _ := collectSandbox(t)
-	cfg, err := config.Load(config.Options{Path: cfgPath})
+	cfg, err := config.Load(config.Options{Path: cfgPath, Kinds: collectors.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ SIGHUP: reload the configuration (validated first; a bad one keeps the old).`,
 				return err
 			}
 			if len(cfg.Schedule.Jobs) == 0 {
-				return &config.ConfigError{File: cfg.File, Key: "schedule.jobs", Msg: "no jobs to run (see devpulse.example.yaml)"}
+				return &config.ConfigError{File: cfg.File, Key: "schedule.jobs", Msg: "no jobs to run (see the schedule section of `devpulse config reference`)"}
 			}
 			if listen == "" {
 				listen = cfg.Schedule.Listen

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 )
@@ -287,7 +288,7 @@ func TestDuckDBBusy_SaysWhichProcessHoldsTheFile(t *testing.T) {
 func mustLoad(t *testing.T, path string) *config.Config {
 	t.Helper()
 	t.Setenv("SANDBOX_TOKEN", sandboxToken)
-	c, err := config.Load(config.Options{Path: path})
+	c, err := config.Load(config.Options{Path: path, Kinds: collectors.Kinds()})
 	if err != nil {
 		t.Fatal(err)
 	}

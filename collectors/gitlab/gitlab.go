@@ -43,6 +43,7 @@ type Options struct {
 // Collector is one configured GitLab source.
 type Collector struct {
 	src     *config.Source
+	set     *Settings
 	hc      *http.Client // closed (idle connections) when the run is done
 	api     *gl.Client
 	host    string
@@ -75,7 +76,11 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %s: %w", src.Name, err)
 	}
-	c := &Collector{src: src, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage}
+	set, err := settingsOf(src)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -142,7 +147,7 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 	seen := map[int64]bool{}
 	var out []models.Scope
 	add := func(p *gl.Project) {
-		if seen[p.ID] || (p.Archived && !c.src.IncludeArchived) {
+		if seen[p.ID] || (p.Archived && !c.set.IncludeArchived) {
 			return
 		}
 		seen[p.ID] = true
@@ -160,13 +165,13 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 		}
 		add(proj)
 	}
-	for _, g := range c.src.Groups {
+	for _, g := range c.set.Groups {
 		opt := &gl.ListGroupProjectsOptions{
 			ListOptions:      gl.ListOptions{PerPage: perPage, Pagination: "keyset", OrderBy: "id", Sort: "asc"},
 			IncludeSubGroups: gl.Ptr(true),
 			WithShared:       gl.Ptr(false),
 		}
-		if !c.src.IncludeArchived {
+		if !c.set.IncludeArchived {
 			opt.Archived = gl.Ptr(false)
 		}
 		reqOpts := []gl.RequestOptionFunc{gl.WithContext(ctx)}
@@ -345,7 +350,7 @@ func (c *Collector) mrChildren(ctx context.Context, s models.Scope, m *models.Me
 	m.Reviews, m.ReadyAt = Notes(m, notes)
 	// Size (additions + deletions) exists only in the diffs, and
 	// mr_size is over merged MRs: only those cost the request.
-	if m.MergedAt != nil && (c.src.MRSize == nil || *c.src.MRSize) {
+	if m.MergedAt != nil && c.set.MRSize {
 		diffs, err := allPages(ctx, c, fmt.Sprintf("list diffs of %s!%d", s.Path, m.IID), base+"diffs",
 			&gl.ListMergeRequestDiffsOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}}, nil,
 			func(d *gl.MergeRequestDiff) string { return "" })

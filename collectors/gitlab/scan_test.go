@@ -70,7 +70,7 @@ func (s *store) output(incremental bool) models.Output {
 func testSource(url string) *config.Source {
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	return &config.Source{Name: "gl", Type: "gitlab", URL: url, Token: "t", Concurrency: 2, MaxRetries: 2,
-		Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"), Streams: config.GitLabStreams}
+		Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d"), Streams: gitlab.Streams}
 }
 
 // TestScan_RecordsUpdatedMidScanAreNeverSkipped: people keep working while

@@ -16,7 +16,7 @@ import (
 // the shapes that broke collectors before.
 
 func fuzzCollector() *Collector {
-	return &Collector{src: &config.Source{URL: "https://j.example"}, host: "j.example",
+	return &Collector{src: &config.Source{URL: "https://j.example"}, set: Defaults(), host: "j.example",
 		categories: map[string]string{"1": "todo", "3": "in_progress", "10002": "done"}, sprintID: "customfield_10020", pointsID: "customfield_10016"}
 }
 

@@ -45,6 +45,7 @@ type Options struct {
 // Collector is one configured JIRA source.
 type Collector struct {
 	src  *config.Source
+	set  *Settings
 	hc   *http.Client // closed (idle connections) when the run is done
 	api  *gojira.Client
 	host string
@@ -79,8 +80,12 @@ func New(src *config.Source, o Options) (*Collector, error) {
 		return nil, fmt.Errorf("jira %s: %w", src.Name, err)
 	}
 	// Cloud: email + API token (basic). Server/DC: a personal access token (bearer), or user + password (basic).
-	if src.Email != "" {
-		hc.Transport = &gojira.BasicAuthTransport{Username: src.Email, Password: src.Token.Reveal(), Transport: hc.Transport}
+	set, err := settingsOf(src)
+	if err != nil {
+		return nil, err
+	}
+	if set.Email != "" {
+		hc.Transport = &gojira.BasicAuthTransport{Username: set.Email, Password: src.Token.Reveal(), Transport: hc.Transport}
 	} else {
 		hc.Transport = &gojira.BearerAuthTransport{Token: src.Token.Reveal(), Transport: hc.Transport}
 	}
@@ -96,7 +101,7 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if ps <= 0 {
 		ps = pageSize
 	}
-	return &Collector{src: src, hc: hc, api: api, host: u.Host, log: log, now: now, pageSize: ps}, nil
+	return &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: now, pageSize: ps}, nil
 }
 
 // Name implements collectors.Collector.
@@ -145,7 +150,7 @@ func (c *Collector) get(ctx context.Context, what, path string, q url.Values, v 
 // setup detects Cloud or Server and reads statuses and custom fields once.
 func (c *Collector) setup(ctx context.Context) error {
 	c.once.Do(func() {
-		switch c.src.Deployment {
+		switch c.set.Deployment {
 		case "cloud":
 			c.cloud = true
 		case "server":
@@ -192,9 +197,9 @@ func (c *Collector) setup(ctx context.Context) error {
 		}
 		for _, f := range fields {
 			switch {
-			case c.src.StoryPointsField != "" && (f.ID == c.src.StoryPointsField || strings.EqualFold(f.Name, c.src.StoryPointsField)):
+			case c.set.StoryPointsField != "" && (f.ID == c.set.StoryPointsField || strings.EqualFold(f.Name, c.set.StoryPointsField)):
 				c.pointsID, c.pointsName = f.ID, f.Name
-			case c.src.StoryPointsField == "" && c.pointsID == "" && (strings.EqualFold(f.Name, "Story Points") || strings.EqualFold(f.Name, "Story point estimate")):
+			case c.set.StoryPointsField == "" && c.pointsID == "" && (strings.EqualFold(f.Name, "Story Points") || strings.EqualFold(f.Name, "Story point estimate")):
 				c.pointsID, c.pointsName = f.ID, f.Name
 			case strings.EqualFold(f.Name, "Sprint"):
 				c.sprintID = f.ID
@@ -241,8 +246,8 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 }
 
 func (c *Collector) scopeJQL() string {
-	if c.src.JQL != "" {
-		return c.src.JQL
+	if c.set.JQL != "" {
+		return c.set.JQL
 	}
 	keys := make([]string, len(c.src.Projects))
 	for i, p := range c.src.Projects {
@@ -423,7 +428,7 @@ func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 	}
 	pid, _ := strconv.ParseInt(s.Project.ID, 10, 64)
 	out := models.Issue{Origin: models.Origin{Source: "jira", Instance: c.host}, ID: id, ProjectID: pid, ProjectPath: s.Project.Key,
-		Key: x.Key, Title: s.Summary, Type: s.IssueType.Name, TypeClass: models.ClassOf(s.IssueType.Name, c.src.IssueTypes), Labels: s.Labels, Status: s.Status.Name, StatusCategory: cat,
+		Key: x.Key, Title: s.Summary, Type: s.IssueType.Name, TypeClass: models.ClassOf(s.IssueType.Name, c.set.IssueTypes), Labels: s.Labels, Status: s.Status.Name, StatusCategory: cat,
 		Author: c.person(f["reporter"]), Assignee: c.person(f["assignee"]), WebURL: strings.TrimRight(c.src.URL, "/") + "/browse/" + x.Key,
 		CreatedAt: ParseTime(s.Created), UpdatedAt: ParseTime(s.Updated)}
 	out.State = "opened"
@@ -724,7 +729,7 @@ func (c *Collector) Sprint(s *gojira.Sprint, project string) models.Sprint {
 }
 
 func (c *Collector) sprints(ctx context.Context, out models.Output) error {
-	for _, board := range c.src.Boards {
+	for _, board := range c.set.Boards {
 		var cfg struct {
 			Location struct {
 				Key string `json:"projectKey"`

@@ -27,7 +27,7 @@ func recordedItems(t *testing.T, file string) []json.RawMessage {
 // Issues recorded from Jira Cloud (expand=changelog, histories newest first),
 // with the categories of the recorded /rest/api/2/status.
 func TestIssue_FromRecordedCloud(t *testing.T) {
-	c := &Collector{src: &config.Source{URL: "https://merico.atlassian.net"}, host: "merico.atlassian.net",
+	c := &Collector{src: &config.Source{URL: "https://merico.atlassian.net"}, set: Defaults(), host: "merico.atlassian.net",
 		categories: map[string]string{}, sprintID: "customfield_10020", pointsID: "customfield_10016"}
 	for _, raw := range recordedItems(t, "_raw_jira_api_status.json") {
 		var s struct {

@@ -81,9 +81,9 @@ func TestIssues_TwoRunsEqualOneInEveryAccountZone(t *testing.T) {
 					asOf := now.Add(-12*24*time.Hour - time.Duration(k)*(11*24*time.Hour+5*time.Hour))
 					d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 					src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(),
-						Streams: config.JiraStreams, Concurrency: 4, MaxRetries: 2, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
+						Streams: Streams, Concurrency: 4, MaxRetries: 2, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
 					if cloud {
-						src.Email = "reader@acme.example"
+						src.Settings = &Settings{Email: "reader@acme.example"}
 					}
 					collect := func(clock time.Time, since time.Time, l *landedIssues, incremental bool) {
 						t.Helper()
@@ -201,7 +201,7 @@ func TestIssues_MalformedItemIsAnError(t *testing.T) {
 				w.WriteHeader(404)
 			}
 		}))
-		src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "t", Projects: []string{"A"}, Deployment: "server", Concurrency: 1, MaxRetries: 1}
+		src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "t", Projects: []string{"A"}, Settings: &Settings{Deployment: "server"}, Concurrency: 1, MaxRetries: 1}
 		c, _ := New(src, Options{})
 		err := c.Collect(context.Background(), models.Scope{Path: `project in ("A")`}, "issues", time.Time{}, models.Output{Emit: func(context.Context, *models.Batch, time.Time) error { return nil }})
 		srv.Close()

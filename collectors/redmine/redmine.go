@@ -37,6 +37,7 @@ type Options struct {
 // Collector is one configured Redmine source.
 type Collector struct {
 	src   *config.Source
+	set   *Settings
 	hc    *http.Client
 	base  string
 	host  string
@@ -68,7 +69,11 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redmine %s: %w", src.Name, err)
 	}
-	c := &Collector{src: src, hc: hc, base: strings.TrimRight(src.URL, "/"), host: u.Host, log: log, now: o.Now, limit: o.Limit}
+	set, err := settingsOf(src)
+	if err != nil {
+		return nil, err
+	}
+	c := &Collector{src: src, set: set, hc: hc, base: strings.TrimRight(src.URL, "/"), host: u.Host, log: log, now: o.Now, limit: o.Limit}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -156,7 +161,7 @@ func (c *Collector) category(name string, closed bool) string {
 	if closed {
 		return models.CategoryDone
 	}
-	for _, s := range c.src.InProgressStatuses {
+	for _, s := range c.set.InProgressStatuses {
 		if strings.EqualFold(s, name) {
 			return models.CategoryInProgress
 		}
@@ -253,7 +258,7 @@ func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person
 
 // isPointsField matches story_points_field by id or by name.
 func (c *Collector) isPointsField(id int, name string) bool {
-	f := c.src.StoryPointsField
+	f := c.set.StoryPointsField
 	return f != "" && (f == strconv.Itoa(id) || strings.EqualFold(f, name))
 }
 
@@ -284,7 +289,7 @@ func (c *Collector) Issue(project string, x *IssueJSON, statuses map[int]status)
 	}
 	out := models.Issue{Origin: models.Origin{Source: "redmine", Instance: c.host}, ID: id, ProjectID: int64(x.Project.ID),
 		ProjectPath: project, Key: strconv.Itoa(x.ID), Title: x.Subject, Type: x.Tracker.Name,
-		TypeClass: models.ClassOf(x.Tracker.Name, c.src.IssueTypes), Status: st.Name,
+		TypeClass: models.ClassOf(x.Tracker.Name, c.set.IssueTypes), Status: st.Name,
 		StatusCategory: st.Category, Author: c.person(x.Author), Assignee: c.person(x.AssignedTo),
 		WebURL: fmt.Sprintf("%s/issues/%d", c.base, x.ID), CreatedAt: ts(x.CreatedOn), UpdatedAt: ts(x.UpdatedOn)}
 	out.State = "opened"
@@ -384,7 +389,7 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 	for {
 		q := url.Values{"project_id": {strconv.FormatInt(s.ID, 10)}, "status_id": {"*"}, "sort": {"id"},
 			"updated_on": {">=" + since.UTC().Format("2006-01-02T15:04:05Z")}, "offset": {strconv.Itoa(offset)}, "limit": {strconv.Itoa(c.limit)}}
-		if !c.src.IncludeSubprojects {
+		if !c.set.IncludeSubprojects {
 			q.Set("subproject_id", "!*")
 		}
 		var page struct {
@@ -490,7 +495,7 @@ func (c *Collector) Sprint(project string, v *VersionJSON) models.Sprint {
 		sp.DueDate = *v.DueDate
 	}
 	for _, cf := range v.CustomFields {
-		if strings.EqualFold(cf.Name, c.src.SprintStartField) || c.src.SprintStartField == strconv.Itoa(cf.ID) {
+		if strings.EqualFold(cf.Name, c.set.SprintStartField) || c.set.SprintStartField == strconv.Itoa(cf.ID) {
 			if s, ok := cf.Value.(string); ok {
 				if _, err := time.Parse("2006-01-02", s); err == nil {
 					sp.StartDate = s

@@ -70,7 +70,7 @@ func source(url, key string) *config.Source {
 	d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
 	return &config.Source{Name: "rm", Type: "redmine", URL: url, Token: config.Secret(key), Projects: []string{"metrics-demo"},
 		Streams: []string{"issues", "versions"}, Concurrency: 4, MaxRetries: 2, Timeout: d("5s"), Overlap: d("10m"), Lookback: d("365d"),
-		InProgressStatuses: []string{"In Progress"}, SprintStartField: "Sprint Start"}
+		Settings: &Settings{InProgressStatuses: []string{"In Progress"}, SprintStartField: "Sprint Start"}}
 }
 
 func collectAll(t *testing.T, c *Collector) []models.Issue {

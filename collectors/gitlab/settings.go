@@ -1,0 +1,38 @@
+package gitlab
+
+import (
+	_ "embed"
+
+	"github.com/devpulse/devpulse/config"
+)
+
+// Streams a GitLab source offers, in collection order.
+var Streams = []string{"merge_requests", "pipelines", "deployments", "issues"}
+
+// Settings are the keys a GitLab source adds to the shared ones.
+type Settings struct {
+	Groups          []string `mapstructure:"groups" json:"groups"`                     // every project of these groups, subgroups included
+	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"` // archived projects of groups are skipped unless true
+	MRSize          bool     `mapstructure:"mr_size" json:"mr_size"`                   // fetch diffs of merged MRs for mr_size
+}
+
+// Defaults are the settings of a source that sets none of its own keys.
+func Defaults() *Settings { return &Settings{MRSize: true} }
+
+// Check implements config.Settings.
+func (s *Settings) Check(src *config.Source, bad func(key, format string, a ...any) error) []error {
+	if len(src.Projects) == 0 && len(s.Groups) == 0 {
+		return []error{bad("projects", "no scope: list projects (path or numeric id) and/or groups")}
+	}
+	return nil
+}
+
+//go:embed sample.yaml
+var sample string
+
+// Kind is what the config loader needs to know of GitLab sources.
+func Kind() config.Kind {
+	return config.Kind{Streams: Streams, New: func() config.Settings { return Defaults() }, Sample: sample}
+}
+
+func settingsOf(src *config.Source) (*Settings, error) { return config.SettingsOf(src, Defaults) }
