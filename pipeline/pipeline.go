@@ -44,6 +44,12 @@ type Progress interface {
 	Done(key warehouse.StreamKey, total int, err error)
 }
 
+// RequestWatcher is the optional part of a Progress that shows requests:
+// it is given each source's live counters and its client-side rate limit.
+type RequestWatcher interface {
+	Watch(source string, stats *httpx.Stats, rateLimit float64)
+}
+
 // Runner owns the parts of a run.
 type Runner struct {
 	Cfg      *config.Config
@@ -114,6 +120,9 @@ func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
 		src := r.Cfg.Sources[name]
 		stats := &httpx.Stats{}
 		res.Requests[name] = stats
+		if w, ok := r.Progress.(RequestWatcher); ok {
+			w.Watch(name, stats, src.RateLimit)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -359,9 +368,13 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 	if r.Progress != nil {
 		r.Progress.Done(key, total, err)
 	}
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
+		// Ctrl-C or SIGTERM, not a fault: what was read landed.
+		r.Log.Warn("stream interrupted", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total)
+	case err != nil:
 		r.Log.Error("stream failed", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total, "error", err.Error())
-	} else {
+	default:
 		r.Log.Debug("stream done", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total)
 	}
 	return total, counts, err

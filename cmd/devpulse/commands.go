@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -161,7 +163,15 @@ func countsText(m map[string]int) string {
 
 // collect runs the pipeline and prints a summary; shared by collect and demo.
 func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Options) (*pipeline.Result, error) {
-	log := g.logger(cfg.Log)
+	prog := newProgress(g.stderr)
+	log := g.loggerTo(prog.Writer(), cfg.Log)
+	prog.log = log
+	stopped := false
+	defer func() {
+		if !stopped {
+			prog.Stop()
+		}
+	}()
 	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
 	if err != nil {
 		return nil, &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
@@ -171,15 +181,19 @@ func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Opt
 		return nil, err
 	}
 	defer wh.Close()
-	prog := newProgress(g.stderr, log)
 	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog}
 	start := time.Now()
 	res, err := r.Collect(ctx, o)
 	prog.Stop()
+	stopped = true
 	if res != nil {
 		printSummary(g.stdout, res, time.Since(start))
 	}
 	if err != nil && ctx.Err() != nil {
+		if o.Full || !o.Since.IsZero() {
+			// Cursors move only when a scan completes: such a run starts over.
+			return res, fmt.Errorf("interrupted: the pages read so far were landed; a --full or --since run starts over when run again (what landed is upserted, never duplicated), and a plain `devpulse collect` reads on from the last complete cursor")
+		}
 		return res, fmt.Errorf("interrupted: the pages read so far were landed; run the same command again to resume")
 	}
 	return res, err
@@ -217,7 +231,12 @@ func queryCmd(g *globals) *cobra.Command {
 		Short: "Run read-only SQL against the warehouse",
 		Example: `  devpulse query "SELECT project_path, count(*) FROM merge_requests GROUP BY 1"
   devpulse query --format json "SELECT * FROM runs ORDER BY started_at DESC LIMIT 5"`,
-		Args: cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("query takes one SQL statement, in quotes (got %d arguments)\n\n%s", len(args), cmd.UsageString())}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "csv" && format != "json" {
 				return usageError{fmt.Errorf("--format %q: use table, csv or json", format)}
@@ -269,20 +288,7 @@ func writeResult(w io.Writer, res *warehouse.Result, format string) error {
 		cw.Flush()
 		return cw.Error()
 	case "json":
-		out := make([]map[string]any, 0, len(res.Rows))
-		for _, r := range res.Rows {
-			m := make(map[string]any, len(r))
-			for i, v := range r {
-				if t, ok := v.(time.Time); ok {
-					v = t.UTC().Format(time.RFC3339Nano)
-				}
-				m[res.Columns[i]] = v
-			}
-			out = append(out, m)
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return writeJSONRows(w, res)
 	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(res.Columns, "\t"))
@@ -295,6 +301,62 @@ func writeResult(w io.Writer, res *warehouse.Result, format string) error {
 	}
 	fmt.Fprintf(tw, "(%d rows)\n", len(res.Rows))
 	return tw.Flush()
+}
+
+// writeJSONRows writes one object per row with the keys in SELECT order
+// (a Go map would sort them) and a repeated column name kept, suffixed as
+// DuckDB does (id, id_1), instead of one silently overwriting the other.
+func writeJSONRows(w io.Writer, res *warehouse.Result) error {
+	keys := make([][]byte, len(res.Columns))
+	seen := map[string]int{}
+	taken := map[string]bool{}
+	for _, c := range res.Columns {
+		taken[c] = true
+	}
+	for i, c := range res.Columns {
+		name := c
+		if n := seen[c]; n > 0 {
+			for name = fmt.Sprintf("%s_%d", c, n); taken[name]; name = fmt.Sprintf("%s_%d", c, n) {
+				n++
+			}
+			seen[c] = n
+			taken[name] = true
+		}
+		seen[c]++
+		keys[i], _ = json.Marshal(name)
+	}
+	bw := bufio.NewWriter(w)
+	bw.WriteString("[")
+	for r, row := range res.Rows {
+		if r > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  {")
+		for i, v := range row {
+			if t, ok := v.(time.Time); ok {
+				v = t.UTC().Format(time.RFC3339Nano)
+			}
+			if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				v = nil // JSON has no NaN or Infinity
+			}
+			val, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("column %s of row %d: %w", res.Columns[i], r+1, err)
+			}
+			if i > 0 {
+				bw.WriteString(", ")
+			}
+			bw.Write(keys[i])
+			bw.WriteString(": ")
+			bw.Write(val)
+		}
+		bw.WriteString("}")
+	}
+	if len(res.Rows) > 0 {
+		bw.WriteString("\n")
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 func doctorCmd(g *globals) *cobra.Command {
@@ -403,7 +465,7 @@ func versionCmd(g *globals) *cobra.Command {
 		Short: "Print the version",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
-			fmt.Fprintln(g.stdout, "devpulse", version.Version)
+			fmt.Fprintln(g.stdout, version.String())
 		},
 	}
 }

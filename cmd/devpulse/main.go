@@ -17,6 +17,7 @@ import (
 
 	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/version"
 )
 
 // Exit codes: scripts and schedulers branch on them.
@@ -39,6 +40,7 @@ type globals struct {
 	stdout     io.Writer
 	stderr     io.Writer
 	warned     bool
+	format     string // log.format of the loaded configuration
 }
 
 func main() {
@@ -61,7 +63,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Short:         "Collect development data safely and derive DORA and flow metrics",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Version,
 	}
+	root.SetVersionTemplate(version.String() + "\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
@@ -77,13 +81,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "devpulse:", err)
+	code := exitFailed
 	var ue usageError
 	var ce *config.ConfigError
 	if errors.As(err, &ue) || errors.As(err, &ce) || isCobraUsage(err) {
-		return exitUsage
+		code = exitUsage
 	}
-	return exitFailed
+	if g.logFormat == "json" || (g.logFormat == "" && g.format == "json") {
+		// A machine reading JSON logs reads the reason it stopped too.
+		slog.New(slog.NewJSONHandler(stderr, nil)).Error(err.Error(), "exit_code", code)
+	} else {
+		fmt.Fprintln(stderr, "devpulse:", err)
+	}
+	return code
 }
 
 func isCobraUsage(err error) bool {
@@ -113,6 +123,9 @@ func (g *globals) loadWith(withoutTokens bool) (*config.Config, error) {
 	}
 	cfg, err := config.Load(config.Options{Path: g.configPath, Overrides: ov, WithoutTokens: withoutTokens, Kinds: collectors.Kinds()})
 	g.warn(cfg)
+	if cfg != nil {
+		g.format = cfg.Log.Format
+	}
 	return cfg, err
 }
 
@@ -145,11 +158,13 @@ func (g *globals) loadSources() (*config.Config, error) {
 	return cfg, nil
 }
 
-func (g *globals) logger(c config.Log) *slog.Logger {
+func (g *globals) logger(c config.Log) *slog.Logger { return g.loggerTo(g.stderr, c) }
+
+func (g *globals) loggerTo(w io.Writer, c config.Log) *slog.Logger {
 	lvl := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}[c.Level]
 	opts := &slog.HandlerOptions{Level: lvl}
 	if c.Format == "json" {
-		return slog.New(slog.NewJSONHandler(g.stderr, opts))
+		return slog.New(slog.NewJSONHandler(w, opts))
 	}
-	return slog.New(slog.NewTextHandler(g.stderr, opts))
+	return slog.New(slog.NewTextHandler(w, opts))
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
 // TestMain lets the test binary act as the devpulse command for subprocess
@@ -169,11 +171,12 @@ func TestCLI_ExitCodes(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"version"}, 0, ""},
+		{[]string{"--version"}, 0, ""},
 		{[]string{"collect", "--config", bad}, 2, "sources.gl.url: malformed URL"},
 		{[]string{"collect", "--config", filepath.Join(dir, "none.yaml")}, 2, "cannot read"},
 		{[]string{"collect", "--nope"}, 2, "unknown flag"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
-		{[]string{"query"}, 2, "accepts 1 arg"},
+		{[]string{"query"}, 2, "Usage:\n  devpulse query \"SQL\""},
 		{[]string{"collect", "--config", bad, "--stream", "commits"}, 2, ""},
 		{[]string{"query", "--warehouse", filepath.Join(dir, "missing.duckdb"), "SELECT 1"}, 1, "does not exist yet"},
 		{[]string{"collect", "--config", good, "--source", "nope"}, 2, `--source "nope": no such source`},
@@ -185,6 +188,45 @@ func TestCLI_ExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errs, tc.msg) {
 			t.Errorf("devpulse %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errs, tc.code, tc.msg)
 		}
+	}
+}
+
+// `version` and `--version` say the version, commit and build date.
+func TestVersion_NamesCommitAndDate(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := runCLI(t, args...)
+		if code != 0 || !regexp.MustCompile(`^devpulse \S+ \(commit \S+, built \S+, go`).MatchString(out) {
+			t.Errorf("devpulse %v: exit %d, %q", args, code, out)
+		}
+	}
+}
+
+// query --format json writes JSON values (numbers, ISO 8601 intervals,
+// text UUIDs, nested lists and structs), keeps SELECT order and keeps a
+// repeated column name apart.
+func TestQuery_JSONValuesAndColumnOrder(t *testing.T) {
+	wh := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := duckdb.Open(t.Context(), wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	q := `SELECT 1.5 AS z, 2 AS a, INTERVAL 36 HOUR AS i, INTERVAL '1 month 2 days 1.5 seconds' AS m, 'x' AS a,
+		'6ba7b810-9dad-11d1-80b4-00c04fd430c8'::UUID AS u, [1.25, 2.5]::DECIMAL(5,2)[] AS l, {'s': 1.5::DECIMAL(3,1)} AS st,
+		12345678901234567890::HUGEINT AS h, NULL AS n, TIMESTAMPTZ '2026-01-02 03:04:05+00' AS t`
+	code, out, errs := runCLI(t, "query", "--warehouse", wh, "--format", "json", q)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := `[
+  {"z": 1.5, "a": 2, "i": "PT36H", "m": "P1M2DT1.5S", "a_1": "x", "u": "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "l": [1.25,2.5], "st": {"s":1.5}, "h": 12345678901234567890, "n": null, "t": "2026-01-02T03:04:05Z"}
+]
+`
+	if out != want {
+		t.Errorf("query json:\n%s\nwant:\n%s", out, want)
+	}
+	if _, out, _ = runCLI(t, "query", "--warehouse", wh, "--format", "json", "SELECT 1 AS x WHERE false"); out != "[]\n" {
+		t.Errorf("no rows: %q", out)
 	}
 }
 
@@ -286,5 +328,17 @@ func TestCLI_NoConfigurationAndReadOnlyCommands(t *testing.T) {
 	}
 	if code, out, errs := runCLI(t, "query", "SELECT 1 AS one"); code != 0 || !strings.Contains(out, "one") {
 		t.Errorf("query refused without a token: exit %d %s %s", code, out, errs)
+	}
+}
+
+// With JSON logs, the error that ends the command is a JSON line too.
+func TestCLI_FatalErrorInJSONLogs(t *testing.T) {
+	code, _, errs := runCLI(t, "collect", "--log-format", "json", "--config", filepath.Join(t.TempDir(), "none.yaml"))
+	var m map[string]any
+	if err := json.Unmarshal([]byte(errs), &m); err != nil {
+		t.Fatalf("stderr is not one JSON line: %q", errs)
+	}
+	if code != 2 || m["level"] != "ERROR" || m["exit_code"] != 2.0 || !strings.Contains(m["msg"].(string), "cannot read") {
+		t.Errorf("exit %d, %v", code, m)
 	}
 }

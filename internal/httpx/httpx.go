@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -167,10 +168,21 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
+		began := time.Now()
 		resp, err := t.attempt(req)
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
+		}
+		if t.o.Logger.Enabled(ctx, slog.LevelDebug) {
+			// The path only: a query string may hold a JQL naming people, and
+			// headers hold the token.
+			attrs := []any{"source", t.o.Source, "method", req.Method, "path", req.URL.Path, "status", status,
+				"seconds", math.Round(time.Since(began).Seconds()*1000) / 1000, "attempt", attempt + 1}
+			if err != nil {
+				attrs = append(attrs, "failed", true) // the reason is logged or returned where it is handled
+			}
+			t.o.Logger.Debug("request", attrs...)
 		}
 		t.o.Stats.Requests.Add(1)
 		t.o.Stats.record(status)

@@ -1,9 +1,12 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -251,5 +254,51 @@ func TestTransport_FailsFastOnWhatRetryingCannotFix(t *testing.T) {
 				t.Errorf("the error repeats itself: %v", err)
 			}
 		})
+	}
+}
+
+// At debug level every attempt is traced (method, path, status, duration,
+// attempt), never the query string or the token.
+func TestTransport_DebugTracesEachRequestWithoutSecrets(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.WriteHeader(503)
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	var logs bytes.Buffer
+	var waits []time.Duration
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c, _ := NewClient(Options{Source: "gl", Timeout: time.Second, MaxRetries: 3, Logger: log, Sleep: noSleep(&waits, &mu)})
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v4/projects?private_token=SEKRIT&search=Jane+Doe", nil)
+	req.Header.Set("PRIVATE-TOKEN", "SEKRIT")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var traced []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if m["msg"] == "request" {
+			traced = append(traced, m)
+		}
+	}
+	if len(traced) != 2 || traced[0]["status"] != 503.0 || traced[1]["status"] != 200.0 || traced[1]["attempt"] != 2.0 ||
+		traced[1]["method"] != "GET" || traced[1]["path"] != "/api/v4/projects" || traced[1]["source"] != "gl" {
+		t.Errorf("traced requests: %v", traced)
+	}
+	if _, ok := traced[0]["seconds"].(float64); !ok {
+		t.Errorf("seconds is not a number: %v", traced[0]["seconds"])
+	}
+	if strings.Contains(logs.String(), "SEKRIT") || strings.Contains(logs.String(), "Jane") {
+		t.Errorf("the trace holds a secret or the query: %s", logs.String())
 	}
 }

@@ -654,6 +654,10 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 		return nil, err
 	}
 	res := &warehouse.Result{Columns: cols}
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return nil, err
+	}
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -664,25 +668,100 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 			return nil, err
 		}
 		for i, v := range vals {
-			// One integer type whatever the column's width, as the Snowflake engine returns.
-			switch x := v.(type) {
-			case int8:
-				vals[i] = int64(x)
-			case int16:
-				vals[i] = int64(x)
-			case int32:
-				vals[i] = int64(x)
-			case uint8:
-				vals[i] = int64(x)
-			case uint16:
-				vals[i] = int64(x)
-			case uint32:
-				vals[i] = int64(x)
+			if b, ok := v.([]byte); ok && len(b) == 16 && types[i].DatabaseTypeName() == "UUID" {
+				u := duck.UUID(b)
+				v = u.String()
 			}
+			vals[i] = plainValue(v)
 		}
 		res.Rows = append(res.Rows, vals)
 	}
 	return res, rows.Err()
+}
+
+// plainValue turns the driver's types into the plain values every caller
+// can print and encode (fmt, CSV, JSON), as the Snowflake engine returns:
+// one integer type whatever the column's width, DECIMAL as a number (not
+// {Width, Scale, Value}), INTERVAL as an ISO 8601 duration, UUID as text,
+// MAP with text keys, and the same inside LISTs and STRUCTs.
+func plainValue(v any) any {
+	switch x := v.(type) {
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case duck.Decimal:
+		return x.Float64()
+	case duck.Interval:
+		return isoInterval(x)
+	case duck.UUID:
+		return x.String()
+	case *duck.UUID:
+		return x.String()
+	case duck.Map:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(plainValue(k))] = plainValue(e)
+		}
+		return m
+	case map[string]any:
+		for k, e := range x {
+			x[k] = plainValue(e)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = plainValue(e)
+		}
+		return x
+	}
+	return v
+}
+
+// isoInterval writes an INTERVAL as ISO 8601 ("P1M2DT3H4M5.5S", "PT0S").
+func isoInterval(iv duck.Interval) string {
+	var b strings.Builder
+	b.WriteString("P")
+	if y, m := iv.Months/12, iv.Months%12; y != 0 || m != 0 {
+		if y != 0 {
+			fmt.Fprintf(&b, "%dY", y)
+		}
+		if m != 0 {
+			fmt.Fprintf(&b, "%dM", m)
+		}
+	}
+	if iv.Days != 0 {
+		fmt.Fprintf(&b, "%dD", iv.Days)
+	}
+	if us := iv.Micros; us != 0 || b.Len() == 1 {
+		b.WriteString("T")
+		neg := us < 0
+		if neg {
+			us = -us
+			b.WriteString("-")
+		}
+		h, us := us/3_600_000_000, us%3_600_000_000
+		m, us := us/60_000_000, us%60_000_000
+		if h != 0 {
+			fmt.Fprintf(&b, "%dH", h)
+		}
+		if m != 0 {
+			fmt.Fprintf(&b, "%dM", m)
+		}
+		if us != 0 || (h == 0 && m == 0) {
+			sec := strconv.FormatFloat(float64(us)/1e6, 'f', -1, 64)
+			b.WriteString(sec + "S")
+		}
+	}
+	return b.String()
 }
 
 // Exec runs a write statement; for maintenance commands and tests.
