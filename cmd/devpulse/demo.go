@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 
@@ -54,6 +57,7 @@ func demoConfig(url, token, path string) (*config.Config, error) {
 func demoCmd(g *globals) *cobra.Command {
 	var out, html string
 	var seed uint64
+	var force bool
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "Collect a generated GitLab organisation into ./devpulse-demo.duckdb (no network, no credentials)",
@@ -63,6 +67,17 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if g.warehouse != "" {
+				if cmd.Flags().Changed("out") && out != g.warehouse {
+					return usageError{fmt.Errorf("--out %s and --warehouse %s name two files: give one", out, g.warehouse)}
+				}
+				out = g.warehouse
+			}
+			if !force {
+				if err := onlyDemoData(ctx, out); err != nil {
+					return err
+				}
+			}
 			start := time.Now()
 			org := sandbox.Generate(seed, sandbox.DemoSize, time.Now())
 			srv := sandbox.Start(org, sandbox.Options{Token: "demo-token"})
@@ -131,7 +146,32 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 	c.Flags().StringVar(&out, "out", "devpulse-demo.duckdb", "warehouse file to (re)create")
 	c.Flags().StringVar(&html, "html", "devpulse-demo.html", "HTML report to write")
 	c.Flags().Uint64Var(&seed, "seed", 42, "sandbox seed (same seed, same organisation)")
+	c.Flags().BoolVar(&force, "force", false, "replace --out even if it holds more than an earlier demo")
 	return c
+}
+
+// onlyDemoData refuses to replace a file that holds anything but an earlier
+// demo: `demo --out devpulse.duckdb` must not wipe a real warehouse.
+func onlyDemoData(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	refuse := func(why string) error {
+		return usageError{fmt.Errorf("demo: %s %s; it is not replaced (choose another --out, or add --force to replace it)", path, why)}
+	}
+	wh, err := duckdb.OpenReadOnly(ctx, path)
+	if err != nil {
+		return refuse("exists and is not a devpulse warehouse")
+	}
+	defer wh.Close()
+	res, err := wh.Query(ctx, "SELECT count(*) FILTER (WHERE command IS DISTINCT FROM 'demo') FROM runs")
+	if err != nil || len(res.Rows) != 1 {
+		return refuse("exists and is not a devpulse demo warehouse")
+	}
+	if n, _ := res.Rows[0][0].(int64); n > 0 {
+		return refuse(fmt.Sprintf("holds %d runs that are not demos", n))
+	}
+	return nil
 }
 
 const demoLanded = `

@@ -179,6 +179,8 @@ func TestCLI_ExitCodes(t *testing.T) {
 		{[]string{"query"}, 2, "Usage:\n  devpulse query \"SQL\""},
 		{[]string{"collect", "--config", bad, "--stream", "commits"}, 2, ""},
 		{[]string{"query", "--warehouse", filepath.Join(dir, "missing.duckdb"), "SELECT 1"}, 1, "does not exist yet"},
+		{[]string{"purge", "--config", good, "--warehouse", filepath.Join(dir, "missing.duckdb")}, 1, "missing.duckdb does not exist (nothing has landed there"},
+		{[]string{"metrics", "--config", good, "--warehouse", filepath.Join(dir, "missing.duckdb")}, 1, "missing.duckdb does not exist"},
 		{[]string{"collect", "--config", good, "--source", "nope"}, 2, `--source "nope": no such source`},
 		{[]string{"collect", "--config", good, "--stream", "nope"}, 2, `--stream "nope": no selected source has it`},
 		{[]string{"collect", "--config", good, "--stream", "sprints"}, 2, `--stream "sprints": no selected source has it (they offer: deployments, issues, merge_requests, pipelines)`},
@@ -188,6 +190,9 @@ func TestCLI_ExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(errs, tc.msg) {
 			t.Errorf("devpulse %v: exit %d, stderr %q; want exit %d mentioning %q", tc.args, code, errs, tc.code, tc.msg)
 		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.duckdb")); err == nil {
+		t.Error("a command created the missing warehouse")
 	}
 }
 
@@ -340,5 +345,38 @@ func TestCLI_FatalErrorInJSONLogs(t *testing.T) {
 	}
 	if code != 2 || m["level"] != "ERROR" || m["exit_code"] != 2.0 || !strings.Contains(m["msg"].(string), "cannot read") {
 		t.Errorf("exit %d, %v", code, m)
+	}
+}
+
+// demo replaces only an earlier demo: a real warehouse, or any other file,
+// is refused unless --force; --warehouse names the file as --out does.
+func TestDemo_RefusesToReplaceARealWarehouse(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "devpulse.duckdb")
+	db, err := duckdb.Open(t.Context(), real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(t.Context(), "INSERT INTO runs (run_id, command, started_at, status) VALUES ('r1', 'collect', now(), 'ok')"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, args := range [][]string{{"demo", "--out", real}, {"demo", "--warehouse", real}} {
+		code, _, errs := runCLI(t, args...)
+		if code != 2 || !strings.Contains(errs, "holds 1 runs that are not demos; it is not replaced") {
+			t.Errorf("%v: exit %d, %q", args, code, errs)
+		}
+	}
+	db, err = duckdb.OpenReadOnly(t.Context(), real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Query(t.Context(), "SELECT count(*) FROM runs WHERE run_id = 'r1'")
+	db.Close()
+	if err != nil || res.Rows[0][0] != int64(1) {
+		t.Errorf("the real warehouse was touched: %v %v", res, err)
+	}
+	if code, _, errs := runCLI(t, "demo", "--out", filepath.Join(dir, "a.duckdb"), "--warehouse", filepath.Join(dir, "b.duckdb")); code != 2 || !strings.Contains(errs, "name two files") {
+		t.Errorf("--out and --warehouse disagreeing: exit %d %q", code, errs)
 	}
 }

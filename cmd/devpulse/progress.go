@@ -69,11 +69,12 @@ type progressWriter struct{ p *progress }
 
 func (pw progressWriter) Write(b []byte) (int, error) {
 	p := pw.p
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.tty {
+		// Not locked: progress logs its own lines while holding mu.
 		return p.w.Write(b)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	fmt.Fprint(p.w, "\r\033[K")
 	n, err := p.w.Write(b)
 	p.redraw()

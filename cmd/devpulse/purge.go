@@ -34,7 +34,7 @@ recomputed), and the DuckDB file is rewritten so it keeps no copy. --dry-run onl
 			if err != nil {
 				return &config.ConfigError{File: cfg.File, Key: "privacy", Msg: err.Error()}
 			}
-			wh, err := openWarehouse(cmd.Context(), g.stderr, cfg)
+			wh, err := openExistingWarehouse(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}

@@ -94,7 +94,7 @@ the same rows; nothing is duplicated). collect runs it at the end unless --no-me
 			if err != nil {
 				return err
 			}
-			wh, err := openWarehouse(cmd.Context(), g.stderr, cfg)
+			wh, err := openExistingWarehouse(cmd.Context(), g.stderr, cfg)
 			if err != nil {
 				return err
 			}

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/devpulse/devpulse/config"
@@ -14,6 +17,18 @@ import (
 
 func openWarehouse(ctx context.Context, stderr io.Writer, cfg *config.Config) (warehouse.Warehouse, error) {
 	return engines.Open(ctx, cfg, busyNotice(stderr, cfg))
+}
+
+// openExistingWarehouse is openWarehouse for the commands that work on what
+// landed (metrics, purge): a DuckDB file that is not there is an error, not
+// a new empty warehouse that "deleted 0" or computed nothing.
+func openExistingWarehouse(ctx context.Context, stderr io.Writer, cfg *config.Config) (warehouse.Warehouse, error) {
+	if cfg.Warehouse.Engine == "duckdb" {
+		if _, err := os.Stat(cfg.Warehouse.Path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("duckdb: warehouse %s does not exist (nothing has landed there: check --warehouse / warehouse.path, or run `devpulse collect` first)", cfg.Warehouse.Path)
+		}
+	}
+	return openWarehouse(ctx, stderr, cfg)
 }
 
 func openWarehouseReadOnly(ctx context.Context, stderr io.Writer, cfg *config.Config) (warehouse.Warehouse, error) {
