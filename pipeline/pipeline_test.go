@@ -521,13 +521,13 @@ func TestCollect_PersonalNamespaceIsPseudonymized(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, s := range report.Scopes(e.cfg, b) {
+	for _, s := range report.Scopes(report.TeamMembers(e.cfg), b) {
 		names = append(names, s.Kind+":"+s.Name)
 		if strings.Contains(s.Name, owner) {
 			t.Errorf("scope %q names the owner", s.Name)
 		}
 	}
-	rs := report.Compute(b, report.Scopes(e.cfg, b), metrics.DefaultOptions(orgNow.AddDate(0, -6, 0), orgNow))
+	rs := report.Compute(b, report.Scopes(report.TeamMembers(e.cfg), b), metrics.DefaultOptions(orgNow.AddDate(0, -6, 0), orgNow))
 	for _, r := range rs {
 		if r.Scope.Kind == "team" && r.Scope.Name == "shop" {
 			if m := r.Set["mr_throughput"]; m == nil || m.N == 0 {

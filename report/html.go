@@ -239,6 +239,6 @@ footer{color:#8a92a3;font-size:12px;padding:0 28px 24px}
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
 </section>{{end}}
 </main>
-<footer>Generated {{.Generated}} by devpulse. Definitions: <a href="https://github.com/devpulse/devpulse/blob/main/docs/metrics.md">docs/metrics.md</a>. Tiers use the DORA benchmarks of the year shown.</footer>
+<footer>Generated {{.Generated}} by devpulse. Definitions: docs/metrics.md in the devpulse repository (the metrics contract). Tiers use the DORA benchmarks of the year shown.</footer>
 </body></html>
 `))

@@ -45,13 +45,23 @@ func Refresh(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, o 
 	if err != nil {
 		return nil, 0, err
 	}
-	rs := Compute(b, Scopes(cfg, b), o)
+	teams, err := Teams(ctx, cfg, wh)
+	if err != nil {
+		return nil, 0, err
+	}
+	rs := Compute(b, Scopes(teams, b), o)
 	vals, err := keepWhole(ctx, wh, Values(rs, o))
 	if err != nil {
 		return nil, 0, err
 	}
 	if err := wh.PutMetrics(ctx, vals); err != nil {
 		return nil, 0, err
+	}
+	if len(cfg.Sources) > 0 || len(cfg.Teams) > 0 {
+		// The teams these metrics were computed for, for reports without the config.
+		if err := wh.PutTeams(ctx, teams); err != nil {
+			return nil, 0, err
+		}
 	}
 	return rs, len(vals), nil
 }

@@ -261,11 +261,17 @@ func short(part string) string {
 	return part
 }
 
+// Window is how every command writes a window: its first and last day, both
+// included, in the metrics zone ("2026-01-01..2026-01-31 UTC, 31 days").
+func Window(o metrics.Options) string {
+	return fmt.Sprintf("%s..%s %s, %.0f days", o.Since.In(o.Location).Format("2006-01-02"),
+		o.Until.Add(-time.Nanosecond).In(o.Location).Format("2006-01-02"), o.Location, o.Until.Sub(o.Since).Hours()/24)
+}
+
 // WriteTable renders results for an 80-column terminal.
 func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 	days := o.Until.Sub(o.Since).Hours() / 24
-	fmt.Fprintf(w, "devpulse report %s..%s %s, %.0f days (arrows: vs previous %.0f)\n",
-		o.Since.In(o.Location).Format("2006-01-02"), o.Until.Add(-time.Nanosecond).In(o.Location).Format("2006-01-02"), o.Location, days, days)
+	fmt.Fprintf(w, "devpulse report %s (arrows: vs previous %.0f)\n", Window(o), days)
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s\n", r.Scope.Kind, r.Scope.Name)
 		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")

@@ -4,6 +4,7 @@
 package report
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sort"
@@ -31,10 +32,46 @@ func (s Scope) has(o models.Origin, project string) bool {
 	return s.members[o.Instance+"\x00"+project]
 }
 
-// Scopes lists every project found in the records and every configured team.
-// A team member "<source>:<path>" is matched by the source's host, since
-// records carry the server they came from.
-func Scopes(cfg *config.Config, b *models.Batch) []Scope {
+// TeamMembers resolves the configured teams to the projects as they landed:
+// a member "<source>:<path>" is matched by the source's host, since records
+// carry the server they came from, and a project in a personal namespace
+// also under the pseudonym it landed with.
+func TeamMembers(cfg *config.Config) []warehouse.TeamMember {
+	var out []warehouse.TeamMember
+	for t, members := range cfg.Teams {
+		for _, m := range members {
+			src, path, _ := strings.Cut(m, ":")
+			host := ""
+			if sc := cfg.Sources[src]; sc != nil {
+				if u, err := url.Parse(sc.URL); err == nil {
+					host = u.Host
+				}
+			}
+			out = append(out, warehouse.TeamMember{Team: t, Instance: host, ProjectPath: path})
+			if pp := policy.PersonalNamespacePath(cfg.Privacy.Secret, path); pp != "" {
+				out = append(out, warehouse.TeamMember{Team: t, Instance: host, ProjectPath: pp})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.Team+"\x00"+a.Instance+"\x00"+a.ProjectPath < b.Team+"\x00"+b.Instance+"\x00"+b.ProjectPath
+	})
+	return out
+}
+
+// Teams are the teams to report: the configuration's when there is one
+// (a configuration with sources), else those stored with the metrics, so a
+// warehouse opened without its config (a demo file, a copy) still has them.
+func Teams(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse) ([]warehouse.TeamMember, error) {
+	if len(cfg.Sources) > 0 || len(cfg.Teams) > 0 {
+		return TeamMembers(cfg), nil
+	}
+	return warehouse.LoadTeams(ctx, wh)
+}
+
+// Scopes lists every project found in the records and every team.
+func Scopes(teams []warehouse.TeamMember, b *models.Batch) []Scope {
 	seen := map[string]bool{}
 	add := func(p string) { seen[p] = true }
 	for i := range b.MergeRequests {
@@ -58,28 +95,20 @@ func Scopes(cfg *config.Config, b *models.Batch) []Scope {
 	}
 	sort.Strings(projects)
 	var out []Scope
-	var teams []string
-	for t := range cfg.Teams {
-		teams = append(teams, t)
-	}
-	sort.Strings(teams)
-	for _, t := range teams {
-		s := Scope{Kind: "team", Name: t, members: map[string]bool{}}
-		for _, m := range cfg.Teams[t] {
-			src, path, _ := strings.Cut(m, ":")
-			host := ""
-			if sc := cfg.Sources[src]; sc != nil {
-				if u, err := url.Parse(sc.URL); err == nil {
-					host = u.Host
-				}
-			}
-			s.members[host+"\x00"+path] = true
-			// A project in a personal namespace landed under its pseudonym.
-			if pp := policy.PersonalNamespacePath(cfg.Privacy.Secret, path); pp != "" {
-				s.members[host+"\x00"+pp] = true
-			}
+	byName := map[string]*Scope{}
+	var names []string
+	for _, m := range teams {
+		s := byName[m.Team]
+		if s == nil {
+			s = &Scope{Kind: "team", Name: m.Team, members: map[string]bool{}}
+			byName[m.Team] = s
+			names = append(names, m.Team)
 		}
-		out = append(out, s)
+		s.members[m.Instance+"\x00"+m.ProjectPath] = true
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, *byName[n])
 	}
 	for _, p := range projects {
 		out = append(out, Scope{Kind: "project", Name: p})
@@ -369,4 +398,45 @@ func sortedKeys(m map[string]*metrics.Metric) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EmptyWindowHint says where the data is when no scope has anything in the
+// window (every metric n = 0): a report of dashes and a "low" tier would
+// otherwise look like a finding. "" when the window holds data.
+func EmptyWindowHint(rs []Result, b *models.Batch, o metrics.Options) string {
+	for _, r := range rs {
+		for _, m := range r.Set {
+			if m != nil && m.N > 0 {
+				return ""
+			}
+		}
+	}
+	var newest time.Time
+	see := func(t time.Time) {
+		if t.After(newest) {
+			newest = t
+		}
+	}
+	for i := range b.MergeRequests {
+		see(b.MergeRequests[i].UpdatedAt)
+	}
+	for i := range b.Pipelines {
+		see(b.Pipelines[i].UpdatedAt)
+	}
+	for i := range b.Deployments {
+		see(b.Deployments[i].UpdatedAt)
+	}
+	for i := range b.Issues {
+		see(b.Issues[i].UpdatedAt)
+	}
+	if newest.IsZero() {
+		return "the warehouse holds no records yet: run `devpulse collect` first"
+	}
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	n := newest.In(loc)
+	return fmt.Sprintf("no data in %s: the newest record is of %s; try --since %s --until %s",
+		Window(o), n.Format("2 Jan 2006"), n.AddDate(0, 0, -90).Format("2006-01-02"), n.AddDate(0, 0, 1).Format("2006-01-02"))
 }

@@ -69,7 +69,7 @@ func results(t *testing.T) ([]Result, metrics.Options) {
 	cfg.Teams = map[string][]string{"shop": {"gitlab:acme/api", "gitlab:acme/web"}}
 	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
 	b := batch()
-	return Compute(b, Scopes(cfg, b), o), o
+	return Compute(b, Scopes(TeamMembers(cfg), b), o), o
 }
 
 func golden(t *testing.T, name string, got []byte) {

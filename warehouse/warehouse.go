@@ -5,6 +5,7 @@ package warehouse
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/devpulse/devpulse/policy"
@@ -59,6 +60,9 @@ type Warehouse interface {
 	// value (the caller recomputes the windows it wants back), in one
 	// transaction. It returns how many cursors and metric values went.
 	Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error)
+	// PutTeams replaces the stored teams with these (the teams the stored
+	// metrics were computed for), in one transaction.
+	PutTeams(ctx context.Context, members []TeamMember) error
 	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
 	// period_start, environment, stat): recomputing a window is idempotent.
 	PutMetrics(ctx context.Context, vals []MetricValue) error
@@ -73,6 +77,37 @@ type Warehouse interface {
 	// Query runs read-only SQL.
 	Query(ctx context.Context, sql string) (*Result, error)
 	Close() error
+}
+
+// TeamMember is one project of a team, as it landed (instance = host).
+type TeamMember struct {
+	Team, Instance, ProjectPath string
+}
+
+// LoadTeams reads the stored teams.
+func LoadTeams(ctx context.Context, wh Warehouse) ([]TeamMember, error) {
+	res, err := wh.Query(ctx, `SELECT team, instance, project_path FROM teams ORDER BY 1, 2, 3`)
+	if err != nil {
+		return nil, fmt.Errorf("load teams: %w", err)
+	}
+	out := make([]TeamMember, 0, len(res.Rows))
+	for _, r := range res.Rows {
+		out = append(out, TeamMember{Team: fmt.Sprint(r[0]), Instance: fmt.Sprint(r[1]), ProjectPath: fmt.Sprint(r[2])})
+	}
+	return out, nil
+}
+
+// ReplaceTeams is PutTeams inside an engine's transaction.
+func ReplaceTeams(exec ExecFunc, members []TeamMember) error {
+	if _, err := exec(`DELETE FROM teams`); err != nil {
+		return err
+	}
+	for _, m := range members {
+		if _, err := exec(`INSERT INTO teams (team, instance, project_path) VALUES (?, ?, ?)`, m.Team, m.Instance, m.ProjectPath); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StreamTable maps a stream name to the table holding its top-level records.

@@ -157,7 +157,7 @@ func main() {
 	cfg := config.Defaults()
 	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
 	t3 := time.Now()
-	rs := report.Compute(loaded, report.Scopes(cfg, loaded), opts)
+	rs := report.Compute(loaded, report.Scopes(report.TeamMembers(cfg), loaded), opts)
 	tc := time.Since(t3)
 	t4 := time.Now()
 	vals := report.Values(rs, opts)
@@ -194,7 +194,7 @@ func measure(path, cpuprofile string) {
 		pprof.StartCPUProfile(f)
 	}
 	t1 := time.Now()
-	rs := report.Compute(loaded, report.Scopes(config.Defaults(), loaded), opts)
+	rs := report.Compute(loaded, report.Scopes(nil, loaded), opts)
 	tc := time.Since(t1)
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()

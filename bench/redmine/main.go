@@ -94,7 +94,7 @@ func main() {
 		log.Fatal(err)
 	}
 	o := metrics.DefaultOptions(time.Now().AddDate(0, 0, -90), time.Now())
-	rs := report.Compute(b, report.Scopes(cfg, b), o)
+	rs := report.Compute(b, report.Scopes(report.TeamMembers(cfg), b), o)
 	fmt.Printf("flow metrics for %d scopes (load + compute): %v; first scope: cycle time p50 %s, say/do %s over %d sprints\n",
 		len(rs), time.Since(t1).Round(time.Millisecond), report.Human("seconds", rs[0].Set["cycle_time"].P50),
 		report.Human("ratio", rs[0].Set["say_do_ratio"].Value), len(rs[0].Set["say_do_ratio"].Sprints))

@@ -328,6 +328,11 @@ func TestCLI_NoConfigurationAndReadOnlyCommands(t *testing.T) {
 	if code != 2 || !strings.Contains(errs, "elsewhere.yaml: sources.gl.token") {
 		t.Errorf("collect with DEVPULSE_CONFIG and no token: exit %d, %q", code, errs)
 	}
+	db, err := duckdb.Open(t.Context(), filepath.Join(dir, "w.duckdb")) // an earlier collect's
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	if code, out, errs := runCLI(t, "metrics"); code != 0 {
 		t.Errorf("metrics (no API request) refused without a token: exit %d %s %s", code, out, errs)
 	}
@@ -378,5 +383,26 @@ func TestDemo_RefusesToReplaceARealWarehouse(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "demo", "--out", filepath.Join(dir, "a.duckdb"), "--warehouse", filepath.Join(dir, "b.duckdb")); code != 2 || !strings.Contains(errs, "name two files") {
 		t.Errorf("--out and --warehouse disagreeing: exit %d %q", code, errs)
+	}
+}
+
+// The demo's teams are stored with its metrics: its own "explore it" hint
+// works without the demo's config, and a window without data says where
+// the data is.
+func TestDemo_TeamsReportableWithoutConfig(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "demo.duckdb")
+	if code, _, errs := runCLI(t, "demo", "--out", out, "--html", filepath.Join(dir, "demo.html"), "--log-level", "warn"); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("DEVPULSE_CONFIG", "")
+	code, js, errs := runCLI(t, "report", "--warehouse", out, "--team", "payments", "--format", "json")
+	if code != 0 || !strings.Contains(js, `"name": "payments"`) {
+		t.Fatalf("report --team payments without config: exit %d %s %.300s", code, errs, js)
+	}
+	code, _, errs = runCLI(t, "report", "--warehouse", out, "--since", "2020-01-01", "--until", "2020-03-01")
+	if code != 0 || !regexp.MustCompile(`no data in 2020-01-01\.\.2020-02-29 UTC, 60 days: the newest record is of \d+ \w+ \d{4}; try --since \d{4}-\d\d-\d\d`).MatchString(errs) {
+		t.Errorf("empty window: exit %d, %q", code, errs)
 	}
 }

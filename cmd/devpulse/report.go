@@ -71,8 +71,8 @@ func computeMetrics(ctx context.Context, w io.Writer, cfg *config.Config, wh war
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "metrics: %d values for %d scopes (%s .. %s, by %s) in %s\n", n, len(rs),
-		o.Since.In(o.Location).Format("2006-01-02"), o.Until.In(o.Location).Format("2006-01-02"), o.Grain, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(w, "metrics: %d values for %d scopes (%s, by %s) in %s\n", n, len(rs),
+		report.Window(o), o.Grain, time.Since(start).Round(time.Millisecond))
 	return rs, nil
 }
 
@@ -151,11 +151,19 @@ func renderReport(ctx context.Context, g *globals, cfg *config.Config, wh wareho
 	if err != nil {
 		return err
 	}
-	scopes, err := report.Select(report.Scopes(cfg, b), teams, projects)
+	stored, err := report.Teams(ctx, cfg, wh)
+	if err != nil {
+		return err
+	}
+	scopes, err := report.Select(report.Scopes(stored, b), teams, projects)
 	if err != nil {
 		return usageError{err}
 	}
-	return writeReport(g, report.Compute(b, scopes, o), o, format, out)
+	rs := report.Compute(b, scopes, o)
+	if hint := report.EmptyWindowHint(rs, b, o); hint != "" {
+		fmt.Fprintln(g.stderr, "devpulse: "+hint)
+	}
+	return writeReport(g, rs, o, format, out)
 }
 
 // writeReport renders computed results in a format, to out or standard output.

@@ -563,6 +563,16 @@ func (w *DB) Forget(ctx context.Context, scopes []string) (cursors, metricValues
 	return cursors, metricValues, nil
 }
 
+// PutTeams implements warehouse.Warehouse.
+func (w *DB) PutTeams(ctx context.Context, members []warehouse.TeamMember) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.inTx(ctx, func() error { return warehouse.ReplaceTeams(w.execer(ctx), members) }); err != nil {
+		return fmt.Errorf("duckdb: store teams: %w", err)
+	}
+	return nil
+}
+
 // Acquire implements warehouse.Warehouse.
 func (w *DB) Acquire(ctx context.Context, name, holder string, ttl time.Duration) (bool, string, time.Time, error) {
 	w.mu.Lock()

@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 
-	"github.com/devpulse/devpulse/config"
 	"testing"
+
+	"github.com/devpulse/devpulse/config"
 
 	"github.com/devpulse/devpulse/warehouse"
 	"github.com/devpulse/devpulse/warehouse/warehousetest"

@@ -491,6 +491,16 @@ func (w *DB) Forget(ctx context.Context, scopes []string) (cursors, metricValues
 	return cursors, metricValues, nil
 }
 
+// PutTeams implements warehouse.Warehouse.
+func (w *DB) PutTeams(ctx context.Context, members []warehouse.TeamMember) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.inTx(ctx, func() error { return warehouse.ReplaceTeams(w.execer(ctx), members) }); err != nil {
+		return fmt.Errorf("snowflake: store teams: %w", err)
+	}
+	return nil
+}
+
 // Acquire implements warehouse.Warehouse with one autocommit MERGE (DML on a
 // table is serialized by Snowflake, so two sessions cannot both take a free
 // lease), then reads back who holds it.

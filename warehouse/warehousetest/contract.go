@@ -6,6 +6,7 @@ package warehousetest
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
 	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
 	t.Run("MetricsIdempotent", func(t *testing.T) { testMetrics(t, e) })
+	t.Run("TeamsReplaced", func(t *testing.T) { testTeams(t, e) })
 	t.Run("DeleteWithChildren", func(t *testing.T) { testDelete(t, e) })
 	t.Run("RunsRecorded", func(t *testing.T) { testRuns(t, e) })
 	t.Run("QueryErrorsAndReadOnly", func(t *testing.T) { testQuery(t, e) })
@@ -309,6 +311,33 @@ func testRoundTrip(t *testing.T, e Engine) {
 	}
 	if s := got.Sprints[0]; s.StartDate != "2026-03-01" || s.DueDate != "2026-03-14" || s.StartAt != nil {
 		t.Errorf("sprint dates %q %q start_at %v", s.StartDate, s.DueDate, s.StartAt)
+	}
+}
+
+// The stored teams are replaced whole: a team or member dropped from the
+// config is gone after the next computation, and storing twice keeps one copy.
+func testTeams(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	first := []warehouse.TeamMember{{Team: "payments", Instance: "gitlab.example.com", ProjectPath: "acme/api"},
+		{Team: "payments", Instance: "jira.example.com", ProjectPath: "PAY"}, {Team: "web", Instance: "gitlab.example.com", ProjectPath: "acme/web"}}
+	for i := 0; i < 2; i++ {
+		if err := w.PutTeams(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := warehouse.LoadTeams(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, first) {
+		t.Errorf("teams after storing twice: %v", got)
+	}
+	if err := w.PutTeams(ctx, first[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = warehouse.LoadTeams(ctx, w); !reflect.DeepEqual(got, first[:1]) {
+		t.Errorf("teams after dropping members: %v", got)
 	}
 }
 
