@@ -42,6 +42,8 @@ type Outcome struct {
 	Err          error            // the run as a whole
 	SourceErrors map[string]error // per failed source
 	Sources      []string         // sources the run covered
+	Records      int              // records landed
+	Requests     int64            // API requests sent
 }
 
 // RunFunc runs one job for these sources (never empty).
@@ -194,8 +196,11 @@ func (s *Scheduler) start(ctx context.Context, cfg *config.Config, j config.Job,
 	}
 	sources := j.Sources
 	if len(sources) == 0 {
-		for n := range cfg.Sources {
-			sources = append(sources, n)
+		for n, src := range cfg.Sources {
+			// Only the sources that have one of the job's streams run in it.
+			if len(j.Streams) == 0 || len(selectStreams(src.Streams, j.Streams)) > 0 {
+				sources = append(sources, n)
+			}
 		}
 		sort.Strings(sources)
 	}
@@ -224,9 +229,9 @@ func (s *Scheduler) start(ctx context.Context, cfg *config.Config, j config.Job,
 		took := s.Clock.Now().Sub(start)
 		s.account(cfg, j, o)
 		if o.Err != nil {
-			s.Log.Warn("job ended with errors", "job", j.Name, "took", took.Round(time.Millisecond).String(), "err", o.Err)
+			s.Log.Warn("job ended with errors", "job", j.Name, "seconds", took.Round(time.Millisecond).Seconds(), "records", o.Records, "requests", o.Requests, "err", o.Err)
 		} else {
-			s.Log.Info("job done", "job", j.Name, "took", took.Round(time.Millisecond).String())
+			s.Log.Info("job done", "job", j.Name, "seconds", took.Round(time.Millisecond).Seconds(), "records", o.Records, "requests", o.Requests)
 		}
 		if s.OnRun != nil {
 			s.OnRun(j.Name, start, took, o)

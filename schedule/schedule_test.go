@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/collectors/jira"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
 )
@@ -40,8 +42,8 @@ func testConfig(t *testing.T, tz string, jobs ...config.Job) *config.Config {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Sources = map[string]*config.Source{
-		"gl":   {Name: "gl", Type: "gitlab", URL: "https://gitlab.example.com", TokenEnv: "GL_TOKEN"},
-		"jira": {Name: "jira", Type: "jira", URL: "https://jira.example.com"},
+		"gl":   {Name: "gl", Type: "gitlab", URL: "https://gitlab.example.com", TokenEnv: "GL_TOKEN", Streams: gitlab.Streams},
+		"jira": {Name: "jira", Type: "jira", URL: "https://jira.example.com", Streams: jira.Streams},
 	}
 	cfg.Schedule.Timezone = tz
 	cfg.Schedule.Jobs = jobs
@@ -73,7 +75,7 @@ func TestScheduler_FiresJobsAtTheirTimes(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	start := time.Date(2026, 3, 2, 8, 50, 0, 0, tokyo)
 	clock := newFake(start)
-	rec := &recorder{}
+	rec := &recorder{} // jira has no deployments: it is not part of this job
 	cfg := testConfig(t, "Asia/Tokyo",
 		config.Job{Name: "quarter", Cron: "*/15 * * * *", Streams: []string{"deployments"}},
 		config.Job{Name: "hourly", Cron: "0 * * * *"},
@@ -102,9 +104,9 @@ func TestScheduler_FiresJobsAtTheirTimes(t *testing.T) {
 	got := rec.get()
 	sort.Strings(got)
 	want := []string{
-		"09:00:00 hourly gl+jira", "09:00:00 quarter gl+jira", "09:00:30 morning jira", "09:15:00 quarter gl+jira",
-		"09:30:00 every40 gl+jira", "09:30:00 quarter gl+jira", "09:45:00 quarter gl+jira", "10:00:00 hourly gl+jira",
-		"10:00:00 quarter gl+jira", "10:10:00 every40 gl+jira", "10:15:00 quarter gl+jira", "10:30:00 quarter gl+jira",
+		"09:00:00 hourly gl+jira", "09:00:00 quarter gl", "09:00:30 morning jira", "09:15:00 quarter gl",
+		"09:30:00 every40 gl+jira", "09:30:00 quarter gl", "09:45:00 quarter gl", "10:00:00 hourly gl+jira",
+		"10:00:00 quarter gl", "10:10:00 every40 gl+jira", "10:15:00 quarter gl", "10:30:00 quarter gl",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("fired:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/version"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/report"
@@ -34,15 +37,18 @@ type Metrics struct {
 	duration    *prometheus.HistogramVec
 	failures    *prometheus.GaugeVec
 	skipped     *prometheus.CounterVec
+	jobSuccess  *prometheus.GaugeVec
+	computeSecs prometheus.Gauge
 
 	mu      sync.Mutex
 	cursors map[[2]string]time.Time // oldest cursor per source/stream
+	success map[[2]string]time.Time // last run that collected the stream without error
 	now     func() time.Time
 }
 
 // NewMetrics registers every series on a fresh registry.
 func NewMetrics(now func() time.Time) *Metrics {
-	m := &Metrics{Registry: prometheus.NewRegistry(), cursors: map[[2]string]time.Time{}, now: now}
+	m := &Metrics{Registry: prometheus.NewRegistry(), cursors: map[[2]string]time.Time{}, success: map[[2]string]time.Time{}, now: now}
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "devpulse_collect_last_success_timestamp_seconds",
 		Help: "When a run last collected the stream without error (Unix time)."}, []string{"source", "stream"})
 	m.records = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "devpulse_collect_records_total",
@@ -59,16 +65,35 @@ func NewMetrics(now func() time.Time) *Metrics {
 		Help: "Failed runs of the source in a row (0 when healthy)."}, []string{"source"})
 	m.skipped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "devpulse_collect_skipped_total",
 		Help: "Streams skipped because another run held their lease."}, []string{"source", "stream"})
+	m.jobSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "devpulse_job_last_success_timestamp_seconds",
+		Help: "When the job last ended without error (Unix time)."}, []string{"job"})
+	m.computeSecs = prometheus.NewGauge(prometheus.GaugeOpts{Name: "devpulse_metrics_compute_duration_seconds",
+		Help: "How long the last metrics computation (and live report render) took."})
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "devpulse_build_info",
+		Help: "Always 1; the labels name the running build."}, []string{"version", "commit", "goversion"})
+	build.WithLabelValues(version.Version, version.Commit, runtime.Version()).Set(1)
 	m.Registry.MustRegister(m.lastSuccess, m.records, m.requests, m.retries, m.runs, m.duration, m.failures, m.skipped, m,
+		m.jobSuccess, m.computeSecs, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-var lagDesc = prometheus.NewDesc("devpulse_collect_lag_seconds",
-	"Now minus the stream's oldest cursor over its projects: how far behind the server the warehouse is.", []string{"source", "stream"}, nil)
+// The two ages, computed at scrape time. Alert on the first: it grows only
+// when collection stops succeeding. The second grows on a quiet project
+// that nobody touched (it measured 308 days on a healthy one), so it is
+// data age, not lag.
+var (
+	sinceSuccessDesc = prometheus.NewDesc("devpulse_collect_seconds_since_last_success",
+		"Now minus the end of the last run that collected the stream without error: alert when it passes a few job intervals.", []string{"source", "stream"}, nil)
+	dataAgeDesc = prometheus.NewDesc("devpulse_collect_data_age_seconds",
+		"Now minus the stream's oldest cursor over its projects: the age of the newest change seen (large on quiet projects; not an alert signal).", []string{"source", "stream"}, nil)
+)
 
-// Describe implements prometheus.Collector (the lag, computed at scrape time).
-func (m *Metrics) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+// Describe implements prometheus.Collector (the ages, computed at scrape time).
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	ch <- sinceSuccessDesc
+	ch <- dataAgeDesc
+}
 
 // Collect implements prometheus.Collector.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
@@ -76,7 +101,29 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	defer m.mu.Unlock()
 	now := m.now()
 	for k, c := range m.cursors {
-		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, now.Sub(c).Seconds(), k[0], k[1])
+		ch <- prometheus.MustNewConstMetric(dataAgeDesc, prometheus.GaugeValue, now.Sub(c).Seconds(), k[0], k[1])
+	}
+	for k, t := range m.success {
+		ch <- prometheus.MustNewConstMetric(sinceSuccessDesc, prometheus.GaugeValue, now.Sub(t).Seconds(), k[0], k[1])
+	}
+}
+
+// Init creates the series of every configured job, source and stream at 0,
+// so that increase() and rate() see their first failure or record instead
+// of a series that appears with it.
+func (m *Metrics) Init(cfg *config.Config) {
+	for _, j := range cfg.Schedule.Jobs {
+		for _, st := range []string{"ok", "failed", "interrupted"} {
+			m.runs.WithLabelValues(j.Name, st).Add(0)
+		}
+	}
+	for name, src := range cfg.Sources {
+		m.retries.WithLabelValues(name).Add(0)
+		m.failures.WithLabelValues(name).Set(0)
+		for _, st := range src.Streams {
+			m.records.WithLabelValues(name, st).Add(0)
+			m.skipped.WithLabelValues(name, st).Add(0)
+		}
 	}
 }
 
@@ -94,10 +141,13 @@ func (m *Metrics) observe(res *pipeline.Result, streams map[string][]string, end
 			m.requests.WithLabelValues(src, fmt.Sprint(code)).Add(float64(n))
 		}
 		m.retries.WithLabelValues(src).Add(float64(stats.Retries.Load()))
-		if res.SourceErrors[src] == nil {
+		if res.SourceErrors[src] == nil && res.Run.Status == "ok" {
+			m.mu.Lock()
 			for _, st := range streams[src] {
 				m.lastSuccess.WithLabelValues(src, st).Set(float64(end.Unix()))
+				m.success[[2]string{src, st}] = end
 			}
+			m.mu.Unlock()
 		}
 	}
 	for _, k := range res.Skipped {
@@ -119,6 +169,7 @@ type JobRunner struct {
 
 	ready  atomic.Bool
 	report atomic.Pointer[rendered]
+	cfg    atomic.Pointer[config.Config] // of the last run, for reports asked with a window
 }
 
 type rendered struct {
@@ -128,6 +179,7 @@ type rendered struct {
 
 // Run is a RunFunc.
 func (jr *JobRunner) Run(ctx context.Context, cfg *config.Config, job config.Job, sources []string) Outcome {
+	jr.cfg.Store(cfg)
 	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
 	if err != nil {
 		return Outcome{Err: err}
@@ -157,6 +209,10 @@ func (jr *JobRunner) Run(ctx context.Context, cfg *config.Config, job config.Job
 		jr.Metrics.observe(res, streams, jr.Now())
 		status := res.Run.Status
 		jr.Metrics.runs.WithLabelValues(job.Name, status).Inc()
+		for _, n := range res.Run.Records {
+			out.Records += n
+		}
+		out.Requests = res.Run.Requests
 	}
 	if job.Reconcile && ctx.Err() == nil {
 		if rr, rerr := r.Reconcile(ctx, o); rerr != nil {
@@ -166,11 +222,16 @@ func (jr *JobRunner) Run(ctx context.Context, cfg *config.Config, job config.Job
 		}
 	}
 	if job.Metrics && ctx.Err() == nil {
+		began := time.Now()
 		if rerr := jr.Refresh(ctx, cfg, wh); rerr != nil {
 			out.Err = joinErr(out.Err, rerr)
 		}
+		jr.Metrics.computeSecs.Set(time.Since(began).Seconds())
 	}
 	jr.readCursors(ctx, wh)
+	if out.Err == nil && len(out.SourceErrors) == 0 {
+		jr.Metrics.jobSuccess.WithLabelValues(job.Name).Set(float64(jr.Now().Unix()))
+	}
 	return out
 }
 
@@ -241,6 +302,7 @@ func (jr *JobRunner) readCursors(ctx context.Context, wh warehouse.Warehouse) {
 // Start opens the warehouse once before the first slot: migrations, and the
 // live report from what is already there. Not ready until this succeeds.
 func (jr *JobRunner) Start(ctx context.Context, cfg *config.Config) error {
+	jr.cfg.Store(cfg)
 	wh, err := engines.Open(ctx, cfg, nil)
 	if err != nil {
 		return err
@@ -265,11 +327,28 @@ func (jr *JobRunner) Handler(s *Scheduler, stopping *atomic.Bool) http.Handler {
 		case !jr.ready.Load():
 			http.Error(w, "warehouse not reachable yet (see the log)", http.StatusServiceUnavailable)
 		default:
-			fmt.Fprintf(w, "ready; running: %s; failing sources: %v\n", strings.Join(s.Running(), ","), s.Failures())
+			running := strings.Join(s.Running(), ", ")
+			if running == "" {
+				running = "no job"
+			}
+			var failing []string
+			for src, n := range s.Failures() {
+				if n > 0 {
+					failing = append(failing, fmt.Sprintf("%s (%d runs in a row)", src, n))
+				}
+			}
+			sort.Strings(failing)
+			if len(failing) == 0 {
+				failing = []string{"none"}
+			}
+			fmt.Fprintf(w, "ready; running: %s; failing sources: %s\n", running, strings.Join(failing, ", "))
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(jr.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /report.json", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /report.json", func(w http.ResponseWriter, r *http.Request) {
+		if jr.serveWindow(w, r, true) {
+			return
+		}
 		if rp := jr.report.Load(); rp != nil {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(rp.json)
@@ -277,7 +356,10 @@ func (jr *JobRunner) Handler(s *Scheduler, stopping *atomic.Bool) http.Handler {
 		}
 		http.Error(w, "no report yet: it is rendered after the first run with metrics", http.StatusServiceUnavailable)
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if jr.serveWindow(w, r, false) {
+			return
+		}
 		if rp := jr.report.Load(); rp != nil {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.Header().Set("Refresh", "300") // a team screen stays current
@@ -287,6 +369,98 @@ func (jr *JobRunner) Handler(s *Scheduler, stopping *atomic.Bool) http.Handler {
 		http.Error(w, "no report yet: it is rendered after the first run with metrics", http.StatusServiceUnavailable)
 	})
 	return mux
+}
+
+// serveWindow answers a report asked with ?since=&until=&grain= (dates
+// YYYY-MM-DD in metrics.timezone, until exclusive, as on the command line)
+// and ?team= / ?project= (repeatable), computed from the warehouse opened
+// read-only; it returns false when the request names none of them (the
+// rendered default report is served then).
+func (jr *JobRunner) serveWindow(w http.ResponseWriter, r *http.Request, asJSON bool) bool {
+	q := r.URL.Query()
+	if q.Get("since") == "" && q.Get("until") == "" && q.Get("grain") == "" && len(q["team"]) == 0 && len(q["project"]) == 0 {
+		return false
+	}
+	cfg := jr.cfg.Load()
+	if cfg == nil {
+		http.Error(w, "not started yet", http.StatusServiceUnavailable)
+		return true
+	}
+	loc, err := time.LoadLocation(cfg.Metrics.Timezone)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	now := jr.Now()
+	day := func(key string, def time.Time) (time.Time, error) {
+		v := q.Get(key)
+		if v == "" {
+			return def, nil
+		}
+		t, err := time.ParseInLocation("2006-01-02", v, loc)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%s=%q is not a date (YYYY-MM-DD)", key, v)
+		}
+		return t, nil
+	}
+	today := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)
+	until, err := day("until", today.AddDate(0, 0, 1))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return true
+	}
+	since, err := day("since", until.AddDate(0, 0, -90))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return true
+	}
+	if !since.Before(until) {
+		http.Error(w, "since must be before until", http.StatusBadRequest)
+		return true
+	}
+	grain := q.Get("grain")
+	if grain == "" {
+		grain = "week"
+	}
+	o, err := report.MetricOptions(cfg, since, until, grain)
+	if err != nil {
+		http.Error(w, strings.TrimPrefix(err.Error(), "--"), http.StatusBadRequest)
+		return true
+	}
+	o.Now = now
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	wh, err := engines.OpenReadOnly(ctx, cfg, nil)
+	if err != nil {
+		w.Header().Set("Retry-After", "30")
+		http.Error(w, "warehouse busy or not reachable (a run may be writing it); try again shortly", http.StatusServiceUnavailable)
+		return true
+	}
+	defer wh.Close()
+	b, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		http.Error(w, "load records: "+err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	teams, err := report.Teams(ctx, cfg, wh)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	scopes, err := report.Select(report.Scopes(teams, b), q["team"], q["project"])
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusNotFound)
+		return true
+	}
+	rs := report.Compute(b, scopes, o)
+	if asJSON {
+		w.Header().Set("Content-Type", "application/json")
+		_ = report.WriteJSON(w, report.Document(rs, o, now))
+	} else {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = report.WriteHTML(w, rs, o, now)
+	}
+	return true
 }
 
 // ObserveRun is a Scheduler.OnRun that records run durations and streaks.

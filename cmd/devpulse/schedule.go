@@ -57,6 +57,7 @@ SIGHUP: reload the configuration (validated first; a bad one keeps the old).`,
 func runSchedule(ctx context.Context, g *globals, cfg *config.Config, listen string) error {
 	log := g.logger(cfg.Log)
 	m := schedule.NewMetrics(time.Now)
+	m.Init(cfg)
 	jr := &schedule.JobRunner{Log: log, Metrics: m, Now: time.Now}
 	// Runs get their own context: a signal stops the loop at once, runs get the grace period.
 	runCtx, cancelRuns := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -99,6 +100,7 @@ func runSchedule(ctx context.Context, g *globals, cfg *config.Config, listen str
 				log.Error("configuration reload failed; the running configuration stays in effect", "err", err)
 				continue
 			}
+			m.Init(next)
 			log.Info("configuration reloaded", "jobs", len(next.Schedule.Jobs))
 		}
 	}()

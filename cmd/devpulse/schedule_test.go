@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -124,7 +125,14 @@ func TestSchedule_ServesMetricsReportAndHealth(t *testing.T) {
 		`devpulse_api_requests_total{code="200",source="gl"}`,
 		`devpulse_api_retries_total{source="gl"} 0`,
 		`devpulse_job_run_duration_seconds_count{job="all"}`,
-		`devpulse_collect_lag_seconds{source="gl",stream="pipelines"}`,
+		`devpulse_collect_data_age_seconds{source="gl",stream="pipelines"}`,
+		`devpulse_collect_seconds_since_last_success{source="gl",stream="pipelines"}`,
+		`devpulse_job_last_success_timestamp_seconds{job="all"}`,
+		`devpulse_metrics_compute_duration_seconds `,
+		`devpulse_build_info{commit=`,
+		// created at 0 before any failure, so that increase() sees the first one
+		`devpulse_job_runs_total{job="all",status="failed"} 0`,
+		`devpulse_collect_skipped_total{source="gl",stream="issues"} 0`,
 		`devpulse_source_consecutive_failures{source="gl"} 0`,
 		`process_resident_memory_bytes`, `go_goroutines`,
 	} {
@@ -136,14 +144,31 @@ func TestSchedule_ServesMetricsReportAndHealth(t *testing.T) {
 	if code, body := get(t, base+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
-	if code, body := get(t, base+"/readyz"); code != 200 {
+	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, "failing sources: none") || strings.Contains(body, "map[") {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
-	code, page := get(t, base+"/")
+	if !regexp.MustCompile(`msg="job done" job=all seconds=[0-9.]+ records=\d+ requests=\d+`).MatchString(out.String()) {
+		t.Errorf("job done does not say records and requests:\n%s", out.String())
+	}
+	// The live report takes a window and a scope.
+	project := srv.Org.ProjectPaths()[0]
+	code, body := get(t, base+"/report.json?since=2020-01-01&until=2020-02-01&project="+url.QueryEscape(project))
+	var win map[string]any
+	if code != 200 || json.Unmarshal([]byte(body), &win) != nil || !strings.Contains(body, `"since": "2020-01-01`) || !strings.Contains(body, project) {
+		t.Errorf("/report.json with a window: %d %.400s", code, body)
+	}
+	if code, body := get(t, base+"/report.json?since=yesterday"); code != 400 || !strings.Contains(body, "not a date") {
+		t.Errorf("bad since: %d %s", code, body)
+	}
+	if code, _ := get(t, base+"/?team=nope"); code != 404 {
+		t.Errorf("unknown team: %d", code)
+	}
+	page := ""
+	code, page = get(t, base+"/")
 	if code != 200 || !strings.Contains(page, "<svg") || !strings.Contains(page, "acme/") {
 		t.Errorf("/: %d %.300s", code, page)
 	}
-	code, body := get(t, base+"/report.json")
+	code, body = get(t, base+"/report.json")
 	var doc map[string]any
 	if code != 200 || json.Unmarshal([]byte(body), &doc) != nil || doc["scopes"] == nil {
 		t.Errorf("/report.json: %d %.300s", code, body)
