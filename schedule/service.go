@@ -46,8 +46,51 @@ type Metrics struct {
 	now     func() time.Time
 }
 
-// NewMetrics registers every series on a fresh registry.
+// NewMetrics registers every series on a fresh registry, with the Go and
+// process metrics of the service.
 func NewMetrics(now func() time.Time) *Metrics {
+	m := newMetrics(now)
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// WriteTextfile writes what one `collect` run did in the Prometheus text
+// format, atomically, for node_exporter's textfile collector: a CronJob or
+// systemd timer run is as observable as the service. No Go or process
+// series: node_exporter has its own, and duplicates would break its scrape.
+func WriteTextfile(path string, cfg *config.Config, res *pipeline.Result, job string, took time.Duration, now time.Time) error {
+	m := newMetrics(func() time.Time { return now })
+	m.Init(cfg)
+	if res == nil {
+		return nil
+	}
+	streams := map[string][]string{}
+	for name, src := range cfg.Sources {
+		if _, ran := res.Requests[name]; ran {
+			streams[name] = src.Streams
+		}
+	}
+	m.observe(res, streams, now)
+	for _, st := range []string{"ok", "failed", "interrupted"} {
+		m.runs.WithLabelValues(job, st).Add(0)
+	}
+	m.runs.WithLabelValues(job, res.Run.Status).Inc()
+	m.duration.WithLabelValues(job).Observe(took.Seconds())
+	if res.Run.Status == "ok" && len(res.SourceErrors) == 0 {
+		m.jobSuccess.WithLabelValues(job).Set(float64(now.Unix()))
+	}
+	for src, err := range res.SourceErrors {
+		if err != nil {
+			m.failures.WithLabelValues(src).Set(1)
+		}
+	}
+	if err := prometheus.WriteToTextfile(path, m.Registry); err != nil {
+		return fmt.Errorf("write metrics file %s: %w", path, err)
+	}
+	return nil
+}
+
+func newMetrics(now func() time.Time) *Metrics {
 	m := &Metrics{Registry: prometheus.NewRegistry(), cursors: map[[2]string]time.Time{}, success: map[[2]string]time.Time{}, now: now}
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "devpulse_collect_last_success_timestamp_seconds",
 		Help: "When a run last collected the stream without error (Unix time)."}, []string{"source", "stream"})
@@ -73,8 +116,7 @@ func NewMetrics(now func() time.Time) *Metrics {
 		Help: "Always 1; the labels name the running build."}, []string{"version", "commit", "goversion"})
 	build.WithLabelValues(version.Version, version.Commit, runtime.Version()).Set(1)
 	m.Registry.MustRegister(m.lastSuccess, m.records, m.requests, m.retries, m.runs, m.duration, m.failures, m.skipped, m,
-		m.jobSuccess, m.computeSecs, build,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		m.jobSuccess, m.computeSecs, build)
 	return m
 }
 

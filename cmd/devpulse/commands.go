@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,13 +22,14 @@ import (
 	"github.com/devpulse/devpulse/internal/version"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/schedule"
 	"github.com/devpulse/devpulse/warehouse"
 )
 
 func collectCmd(g *globals) *cobra.Command {
 	var sources, streams []string
 	var full, noMetrics, reconcile bool
-	var since string
+	var since, metricsFile string
 	c := &cobra.Command{
 		Use:   "collect",
 		Short: "Collect new and changed records from every source into the warehouse",
@@ -51,7 +53,13 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 			if err := checkSelection(cfg, sources, streams); err != nil {
 				return err
 			}
-			_, err = collect(cmd.Context(), g, cfg, o)
+			began := time.Now()
+			res, err := collect(cmd.Context(), g, cfg, o)
+			if metricsFile != "" {
+				if werr := schedule.WriteTextfile(metricsFile, cfg, res, "collect", time.Since(began), time.Now()); werr != nil {
+					err = errors.Join(err, werr)
+				}
+			}
 			if err == nil && reconcile {
 				err = reconcileRun(cmd.Context(), g, cfg, o)
 			}
@@ -73,6 +81,7 @@ the overlap), applies the privacy policy and lands the records. Interrupting it
 	}
 	f := c.Flags()
 	f.BoolVar(&noMetrics, "no-metrics", false, "do not recompute metrics after collecting")
+	f.StringVar(&metricsFile, "metrics-file", "", "write this run's Prometheus series to this file (node_exporter textfile collector: a *.prom file in its directory)")
 	f.BoolVar(&reconcile, "reconcile", false, "afterwards, list ids only and mark records deleted upstream or out of scope (soft; metrics ignore them)")
 	f.StringSliceVar(&sources, "source", nil, "only these sources (repeatable)")
 	f.StringSliceVar(&streams, "stream", nil, "only these streams ("+streamHelp()+")")

@@ -406,3 +406,33 @@ func TestDemo_TeamsReportableWithoutConfig(t *testing.T) {
 		t.Errorf("empty window: exit %d, %q", code, errs)
 	}
 }
+
+// A collect run from cron is observable: --metrics-file writes its series
+// in the text format node_exporter's textfile collector reads, without Go
+// or process series that would clash with node_exporter's own.
+func TestCollect_MetricsFileForTheTextfileCollector(t *testing.T) {
+	srv := sandbox.Start(sandbox.Generate(3, sandbox.Size{Projects: 1, MRsPerProject: 10, PipelinesPerProject: 10, DeploymentsPerProject: 2, IssuesPerProject: 3}, orgNow),
+		sandbox.Options{Token: sandboxToken})
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := writeConfig(t, srv, filepath.Join(dir, "w.duckdb"))
+	prom := filepath.Join(dir, "devpulse.prom")
+	if code, _, errs := runCLI(t, "collect", "--config", cfg, "--no-metrics", "--metrics-file", prom); code != 0 {
+		t.Fatal(errs)
+	}
+	b, err := os.ReadFile(prom)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	for _, want := range []string{`devpulse_collect_records_total{source="gl",stream="merge_requests"} 10`, `devpulse_job_runs_total{job="collect",status="ok"} 1`,
+		`devpulse_job_runs_total{job="collect",status="failed"} 0`, `devpulse_job_last_success_timestamp_seconds{job="collect"}`,
+		`devpulse_collect_last_success_timestamp_seconds{source="gl",stream="pipelines"}`, `devpulse_build_info{`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics file lacks %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "go_goroutines") || strings.Contains(text, "process_") {
+		t.Error("the metrics file holds Go or process series")
+	}
+}
