@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -83,6 +85,9 @@ func WriteTextfile(path string, cfg *config.Config, res *pipeline.Result, job st
 		if err != nil {
 			m.failures.WithLabelValues(src).Set(1)
 		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write metrics file %s: %w", path, err)
 	}
 	if err := prometheus.WriteToTextfile(path, m.Registry); err != nil {
 		return fmt.Errorf("write metrics file %s: %w", path, err)

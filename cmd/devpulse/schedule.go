@@ -125,3 +125,36 @@ func runSchedule(ctx context.Context, g *globals, cfg *config.Config, listen str
 	log.Info("stopped")
 	return nil
 }
+
+// healthcheckCmd probes a running service, for a container HEALTHCHECK in
+// an image that has no shell or curl.
+func healthcheckCmd(g *globals) *cobra.Command {
+	var url string
+	var timeout time.Duration
+	c := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 if the running service answers its health URL (for container HEALTHCHECKs)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return usageError{fmt.Errorf("--url: %w", err)}
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return fmt.Errorf("healthcheck %s: %w", url, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("healthcheck %s: HTTP %d", url, resp.StatusCode)
+			}
+			fmt.Fprintln(g.stdout, "ok")
+			return nil
+		},
+	}
+	c.Flags().StringVar(&url, "url", "http://127.0.0.1:9090/healthz", "health URL of the running service")
+	c.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "give up after this long")
+	return c
+}

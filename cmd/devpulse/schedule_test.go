@@ -144,6 +144,12 @@ func TestSchedule_ServesMetricsReportAndHealth(t *testing.T) {
 	if code, body := get(t, base+"/healthz"); code != 200 || !strings.Contains(body, "ok") {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
+	if code, o, errs := runCLI(t, "healthcheck", "--url", base+"/healthz"); code != 0 || o != "ok\n" {
+		t.Errorf("healthcheck (the image's HEALTHCHECK): exit %d %q %q", code, o, errs)
+	}
+	if code, _, _ := runCLI(t, "healthcheck", "--url", base+"/nope"); code != 1 {
+		t.Errorf("healthcheck of a 404: exit %d", code)
+	}
 	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, "failing sources: none") || strings.Contains(body, "map[") {
 		t.Errorf("/readyz: %d %s", code, body)
 	}
