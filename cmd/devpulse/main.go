@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -77,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
 	root.AddCommand(collectCmd(g), scheduleCmd(g), metricsCmd(g), reportCmd(g), queryCmd(g), doctorCmd(g), purgeCmd(g), configCmd(g), versionCmd(g), demoCmd(g), healthcheckCmd(g))
+	completeFlagValues(g, root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
@@ -167,4 +170,70 @@ func (g *globals) loggerTo(w io.Writer, c config.Log) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// completeFlagValues gives shell completion the values of the flags that
+// take a fixed set or names from the configuration (`devpulse completion`).
+func completeFlagValues(g *globals, root *cobra.Command) {
+	fixed := func(vals ...string) cobra.CompletionFunc {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			return vals, cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	fromConfig := func(pick func(cfg *config.Config) []string) cobra.CompletionFunc {
+		return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+			cfg, err := g.load()
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			vals := pick(cfg)
+			sort.Strings(vals)
+			return slices.Compact(vals), cobra.ShellCompDirectiveNoFileComp
+		}
+	}
+	byFlag := map[string]cobra.CompletionFunc{
+		"grain": fixed("day", "week", "month", "quarter"),
+		"source": fromConfig(func(cfg *config.Config) (out []string) {
+			for n := range cfg.Sources {
+				out = append(out, n)
+			}
+			return out
+		}),
+		"stream": fromConfig(func(cfg *config.Config) (out []string) {
+			for _, s := range cfg.Sources {
+				out = append(out, s.Streams...)
+			}
+			return out
+		}),
+		"team": fromConfig(func(cfg *config.Config) (out []string) {
+			for t := range cfg.Teams {
+				out = append(out, t)
+			}
+			return out
+		}),
+		"project": fromConfig(func(cfg *config.Config) (out []string) {
+			for _, s := range cfg.Sources {
+				out = append(out, s.Projects...)
+			}
+			return out
+		}),
+	}
+	formats := map[string][]string{"query": {"table", "csv", "json"}, "report": {"table", "json", "html"}}
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for name, f := range byFlag {
+			if c.LocalNonPersistentFlags().Lookup(name) != nil {
+				_ = c.RegisterFlagCompletionFunc(name, f)
+			}
+		}
+		if vals, ok := formats[c.Name()]; ok {
+			_ = c.RegisterFlagCompletionFunc("format", fixed(vals...))
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+	_ = root.RegisterFlagCompletionFunc("log-format", fixed("text", "json"))
+	_ = root.RegisterFlagCompletionFunc("log-level", fixed("debug", "info", "warn", "error"))
 }

@@ -436,3 +436,26 @@ func TestCollect_MetricsFileForTheTextfileCollector(t *testing.T) {
 		t.Error("the metrics file holds Go or process series")
 	}
 }
+
+// Shell completion offers flag values: fixed sets, and names from the config.
+func TestCompletion_FlagValues(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "c.yaml")
+	os.WriteFile(cfg, []byte("sources:\n  gl:\n    type: gitlab\n    url: http://127.0.0.1:1\n    projects: [a/b]\n  jr:\n    type: jira\n    url: http://127.0.0.1:2\n    projects: [APP]\nteams:\n  payments: [gl:a/b]\nwarehouse:\n  path: "+filepath.Join(dir, "w.duckdb")+"\nprivacy:\n  people: drop\n"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "--format", ""}, "table\njson\nhtml\n"},
+		{[]string{"query", "--format", ""}, "table\ncsv\njson\n"},
+		{[]string{"collect", "--config", cfg, "--source", ""}, "gl\njr\n"},
+		{[]string{"collect", "--config", cfg, "--stream", ""}, "deployments\nissues\nmerge_requests\npipelines\nsprints\n"},
+		{[]string{"report", "--config", cfg, "--team", ""}, "payments\n"},
+		{[]string{"report", "--config", cfg, "--project", ""}, "APP\na/b\n"},
+	} {
+		_, out, _ := runCLI(t, append([]string{"__complete"}, tc.args...)...)
+		if got, _, _ := strings.Cut(out, ":"); got != tc.want {
+			t.Errorf("complete %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
