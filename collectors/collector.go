@@ -27,6 +27,13 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// Detailer is the optional ability to say what doctor should show of the
+// setup a collection will use (a detected deployment type, a discovered
+// field), after Check.
+type Detailer interface {
+	Details() []string
+}
+
 // Env is what the runner gives every collector.
 type Env struct {
 	Logger *slog.Logger

@@ -416,6 +416,14 @@ func doctorCmd(g *globals) *cobra.Command {
 							scopes = append(scopes, s.Path)
 						}
 						fmt.Fprintf(w, "source %s (%s %s): ok, %d projects\n", n, src.Type, src.URL, len(scopes))
+						if d, ok := col.(collectors.Detailer); ok {
+							for _, line := range d.Details() {
+								fmt.Fprintf(w, "  %s\n", line)
+							}
+						}
+						if src.Type != "jira" || len(src.Projects) > 0 { // a JQL-only scope names no projects to check against
+							failed += doctorTeams(w, cfg, n, append(scopes, src.Projects...))
+						}
 					}
 					cancel()
 				}
@@ -486,4 +494,26 @@ func streamHelp() string {
 		parts = append(parts, t+": "+strings.Join(collectors.Registry[t].Kind.Streams, ", "))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// doctorTeams checks that every team member "<source>:<project>" of this
+// source names a project the source collects: a typo would leave the team's
+// numbers silently short of that project. It returns the failures.
+func doctorTeams(w io.Writer, cfg *config.Config, source string, projects []string) int {
+	failed := 0
+	teams := make([]string, 0, len(cfg.Teams))
+	for t := range cfg.Teams {
+		teams = append(teams, t)
+	}
+	sort.Strings(teams)
+	for _, t := range teams {
+		for _, m := range cfg.Teams[t] {
+			src, path, _ := strings.Cut(m, ":")
+			if src == source && !slices.Contains(projects, path) {
+				fmt.Fprintf(w, "  team %s: FAIL member %s is no project of source %s (it collects %d projects; check teams.%s)\n", t, m, source, len(projects), t)
+				failed++
+			}
+		}
+	}
+	return failed
 }

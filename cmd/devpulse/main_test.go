@@ -294,6 +294,15 @@ func TestDoctor_ChecksSourcesPolicyAndWarehouse(t *testing.T) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
 	}
+	// A team member naming a project the source does not collect is found.
+	body, _ := os.ReadFile(cfg)
+	typo := fmt.Sprintf("teams:\n  payments: [gl:%s, gl:acme/paymnets]\n", srv.Org.ProjectPaths()[0])
+	os.WriteFile(cfg, append(body, typo...), 0o600)
+	code, out, _ = runCLI(t, "doctor", "--config", cfg)
+	if code != 1 || !strings.Contains(out, "team payments: FAIL member gl:acme/paymnets is no project of source gl") || strings.Contains(out, "member gl:"+srv.Org.ProjectPaths()[0]+" is no") {
+		t.Errorf("doctor with a team member typo: exit %d\n%s", code, out)
+	}
+	os.WriteFile(cfg, body, 0o600)
 	t.Setenv("SANDBOX_TOKEN", "glpat-expired")
 	var o, e bytes.Buffer
 	code = run(context.Background(), []string{"doctor", "--config", cfg}, &o, &e)

@@ -205,8 +205,51 @@ func (c *Collector) setup(ctx context.Context) error {
 				c.sprintID = f.ID
 			}
 		}
+		if c.pointsID == "" {
+			var like []string
+			for _, f := range fields {
+				if strings.Contains(strings.ToLower(f.Name), "point") && len(like) < 5 {
+					like = append(like, fmt.Sprintf("%q (%s)", f.Name, f.ID))
+				}
+			}
+			hint := "no field's name mentions points"
+			if len(like) > 0 {
+				hint = "fields that mention points: " + strings.Join(like, ", ")
+			}
+			if c.set.StoryPointsField != "" {
+				// A wrong name would land every issue with 0 points and leave
+				// velocity and say/do silently empty.
+				c.setupErr = fmt.Errorf("jira %s: story_points_field %q is no field of this Jira (%s); fix sources.%s.story_points_field (a name or an id)",
+					c.src.Name, c.set.StoryPointsField, hint, c.src.Name)
+				return
+			}
+			c.log.Warn("no story points field found (Story Points / Story point estimate): velocity and say/do stay empty; set story_points_field",
+				"source", c.src.Name, "hint", hint)
+		}
 	})
 	return c.setupErr
+}
+
+// Details implements collectors.Detailer: what doctor should show of the
+// setup collection will use.
+func (c *Collector) Details() []string {
+	kind := "Server/Data Center"
+	if c.cloud {
+		kind = "Cloud"
+	}
+	how := "detected from serverInfo"
+	if c.set.Deployment != "" {
+		how = "deployment: " + c.set.Deployment
+	}
+	points := "none found: velocity and say/do stay empty"
+	if c.pointsID != "" {
+		points = fmt.Sprintf("%s (%s)", c.pointsName, c.pointsID)
+	}
+	zone := "not named by Jira: searches start 14 h early"
+	if c.zone != nil {
+		zone = c.zone.String()
+	}
+	return []string{"Jira " + kind + " (" + how + ")", "story points field: " + points, "account time zone: " + zone}
 }
 
 // category maps JIRA's status category keys.
@@ -236,7 +279,19 @@ func (c *Collector) Check(ctx context.Context) error {
 	if err := c.get(ctx, "check token (GET myself)", "rest/api/2/myself", nil, &me); err != nil {
 		return err
 	}
-	return c.setup(ctx)
+	if err := c.setup(ctx); err != nil {
+		return err
+	}
+	var errs []error
+	for _, board := range c.set.Boards {
+		var b struct {
+			Name string `json:"name"`
+		}
+		if err := c.get(ctx, fmt.Sprintf("check board %d (sources.%s.boards)", board, c.src.Name), fmt.Sprintf("rest/agile/1.0/board/%d", board), nil, &b); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Scopes implements collectors.Collector: one scope per source, its JQL (the
