@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -140,9 +141,16 @@ func (c *Collector) get(ctx context.Context, what, path string, q url.Values, v 
 	case http.StatusBadRequest:
 		return fmt.Errorf("jira %s: %s: 400 Bad Request (check sources.%s.jql): %v", c.src.Name, what, c.src.Name, err)
 	}
+	if resp != nil && strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		return fmt.Errorf("jira %s: %s: the server answered %s with an HTML page, not JSON: check sources.%s.url is Jira's base URL and no login page or proxy is in the way",
+			c.src.Name, what, path, c.src.Name)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected end of JSON") || strings.Contains(err.Error(), "unexpected EOF") {
+		return fmt.Errorf("jira %s: %s: the server's answer to %s was cut short (a truncated body, not whole JSON); run again, and check any proxy in between if it repeats: %w", c.src.Name, what, path, err)
+	}
 	var syn *json.SyntaxError
-	if errors.As(err, &syn) || strings.Contains(err.Error(), "unexpected end of JSON") {
-		return fmt.Errorf("jira %s: %s: malformed JSON: %w", c.src.Name, what, err)
+	if errors.As(err, &syn) {
+		return fmt.Errorf("jira %s: %s: the server answered %s with malformed JSON: %w", c.src.Name, what, path, err)
 	}
 	return fmt.Errorf("jira %s: %s: %w", c.src.Name, what, err)
 }

@@ -2,6 +2,9 @@ package jira
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,5 +51,34 @@ func TestSetup_WrongPointsFieldAndMissingBoard(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("details lack %q:\n%s", want, got)
 		}
+	}
+}
+
+// An HTML page (a login page, a proxy's error) or a body cut short is said
+// in those words, naming the endpoint, not as "invalid character '<'".
+func TestGet_HTMLAndTruncatedBodiesSaySo(t *testing.T) {
+	for _, tc := range []struct {
+		name, ctype, body, want string
+	}{
+		{"html", "text/html; charset=utf-8", "<html><body>Log in</body></html>", "answered rest/api/2/myself with an HTML page, not JSON: check sources.jr.url"},
+		{"truncated", "application/json", `{"accountId": "5b10a`, "was cut short (a truncated body, not whole JSON)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.ctype)
+				io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
+			c, err := New(&config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "t", Projects: []string{"A"}, Settings: &Settings{Deployment: "server"},
+				Concurrency: 1, MaxRetries: 0, Timeout: d("5s")}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v; want it to say %q", err, tc.want)
+			}
+		})
 	}
 }
