@@ -428,7 +428,9 @@ func doctorCmd(g *globals) *cobra.Command {
 					cancel()
 				}
 				if err != nil {
-					fmt.Fprintf(w, "source %s (%s %s): FAIL %v\n", n, src.Type, src.URL, err)
+					// The line names the source; the error need not say it again.
+					msg := strings.TrimPrefix(err.Error(), src.Type+" "+n+": ")
+					fmt.Fprintf(w, "source %s (%s %s): FAIL %s\n", n, src.Type, src.URL, msg)
 					failed++
 				}
 			}

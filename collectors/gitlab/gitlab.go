@@ -122,7 +122,7 @@ func (c *Collector) apiError(what string, resp *gl.Response, err error) error {
 	if status >= 500 {
 		return fmt.Errorf("gitlab %s: %s: server error %d after %d retries", c.src.Name, what, status, c.src.MaxRetries)
 	}
-	return fmt.Errorf("gitlab %s: %s: %w", c.src.Name, what, err)
+	return fmt.Errorf("gitlab %s: %s: %w", c.src.Name, what, httpx.Plain(err))
 }
 
 // Sentinels shared by all collectors live in httpx.

@@ -152,7 +152,7 @@ func (c *Collector) get(ctx context.Context, what, path string, q url.Values, v 
 	if errors.As(err, &syn) {
 		return fmt.Errorf("jira %s: %s: the server answered %s with malformed JSON: %w", c.src.Name, what, path, err)
 	}
-	return fmt.Errorf("jira %s: %s: %w", c.src.Name, what, err)
+	return fmt.Errorf("jira %s: %s: %w", c.src.Name, what, httpx.Plain(err))
 }
 
 // setup detects Cloud or Server and reads statuses and custom fields once.

@@ -47,7 +47,7 @@ func (c *Collector) get(ctx context.Context, what, path string, q url.Values, v 
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("redmine %s: %s: %w", c.src.Name, what, err)
+		return fmt.Errorf("redmine %s: %s: %w", c.src.Name, what, httpx.Plain(err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

@@ -18,8 +18,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -260,7 +262,7 @@ func (t *transport) attempt(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		var dns *net.DNSError
 		if errors.As(err, &dns) && dns.IsNotFound {
-			return nil, fmt.Errorf("no such host %q (check the source's url): %w", dns.Name, err)
+			return nil, explained{fmt.Sprintf("no such host %q (check the source's url)", dns.Name), err}
 		}
 		if permanent(err) {
 			return nil, fmt.Errorf("%w (for a private CA set the source's ca_file)", err)
@@ -365,3 +367,32 @@ func ForSource(src *config.Source, log *slog.Logger, stats *Stats, transport htt
 		Burst: src.Concurrency, MaxRetries: src.MaxRetries, MaxInFlight: src.Concurrency, Logger: log, Stats: stats,
 		Transport: transport, Sleep: sleep}
 }
+
+// Plain drops net/http's `Get "<url>": ` wrapper from a transport error: the
+// transport's own error already names the method and the URL, and saying
+// them twice made one failure read like two. The wrapped chain is kept.
+func Plain(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil && strings.Contains(ue.Err.Error(), redactedHost(ue.URL)) {
+		return ue.Err
+	}
+	return err
+}
+
+// redactedHost is the host part of a URL string, what the inner error names.
+func redactedHost(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return raw
+}
+
+// explained is an error whose text says all there is to say; the cause
+// stays in the chain (errors.Is/As) without being printed again.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }

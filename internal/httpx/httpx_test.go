@@ -302,3 +302,21 @@ func TestTransport_DebugTracesEachRequestWithoutSecrets(t *testing.T) {
 		t.Errorf("the trace holds a secret or the query: %s", logs.String())
 	}
 }
+
+// One failure reads as one sentence: the URL once, no `Get "…":` prefix and
+// no resolver text after the explanation.
+func TestPlain_SaysTheURLOnce(t *testing.T) {
+	var waits []time.Duration
+	var mu sync.Mutex
+	c, _ := NewClient(Options{Timeout: time.Second, MaxRetries: 3, Sleep: noSleep(&waits, &mu)})
+	for _, u := range []string{"http://127.0.0.1:1/api/v4/user", "http://nonexistent.invalid/rest/api/2/myself"} {
+		_, err := c.Get(u)
+		if err == nil {
+			t.Fatalf("%s: no error", u)
+		}
+		msg := Plain(err).Error()
+		if strings.Count(msg, u) != 1 || strings.Contains(msg, `Get "`) || strings.Contains(msg, "dial tcp") {
+			t.Errorf("%s: %q", u, msg)
+		}
+	}
+}
