@@ -468,3 +468,27 @@ func TestCompletion_FlagValues(t *testing.T) {
 		}
 	}
 }
+
+// doctor reads what the GitLab token says of itself: its scopes (one
+// without read_api fails) and its expiry (soon: say so before cron runs fail).
+func TestDoctor_GitLabTokenScopesAndExpiry(t *testing.T) {
+	soon := time.Now().AddDate(0, 0, 5).Format("2006-01-02")
+	for _, tc := range []struct {
+		scopes  []string
+		expires string
+		code    int
+		want    string
+	}{
+		{[]string{"read_api"}, "", 0, "  token scopes: read_api\n"},
+		{[]string{"read_api", "read_user"}, soon, 0, "token scopes: read_api, read_user; expires " + soon + " (in 4 days): renew it before unattended runs start failing"},
+		{[]string{"read_user"}, "", 1, "FAIL the token has the scopes [read_user], not read_api"},
+	} {
+		srv := sandbox.Start(sandbox.Generate(2, sandbox.Size{Projects: 1, MRsPerProject: 2}, orgNow), sandbox.Options{Token: sandboxToken, TokenScopes: tc.scopes, TokenExpires: tc.expires})
+		cfg := writeConfig(t, srv, filepath.Join(t.TempDir(), "w.duckdb"))
+		code, out, _ := runCLI(t, "doctor", "--config", cfg)
+		srv.Close()
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("scopes %v expires %q: exit %d\n%s\nwant exit %d with %q", tc.scopes, tc.expires, code, out, tc.code, tc.want)
+		}
+	}
+}

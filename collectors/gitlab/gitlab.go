@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,7 @@ type Options struct {
 type Collector struct {
 	src     *config.Source
 	set     *Settings
+	details []string     // what Check learnt, for doctor
 	hc      *http.Client // closed (idle connections) when the run is done
 	api     *gl.Client
 	host    string
@@ -136,9 +138,30 @@ func (c *Collector) Check(ctx context.Context) error {
 	if _, resp, err := c.api.Users.CurrentUser(gl.WithContext(ctx)); err != nil {
 		return c.apiError("check token (GET /user)", resp, err)
 	}
+	// A personal, project or group access token describes itself; other
+	// kinds (OAuth, CI job tokens) and old GitLab versions answer 401/404.
+	c.details = nil
+	if tok, _, err := c.api.PersonalAccessTokens.GetSinglePersonalAccessToken(gl.WithContext(ctx)); err == nil && tok != nil {
+		if !slices.Contains(tok.Scopes, "read_api") && !slices.Contains(tok.Scopes, "api") {
+			return fmt.Errorf("gitlab %s: the token has the scopes %v, not read_api: create one with read_api (the API read access devpulse needs)", c.src.Name, tok.Scopes)
+		}
+		line := "token scopes: " + strings.Join(tok.Scopes, ", ")
+		if tok.ExpiresAt != nil {
+			exp := time.Time(*tok.ExpiresAt)
+			days := int(exp.Sub(c.now()).Hours() / 24)
+			line += fmt.Sprintf("; expires %s (in %d days)", exp.Format("2006-01-02"), days)
+			if days < 14 {
+				line += ": renew it before unattended runs start failing"
+			}
+		}
+		c.details = append(c.details, line)
+	}
 	_, err := c.Scopes(ctx)
 	return err
 }
+
+// Details implements collectors.Detailer.
+func (c *Collector) Details() []string { return c.details }
 
 // Scopes implements collectors.Collector: configured projects, then every
 // project of the configured groups (subgroups included, archived skipped

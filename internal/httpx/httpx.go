@@ -46,6 +46,10 @@ type Options struct {
 	MaxInFlight int
 	BaseDelay   time.Duration // first backoff; default 500ms
 	MaxDelay    time.Duration // cap of one wait; default 60s
+	// Budget caps one request's attempts and waits together (default 10m):
+	// a storm of 429s with long Retry-After values ends in an error naming
+	// it, not in a run that hangs for an hour.
+	Budget time.Duration
 	Logger      *slog.Logger
 	Stats       *Stats
 	Transport   http.RoundTripper // the base transport; tests may inject
@@ -115,6 +119,9 @@ func NewClient(o Options) (*http.Client, error) {
 	if o.MaxDelay == 0 {
 		o.MaxDelay = 60 * time.Second
 	}
+	if o.Budget == 0 {
+		o.Budget = 10 * time.Minute
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -166,12 +173,14 @@ var errTransient = errors.New("in transit")
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	var lastErr error
+	var spent time.Duration // attempts and waits of this request
 	for attempt := 0; ; attempt++ {
 		if err := t.lim.Wait(ctx); err != nil {
 			return nil, err
 		}
 		began := time.Now()
 		resp, err := t.attempt(req)
+		spent += time.Since(began)
 		status := 0
 		if resp != nil {
 			status = resp.StatusCode
@@ -224,6 +233,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if wait > t.o.MaxDelay {
 			wait = t.o.MaxDelay
 		}
+		if spent+wait > t.o.Budget {
+			if resp != nil {
+				resp.Body.Close()
+			}
+			return nil, fmt.Errorf("%s %s: gave up after %d attempts and %s: the next wait (%s) would pass the request's time budget of %s: %w",
+				req.Method, redactURL(req), attempt+1, spent.Round(time.Second), wait.Round(time.Second), t.o.Budget, lastErr)
+		}
+		spent += wait
 		why := lastErr.Error()
 		t.o.Logger.Info(fmt.Sprintf("waiting %s before retry %d of %d for %s %s: %s", wait.Round(time.Millisecond), attempt+1, t.o.MaxRetries, req.Method, req.URL.Path, why),
 			"source", t.o.Source, "path", req.URL.Path, "status", status, "attempt", attempt+1, "wait_seconds", wait.Seconds())

@@ -320,3 +320,29 @@ func TestPlain_SaysTheURLOnce(t *testing.T) {
 		}
 	}
 }
+
+// However many retries are allowed, one request stops when its attempts and
+// waits would pass the budget (shown by the waits, not by the wall clock).
+func TestTransport_TotalTimeBudget(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Retry-After", "120")
+		w.WriteHeader(429)
+	}))
+	defer srv.Close()
+	var waits []time.Duration
+	var mu sync.Mutex
+	c, _ := NewClient(Options{Timeout: time.Second, MaxRetries: 100, MaxDelay: 2 * time.Minute, Budget: 5 * time.Minute, Sleep: noSleep(&waits, &mu)})
+	_, err := c.Get(srv.URL + "/x")
+	if err == nil || !strings.Contains(err.Error(), "time budget of 5m0s") {
+		t.Fatalf("err = %v", err)
+	}
+	var sum time.Duration
+	for _, w := range waits {
+		sum += w
+	}
+	if calls.Load() != 3 || len(waits) != 2 || sum > 5*time.Minute {
+		t.Errorf("%d attempts, waits %v (sum %s); want 3 attempts and 2 waits of 2m within the 5m budget", calls.Load(), waits, sum)
+	}
+}

@@ -215,6 +215,10 @@ type Options struct {
 	// pipelines, deployments, issues) was served: tests update records
 	// mid-scan here, as people working during a collection do.
 	OnListPage func(kind string, page int)
+	// TokenScopes and TokenExpires describe the token at
+	// /personal_access_tokens/self (default read_api, no expiry).
+	TokenScopes  []string
+	TokenExpires string // YYYY-MM-DD
 }
 
 // Server serves an Org.
@@ -466,6 +470,18 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 	switch {
 	case raw == "user":
 		return "user", map[string]any{"id": 1, "username": "devpulse-reader", "name": "devpulse reader", "state": "active"}, nil, 200
+	case raw == "personal_access_tokens/self":
+		// The shape of GitLab's GET /personal_access_tokens/self (client-go's PersonalAccessToken).
+		scopes := s.opts.TokenScopes
+		if scopes == nil {
+			scopes = []string{"read_api"}
+		}
+		var expires any
+		if s.opts.TokenExpires != "" {
+			expires = s.opts.TokenExpires
+		}
+		return "token", map[string]any{"id": 42, "name": "devpulse", "revoked": false, "created_at": "2026-01-05T09:00:00.000Z", "description": "",
+			"scopes": scopes, "user_id": 1, "last_used_at": "2026-11-30T08:00:00.000Z", "active": true, "expires_at": expires}, nil, 200
 	case raw == "version":
 		return "version", map[string]string{"version": "17.8.0-ee", "revision": "sandbox"}, nil, 200
 	case len(parts) >= 3 && parts[0] == "groups" && parts[2] == "projects":
