@@ -49,10 +49,10 @@ type Options struct {
 	// Budget caps one request's attempts and waits together (default 10m):
 	// a storm of 429s with long Retry-After values ends in an error naming
 	// it, not in a run that hangs for an hour.
-	Budget time.Duration
-	Logger      *slog.Logger
-	Stats       *Stats
-	Transport   http.RoundTripper // the base transport; tests may inject
+	Budget    time.Duration
+	Logger    *slog.Logger
+	Stats     *Stats
+	Transport http.RoundTripper // the base transport; tests may inject
 	// Sleep waits; tests inject a fake clock. It must honour ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
