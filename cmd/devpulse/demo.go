@@ -138,7 +138,7 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			if err := writeReport(g, rs, o, "html", html); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "demo took %s\n\nexplore it:\n  devpulse report --warehouse %s --format table\n  devpulse query --warehouse %s \"SELECT * FROM metric_values WHERE grain = 'window' AND scope_kind = 'team'\"\n  open %s\n",
+			fmt.Fprintf(g.stdout, "demo took %s\n\nexplore it (no config needed: the teams are stored with the metrics):\n  devpulse report --warehouse %s --team payments\n  devpulse query --warehouse %s \"SELECT * FROM metric_values WHERE grain = 'window' AND scope_kind = 'team'\"\n  open %s\n",
 				time.Since(start).Round(time.Millisecond), out, out, html)
 			return nil
 		},
