@@ -17,6 +17,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 	type tile struct {
 		Title, Value, Sub, Tier, Trend string
 		Good                           bool
+		Neutral                        bool // no comparison (·) or no change (→): neither good nor bad news
 	}
 	type chart struct {
 		Title string
@@ -28,6 +29,8 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 	}
 	type scope struct {
 		Kind, Name string
+		Anchor     string
+		HasTitles  bool // some slowest change has a title the policy kept
 		Tiles      []tile
 		Breakdown  template.HTML
 		Charts     []chart
@@ -41,11 +44,12 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil}
 
 	for _, r := range rs {
-		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name}
+		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name)}
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time"} {
 			m := r.Set[name]
 			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Tier: m.Tier, Trend: Trend(name, m, r.Prev[name])}
 			t.Good = Better(name, t.Trend)
+			t.Neutral = t.Trend == "·" || t.Trend == "→"
 			var sub []string
 			switch {
 			case m.Band != "":
@@ -87,10 +91,11 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		for _, t := range r.Slowest {
 			c := change{Ref: fmt.Sprintf("%s!%d", t.MR.ProjectPath, t.MR.IID), URL: t.MR.WebURL, Coding: Human("seconds", t.Coding),
 				Pickup: Human("seconds", t.Pickup), Review: Human("seconds", t.Review), Deploy: Human("seconds", t.Deploy), Lead: Human("seconds", ptrf(total(t)))}
+			// A title the policy dropped or hashed shows as nothing: the
+			// reference alone, not "withheld" on every row.
 			if t.MR.Title != "" && !strings.HasPrefix(t.MR.Title, "h:") {
 				c.Title = t.MR.Title
-			} else {
-				c.Title = "(title withheld by the privacy policy)"
+				s.HasTitles = true
 			}
 			s.Slowest = append(s.Slowest, c)
 		}
@@ -219,14 +224,17 @@ h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef2}
 th{color:#485063;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 footer{color:#8a92a3;font-size:12px;padding:0 28px 24px}
+nav.toc{background:#fff;border-radius:10px;padding:10px 22px;margin:18px 0 0;box-shadow:0 1px 3px rgba(0,0,0,.08);font-size:13px}
+nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decoration:none}
 </style></head><body>
 <header><h1>devpulse · development condition</h1>
 <p>{{.Since}} – {{.Until}} · periods by {{.Grain}} in {{.TZ}} · people are pseudonymized; no free text is collected</p></header>
 <main>
-{{range .Scopes}}<section>
+{{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b>{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
+{{range .Scopes}}<section id="{{.Anchor}}">
 <h2>{{.Kind}} · {{.Name}}</h2>
 <div class="tiles">{{range .Tiles}}<div class="tile b-{{.Tier}}"><div class="t">{{.Title}}</div>
-<div class="v">{{.Value}} <span class="{{if .Good}}good{{else}}bad{{end}}" title="vs the previous window">{{.Trend}}</span></div>
+<div class="v">{{.Value}} <span class="{{if .Neutral}}muted{{else if .Good}}good{{else}}bad{{end}}" title="vs the previous window">{{.Trend}}</span></div>
 <div>{{if .Tier}}<span class="tier {{.Tier}}">{{.Tier}}</span>{{else}}<span class="muted">no tier: no data</span>{{end}}</div>
 <div class="s">{{.Sub}}</div></div>{{end}}</div>
 <h3>Lead time breakdown (p50 of each stage, deployed changes)</h3>{{.Breakdown}}
@@ -234,11 +242,25 @@ footer{color:#8a92a3;font-size:12px;padding:0 28px 24px}
 <h3>All metrics</h3><table><tr><th>metric</th><th>value</th><th>tier / band</th><th>trend</th><th>n</th></tr>
 {{range .Rows}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td><td>{{index . 2}}</td><td>{{index . 3}}</td><td class="num">{{index . 4}}</td></tr>{{end}}</table>
 <h3>Slowest merge requests to production</h3>
-{{if .Slowest}}<table><tr><th>merge request</th><th>title</th><th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
-{{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td><td>{{.Title}}</td><td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
+{{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
+{{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
 </section>{{end}}
 </main>
 <footer>Generated {{.Generated}} by devpulse. Definitions: docs/metrics.md in the devpulse repository (the metrics contract). Tiers use the DORA benchmarks of the year shown.</footer>
 </body></html>
 `))
+
+// anchor is a scope's id in the page, for the table of contents.
+func anchor(kind, name string) string {
+	var b strings.Builder
+	b.WriteString(kind + "-")
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
+}
