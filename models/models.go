@@ -292,6 +292,16 @@ type Output struct {
 	// (commits, notes, diffs, changelogs, journals). The record is still
 	// emitted, so the policy drops and counts it.
 	Excluded func(project string, labels []string, typ string) bool
+	// Total, when set, hears how many records the server says the list
+	// holds (X-Total, total_count, total), for progress and its ETA.
+	Total func(n int64)
+}
+
+// ReportTotal passes a list's total to Total, if anyone listens.
+func (o Output) ReportTotal(n int64) {
+	if o.Total != nil && n > 0 {
+		o.Total(n)
+	}
 }
 
 // Skips reports whether out excludes a record with these attributes.

@@ -44,6 +44,12 @@ type Progress interface {
 	Done(key warehouse.StreamKey, total int, err error)
 }
 
+// TotalWatcher is the optional part of a Progress that hears how many
+// records a stream's list holds, where the server says (for an ETA).
+type TotalWatcher interface {
+	Total(key warehouse.StreamKey, n int64)
+}
+
 // RequestWatcher is the optional part of a Progress that shows requests:
 // it is given each source's live counters and its client-side rate limit.
 type RequestWatcher interface {
@@ -333,6 +339,9 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 		_, ex := r.Policy.Excluded(project, labels, typ)
 		return ex
 	}}
+	if t, ok := r.Progress.(TotalWatcher); ok {
+		out.Total = func(n int64) { t.Total(key, n) }
+	}
 	if incremental {
 		// Incremental: records re-listed by the overlap window are skipped if unchanged.
 		out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {

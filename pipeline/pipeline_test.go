@@ -557,3 +557,32 @@ func TestCollect_ExcludedItemsChildrenAreNotFetched(t *testing.T) {
 		}
 	}
 }
+
+type totals struct {
+	mu sync.Mutex
+	by map[string]int64
+}
+
+func (t *totals) Start(warehouse.StreamKey)            {}
+func (t *totals) Records(warehouse.StreamKey, int)     {}
+func (t *totals) Done(warehouse.StreamKey, int, error) {}
+func (t *totals) Total(k warehouse.StreamKey, n int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.by[k.Stream] += n
+}
+
+// The list totals the server sends (X-Total) reach the progress display,
+// which turns them into "~N to go" and an ETA.
+func TestCollect_ReportsListTotalsToProgress(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 130, PipelinesPerProject: 20}, sandbox.Options{})
+	pol, _ := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	tot := &totals{by: map[string]int64{}}
+	r := &pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol, Progress: tot}
+	if _, err := r.Collect(context.Background(), pipeline.Options{Streams: []string{"merge_requests", "pipelines"}}); err != nil {
+		t.Fatal(err)
+	}
+	if tot.by["merge_requests"] != 260 || tot.by["pipelines"] != 40 {
+		t.Errorf("totals reported: %v; want 260 merge requests and 40 pipelines", tot.by)
+	}
+}

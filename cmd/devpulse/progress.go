@@ -34,10 +34,14 @@ type progress struct {
 	running map[string]int // running streams by source
 	done    int
 	records int
-	t0      time.Time
-	sources map[string]*watched
-	stop    chan struct{}
-	wg      sync.WaitGroup
+	// per running stream: records emitted, and the list's total when the
+	// server said it, for "of ~N" and the ETA
+	emitted  map[warehouse.StreamKey]int
+	expected map[warehouse.StreamKey]int64
+	t0       time.Time
+	sources  map[string]*watched
+	stop     chan struct{}
+	wg       sync.WaitGroup
 }
 
 type watched struct {
@@ -51,6 +55,7 @@ type watched struct {
 
 func newProgress(w io.Writer) *progress {
 	p := &progress{w: w, started: map[warehouse.StreamKey]time.Time{}, running: map[string]int{}, t0: time.Now(),
+		emitted: map[warehouse.StreamKey]int{}, expected: map[warehouse.StreamKey]int64{},
 		sources: map[string]*watched{}, stop: make(chan struct{}), every: 30 * time.Second}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
@@ -157,9 +162,32 @@ func (p *progress) runningTotal() int {
 	return n
 }
 
+// remaining is what the running streams with a known total still have to
+// list, and the ETA at the records rate so far ("" when unknown). The ETA
+// is an upper bound on incremental runs, which skip unchanged records.
+func (p *progress) remaining() (left int64, eta string) {
+	for k, total := range p.expected {
+		if n := total - int64(p.emitted[k]); n > 0 {
+			left += n
+		}
+	}
+	el := time.Since(p.t0).Seconds()
+	if left == 0 || p.records == 0 || el <= 0 {
+		return left, ""
+	}
+	d := time.Duration(float64(left) / (float64(p.records) / el) * float64(time.Second))
+	return left, "ETA " + d.Round(time.Second).String()
+}
+
 func (p *progress) redraw() {
 	line := fmt.Sprintf("collecting %s: %d streams running, %d done, %d records, %d requests (%.0f/s)",
 		time.Since(p.t0).Round(time.Second), p.runningTotal(), p.done, p.records, p.requests(), p.rate())
+	if left, eta := p.remaining(); left > 0 {
+		line += fmt.Sprintf(", ~%d to go", left)
+		if eta != "" {
+			line += ", " + eta
+		}
+	}
 	if l := p.limited(); len(l) > 0 {
 		line += "; limited by " + strings.Join(l, ", ")
 	}
@@ -169,6 +197,12 @@ func (p *progress) redraw() {
 func (p *progress) summaryAttrs() []any {
 	attrs := []any{"running", p.runningTotal(), "done", p.done, "records", p.records, "requests", p.requests(),
 		"requests_per_second", math.Round(p.rate()*10) / 10, "seconds", math.Round(time.Since(p.t0).Seconds())}
+	if left, eta := p.remaining(); left > 0 {
+		attrs = append(attrs, "to_go", left)
+		if eta != "" {
+			attrs = append(attrs, "eta", strings.TrimPrefix(eta, "ETA "))
+		}
+	}
 	if l := p.limited(); len(l) > 0 {
 		attrs = append(attrs, "limited_by", strings.Join(l, ", "))
 	}
@@ -192,6 +226,14 @@ func (p *progress) Start(k warehouse.StreamKey) {
 func (p *progress) Records(k warehouse.StreamKey, n int) {
 	p.mu.Lock()
 	p.records += n
+	p.emitted[k] += n
+	p.mu.Unlock()
+}
+
+// Total implements pipeline.TotalWatcher.
+func (p *progress) Total(k warehouse.StreamKey, n int64) {
+	p.mu.Lock()
+	p.expected[k] = n
 	p.mu.Unlock()
 }
 
@@ -200,6 +242,8 @@ func (p *progress) Done(k warehouse.StreamKey, total int, err error) {
 	defer p.mu.Unlock()
 	p.running[k.Source]--
 	p.done++
+	delete(p.expected, k)
+	delete(p.emitted, k)
 	d := time.Since(p.started[k])
 	status := "ok"
 	switch {

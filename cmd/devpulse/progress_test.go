@@ -24,6 +24,8 @@ func TestProgress_StatusRateLimitAndLogLines(t *testing.T) {
 	p.Watch("gitlab", stats, 25)
 	k := warehouse.StreamKey{Source: "gitlab", Scope: "acme/api", Stream: "merge_requests"}
 	p.Start(k)
+	p.Total(k, 200)
+	p.Records(k, 50)
 	now := time.Now()
 	p.sample(now)
 	stats.Requests.Add(50)
@@ -31,7 +33,7 @@ func TestProgress_StatusRateLimitAndLogLines(t *testing.T) {
 	p.mu.Lock()
 	p.redraw()
 	p.mu.Unlock()
-	if s := out.String(); !strings.Contains(s, "50 requests (25/s)") || !strings.Contains(s, "limited by gitlab at its rate_limit of 25 req/s (sources.gitlab.rate_limit") {
+	if s := out.String(); !strings.Contains(s, "50 records, 50 requests (25/s), ~150 to go, ETA ") || !strings.Contains(s, "limited by gitlab at its rate_limit of 25 req/s (sources.gitlab.rate_limit") {
 		t.Errorf("status line: %q", s)
 	}
 	out.Reset()

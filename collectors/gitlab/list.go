@@ -227,6 +227,9 @@ func scanList[T any](ctx context.Context, c *Collector, what, path string, opt a
 		}
 		if resp != nil && !requery { // a re-query's total counts from its own bound
 			pg.scan.Total(resp.TotalItems)
+			if pg.page == 1 {
+				out.ReportTotal(resp.TotalItems)
+			}
 		}
 		listed := make(map[string]time.Time, len(items))
 		var fresh []*T

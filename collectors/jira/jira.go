@@ -685,6 +685,9 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			q.Set("startAt", strconv.Itoa(startAt))
 			err = c.get(ctx, fmt.Sprintf("search issues (startAt %d)", startAt), "rest/api/2/search", q, &page)
 			sc.Total(int64(page.Total))
+			if startAt == 0 && err == nil {
+				out.ReportTotal(int64(page.Total)) // Cloud's search/jql tells no total
+			}
 		}
 		if err != nil {
 			return err

@@ -403,6 +403,9 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			return fmt.Errorf("%s (offset %d): malformed response: no issues array but total_count %d", what, offset, page.TotalCount)
 		}
 		sc.Total(int64(page.TotalCount))
+		if offset == 0 {
+			out.ReportTotal(int64(page.TotalCount))
+		}
 		listed := map[string]time.Time{}
 		var fresh []*IssueJSON
 		for i, x := range page.Issues {
