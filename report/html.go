@@ -31,6 +31,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Kind, Name string
 		Anchor     string
 		HasTitles  bool // some slowest change has a title the policy kept
+		Notes      []string
 		Tiles      []tile
 		Breakdown  template.HTML
 		Charts     []chart
@@ -44,8 +45,11 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil}
 
 	for _, r := range rs {
-		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name)}
+		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name), Notes: Notes(r)}
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time"} {
+			if NoDeployments(r) {
+				break // no tiles of dashes and a red "low": the note says why
+			}
 			m := r.Set[name]
 			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Tier: m.Tier, Trend: Trend(name, m, r.Prev[name])}
 			t.Good = Better(name, t.Trend)
@@ -63,19 +67,19 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			t.Sub = strings.Join(append(sub, fmt.Sprintf("n=%d", m.N)), " · ")
 			s.Tiles = append(s.Tiles, t)
 		}
-		if bd := r.Set["lead_time_breakdown"]; bd != nil {
+		if bd := r.Set["lead_time_breakdown"]; bd != nil && !NoDeployments(r) {
 			s.Breakdown = stackedBar(bd)
 		}
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
 			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
-			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) {
+			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) && !(doraMetrics[name] && NoDeployments(r)) {
 				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
 			}
 		}
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || name == "lead_time_breakdown" || (flowMetrics[name] && m.N == 0) {
+			if m == nil || name == "lead_time_breakdown" || (flowMetrics[name] && m.N == 0) || (doraMetrics[name] && NoDeployments(r)) {
 				continue
 			}
 			val := Human(m.Unit, headline(m))
@@ -224,6 +228,7 @@ h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef2}
 th{color:#485063;font-weight:600}td.num{text-align:right;font-variant-numeric:tabular-nums}
 footer{color:#8a92a3;font-size:12px;padding:0 28px 24px}
+p.note{background:#f2f4f8;border-left:4px solid #8a92a3;padding:6px 10px;margin:6px 0;color:#485063;font-size:13px}
 nav.toc{background:#fff;border-radius:10px;padding:10px 22px;margin:18px 0 0;box-shadow:0 1px 3px rgba(0,0,0,.08);font-size:13px}
 nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decoration:none}
 </style></head><body>
@@ -233,11 +238,12 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b>{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
 {{range .Scopes}}<section id="{{.Anchor}}">
 <h2>{{.Kind}} · {{.Name}}</h2>
-<div class="tiles">{{range .Tiles}}<div class="tile b-{{.Tier}}"><div class="t">{{.Title}}</div>
+{{range .Notes}}<p class="note">{{.}}</p>{{end}}
+{{if .Tiles}}<div class="tiles">{{range .Tiles}}<div class="tile b-{{.Tier}}"><div class="t">{{.Title}}</div>
 <div class="v">{{.Value}} <span class="{{if .Neutral}}muted{{else if .Good}}good{{else}}bad{{end}}" title="vs the previous window">{{.Trend}}</span></div>
 <div>{{if .Tier}}<span class="tier {{.Tier}}">{{.Tier}}</span>{{else}}<span class="muted">no tier: no data</span>{{end}}</div>
 <div class="s">{{.Sub}}</div></div>{{end}}</div>
-<h3>Lead time breakdown (p50 of each stage, deployed changes)</h3>{{.Breakdown}}
+<h3>Lead time breakdown (p50 of each stage, deployed changes)</h3>{{.Breakdown}}{{end}}
 <h3>Trends</h3><div class="charts">{{range .Charts}}<div class="chart"><div class="t">{{.Title}}</div>{{.SVG}}</div>{{end}}</div>
 <h3>All metrics</h3><table><tr><th>metric</th><th>value</th><th>tier / band</th><th>trend</th><th>n</th></tr>
 {{range .Rows}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td><td>{{index . 2}}</td><td>{{index . 3}}</td><td class="num">{{index . 4}}</td></tr>{{end}}</table>

@@ -34,6 +34,46 @@ type DocScope struct {
 	Name    string                    `json:"name"`
 	Metrics map[string]map[string]any `json:"metrics"`
 	Slowest []DocChange               `json:"slowest_merge_requests"`
+	// Notes say which families have no data in the window and why, so an
+	// absent figure is not read as a bad one.
+	Notes []string `json:"notes"`
+}
+
+// doraMetrics need production deployments: without any they are not shown.
+var doraMetrics = map[string]bool{"deployment_count": true, "deployment_frequency": true, "lead_time_for_changes": true, "lead_time_breakdown": true,
+	"change_failure_rate": true, "failed_deployment_recovery_time": true, "rework_rate": true, "deploy_attempt_failure_rate": true}
+
+// NoDeployments tells whether the scope had no production deployment in the
+// window: then a deployment frequency of 0 and a "low" tier would describe
+// the collection, not the team.
+func NoDeployments(r Result) bool {
+	m := r.Set["deployment_count"]
+	return m == nil || m.N == 0
+}
+
+// Notes say what a scope has no data for in the window, and why.
+func Notes(r Result) []string {
+	var out []string
+	if NoDeployments(r) {
+		out = append(out, "no production deployments in the window, so no DORA figures: does this project deploy through GitLab environments? "+
+			"A deployment counts when its environment's tier is production or its name matches deployments.production")
+	}
+	if m := r.Set["mr_throughput"]; m == nil || m.N == 0 {
+		out = append(out, "no merge request was merged in the window, so no review figures")
+	}
+	if m := r.Set["pipeline_success_rate"]; m == nil || m.N == 0 {
+		out = append(out, "no finished default-branch pipeline in the window, so no CI figures")
+	}
+	flow := false
+	for name := range flowMetrics {
+		if m := r.Set[name]; m != nil && m.N > 0 {
+			flow = true
+		}
+	}
+	if !flow {
+		out = append(out, "no tracker issue moved in the window, so no flow or sprint figures (JIRA, Redmine or GitLab issues)")
+	}
+	return out
 }
 
 // DocChange is one of the window's slowest deployed MRs.
@@ -188,7 +228,7 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 	d := &Doc{Window: DocWindow{Since: o.Since.In(o.Location).Format(time.RFC3339), Until: o.Until.In(o.Location).Format(time.RFC3339),
 		Timezone: o.Location.String(), Grain: o.Grain}, GeneratedAt: now.UTC().Format(time.RFC3339)}
 	for _, r := range rs {
-		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}}
+		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Notes: append([]string{}, Notes(r)...)}
 		for _, name := range Order {
 			if m := r.Set[name]; m != nil {
 				s.Metrics[name] = docMetric(name, m, r.Prev[name])
@@ -277,7 +317,7 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || name == "deployment_count" || (flowMetrics[name] && m.N == 0) {
+			if m == nil || name == "deployment_count" || (flowMetrics[name] && m.N == 0) || (doraMetrics[name] && NoDeployments(r)) {
 				continue
 			}
 			if name == "lead_time_breakdown" {
@@ -301,5 +341,35 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 			}
 			fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6d\n", Titles[name], val, tier, Trend(name, m, r.Prev[name]), m.N)
 		}
+		for _, n := range Notes(r) {
+			for i, line := range wrap(n, 80-8) {
+				prefix := "  note: "
+				if i > 0 {
+					prefix = "        "
+				}
+				fmt.Fprintln(w, prefix+line)
+			}
+		}
 	}
+}
+
+// wrap breaks text at spaces into lines of at most width runes.
+func wrap(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case len([]rune(line))+1+len([]rune(word)) <= width:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -241,3 +241,35 @@ func TestMetricOptions_CarriesFlowActiveStatuses(t *testing.T) {
 		t.Errorf("metrics see active statuses %v", o.Flow.ActiveStatuses)
 	}
 }
+
+// A scope without production deployments shows no DORA tiles, no tier and
+// no DORA rows, and says why, in every format.
+func TestNoDeployments_SaysWhyInsteadOfALowTier(t *testing.T) {
+	b := batch()
+	b.Deployments = nil
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+	rs := Compute(b, Scopes(nil, b), o)
+	var page, table, js bytes.Buffer
+	if err := WriteHTML(&page, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	WriteTable(&table, rs, o)
+	if err := WriteJSON(&js, Document(rs, o, now)); err != nil {
+		t.Fatal(err)
+	}
+	const why = "no production deployments in the window, so no DORA figures"
+	for name, out := range map[string]string{"html": page.String(), "table": table.String(), "json": js.String()} {
+		if !strings.Contains(out, why) {
+			t.Errorf("%s does not say why DORA is missing", name)
+		}
+	}
+	if strings.Contains(page.String(), `class="tier low"`) || strings.Contains(page.String(), `class="tiles"`) {
+		t.Error("the page shows DORA tiles or a low tier without any deployment")
+	}
+	if strings.Contains(table.String(), "Deployment frequency") || strings.Contains(table.String(), "Change failure rate") {
+		t.Errorf("the table lists DORA rows without deployments:\n%s", table.String())
+	}
+	if !strings.Contains(table.String(), "MRs merged") {
+		t.Error("the review figures went too")
+	}
+}
