@@ -74,7 +74,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
 			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) && !(doraMetrics[name] && NoDeployments(r)) {
-				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
+				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m, o.Since, o.Until)})
 			}
 		}
 		for _, name := range Order {
@@ -154,8 +154,10 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 }
 
 // lineChart draws a series with its axis labels.
-func lineChart(m *metrics.Metric) template.HTML {
-	const W, H, L, B, T = 300.0, 140.0, 58.0, 22.0, 8.0
+func lineChart(m *metrics.Metric, since, until time.Time) template.HTML {
+	// cut: the period is not whole (not ended yet, or reaching past an edge of the window)
+	cut := func(p metrics.Point) bool { return p.Partial || p.PeriodStart.Before(since) || p.PeriodEnd.After(until) }
+	const W, H, L, B, T = 300.0, 146.0, 58.0, 22.0, 16.0
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, W, H)
 	maxV := 0.0
@@ -188,16 +190,44 @@ func lineChart(m *metrics.Metric) template.HTML {
 	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, L-4, T+ph)
-	var pts []string
+	// A period cut by the window's edge holds only part of its days: its
+	// point is hollow and its segments dashed, so a 1-day week cannot pass
+	// for a spike or a slump.
+	prev := -1
+	partials := 0
 	for i, p := range m.Series {
 		if p.Value == nil {
 			continue
 		}
-		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(*p.Value)))
-		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="#3b6fb6"><title>%s: %s (n=%d)</title></circle>`,
-			x(i), y(*p.Value), p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N)
+		if prev >= 0 {
+			dash := ""
+			if cut(p) || cut(m.Series[prev]) {
+				dash = ` stroke-dasharray="3 3"`
+			}
+			fmt.Fprintf(&sb, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#3b6fb6" stroke-width="1.8"%s/>`,
+				x(prev), y(*m.Series[prev].Value), x(i), y(*p.Value), dash)
+		}
+		prev = i
 	}
-	fmt.Fprintf(&sb, `<polyline points="%s" fill="none" stroke="#3b6fb6" stroke-width="1.8"/>`, strings.Join(pts, " "))
+	for i, p := range m.Series {
+		if p.Value == nil {
+			continue
+		}
+		fill, note := "#3b6fb6", ""
+		if cut(p) {
+			fill, note = "#fff", ", partial period"
+			partials++
+		}
+		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s" stroke="#3b6fb6"><title>%s: %s (n=%d%s)</title></circle>`,
+			x(i), y(*p.Value), fill, p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N, note)
+	}
+	if partials > 0 {
+		fmt.Fprintf(&sb, `<text x="%.0f" y="9" font-size="9" text-anchor="end" class="muted">○ partial period</text>`, W-6)
+	}
+	if len(m.Series) > 2 {
+		mid := len(m.Series) / 2
+		fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="middle" class="muted">%s</text>`, x(mid), H-6, m.Series[mid].PeriodStart.Format("2 Jan"))
+	}
 	first, last := m.Series[0].PeriodStart, m.Series[len(m.Series)-1].PeriodStart
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, L, H-6, first.Format("2 Jan"))
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, W-6, H-6, last.Format("2 Jan"))

@@ -273,3 +273,25 @@ func TestNoDeployments_SaysWhyInsteadOfALowTier(t *testing.T) {
 		t.Error("the review figures went too")
 	}
 }
+
+// Periods cut by the window's edges are drawn hollow and dashed, so a
+// partial week cannot pass for a spike.
+func TestLineChart_MarksPartialPeriods(t *testing.T) {
+	since, until := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)
+	v := func(x float64) *float64 { return &x }
+	week := func(d int) metrics.Point {
+		start := time.Date(2026, 3, 2+7*d, 0, 0, 0, 0, time.UTC)
+		return metrics.Point{PeriodStart: start, PeriodEnd: start.AddDate(0, 0, 7), Value: v(float64(1 + d)), N: 1}
+	}
+	m := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2), week(3)}}
+	svg := string(lineChart(m, since, until))
+	if n := strings.Count(svg, `fill="#fff"`); n != 2 {
+		t.Errorf("%d hollow points; want 2 (the first week starts before the window, the last ends after it)", n)
+	}
+	if n := strings.Count(svg, `stroke-dasharray`); n != 2 {
+		t.Errorf("%d dashed segments; want 2", n)
+	}
+	if !strings.Contains(svg, "partial period") {
+		t.Error("no legend for partial periods")
+	}
+}
