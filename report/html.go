@@ -156,7 +156,9 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 // lineChart draws a series with its axis labels.
 func lineChart(m *metrics.Metric, since, until time.Time) template.HTML {
 	// cut: the period is not whole (not ended yet, or reaching past an edge of the window)
-	cut := func(p metrics.Point) bool { return p.Partial || p.PeriodStart.Before(since) || p.PeriodEnd.After(until) }
+	cut := func(p metrics.Point) bool {
+		return p.Partial || p.PeriodStart.Before(since) || p.PeriodEnd.After(until)
+	}
 	const W, H, L, B, T = 300.0, 146.0, 58.0, 22.0, 16.0
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, W, H)
