@@ -41,8 +41,11 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 	data := struct {
 		Since, Until, TZ, Grain, Generated string
 		Scopes                             []scope
+		CompareHeader                      []string
+		Compare                            [][]string
 	}{o.Since.In(o.Location).Format("2 Jan 2006"), o.Until.Add(-time.Nanosecond).In(o.Location).Format("2 Jan 2006"),
-		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil}
+		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil, nil, nil}
+	data.CompareHeader, data.Compare = Comparison(rs)
 
 	for _, r := range rs {
 		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name), Notes: Notes(r)}
@@ -267,7 +270,9 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 <header><h1>devpulse · development condition</h1>
 <p>{{.Since}} – {{.Until}} · periods by {{.Grain}} in {{.TZ}} · people are pseudonymized; no free text is collected</p></header>
 <main>
-{{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b>{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
+{{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b>{{if .Compare}} <a href="#teams">teams side by side</a>{{end}}{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
+{{if .Compare}}<section id="teams"><h2>Teams side by side</h2><table><tr>{{range .CompareHeader}}<th>{{.}}</th>{{end}}</tr>
+{{range .Compare}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></section>{{end}}
 {{range .Scopes}}<section id="{{.Anchor}}">
 <h2>{{.Kind}} · {{.Name}}</h2>
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}

@@ -301,6 +301,41 @@ func short(part string) string {
 	return part
 }
 
+// comparison are the headline metrics teams are set side by side on.
+var comparison = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
+	"mr_throughput", "review_time", "cycle_time"}
+
+// Comparison is every team's headline value and trend, one row per team
+// (nil with fewer than two teams: nothing to compare).
+func Comparison(rs []Result) (header []string, rows [][]string) {
+	var teams []Result
+	for _, r := range rs {
+		if r.Scope.Kind == "team" {
+			teams = append(teams, r)
+		}
+	}
+	if len(teams) < 2 {
+		return nil, nil
+	}
+	header = []string{"team"}
+	for _, name := range comparison {
+		header = append(header, Titles[name])
+	}
+	for _, r := range teams {
+		row := []string{r.Scope.Name}
+		for _, name := range comparison {
+			m := r.Set[name]
+			if m == nil || m.N == 0 || (doraMetrics[name] && NoDeployments(r)) {
+				row = append(row, "–")
+				continue
+			}
+			row = append(row, Human(m.Unit, headline(m))+" "+Trend(name, m, r.Prev[name]))
+		}
+		rows = append(rows, row)
+	}
+	return header, rows
+}
+
 // Window is how every command writes a window: its first and last day, both
 // included, in the metrics zone ("2026-01-01..2026-01-31 UTC, 31 days").
 func Window(o metrics.Options) string {
@@ -312,6 +347,13 @@ func Window(o metrics.Options) string {
 func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 	days := o.Until.Sub(o.Since).Hours() / 24
 	fmt.Fprintf(w, "devpulse report %s (arrows: vs previous %.0f)\n", Window(o), days)
+	if _, rows := Comparison(rs); rows != nil {
+		// Four columns fit 80: the delivery headline of each team.
+		fmt.Fprintf(w, "\nteams side by side\n  %-16s %-14s %-14s %-14s %-14s\n", "team", "deploys", "lead time", "failure rate", "recovery")
+		for _, row := range rows {
+			fmt.Fprintf(w, "  %-16s %-14s %-14s %-14s %-14s\n", row[0], row[1], row[2], row[3], row[4])
+		}
+	}
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s\n", r.Scope.Kind, r.Scope.Name)
 		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")

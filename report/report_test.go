@@ -295,3 +295,37 @@ func TestLineChart_MarksPartialPeriods(t *testing.T) {
 		t.Error("no legend for partial periods")
 	}
 }
+
+// With two teams or more, a comparison puts them side by side (HTML and
+// table), with "–" where a team has no data rather than a number.
+func TestComparison_TeamsSideBySide(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Sources["gitlab"] = &config.Source{Name: "gitlab", URL: "https://gitlab.example.com"}
+	cfg.Teams = map[string][]string{"api": {"gitlab:acme/api"}, "web": {"gitlab:acme/web"}, "ghost": {"gitlab:acme/none"}}
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+	b := batch()
+	rs := Compute(b, Scopes(TeamMembers(cfg), b), o)
+	header, rows := Comparison(rs)
+	if len(rows) != 3 || header[1] != Titles["deployment_frequency"] || rows[0][0] != "api" || rows[1][0] != "ghost" {
+		t.Fatalf("comparison: %v %v", header, rows)
+	}
+	if !regexp.MustCompile(`^[0-9.]+/(day|week) [·→↑↓]$`).MatchString(rows[0][1]) {
+		t.Errorf("api's deployment frequency cell: %q", rows[0][1])
+	}
+	for _, cell := range rows[1][1:] {
+		if cell != "–" {
+			t.Errorf("a team without data shows %q", cell)
+		}
+	}
+	var page, table bytes.Buffer
+	if err := WriteHTML(&page, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	WriteTable(&table, rs, o)
+	if !strings.Contains(page.String(), `<section id="teams"><h2>Teams side by side</h2>`) || !strings.Contains(page.String(), `<a href="#teams">`) {
+		t.Error("the page has no team comparison")
+	}
+	if !strings.Contains(table.String(), "teams side by side") {
+		t.Errorf("the table has no team comparison:\n%s", table.String())
+	}
+}
