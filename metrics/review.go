@@ -1,6 +1,11 @@
 package metrics
 
-import "time"
+import (
+	"sort"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
 
 // Review computes merge-request throughput and review health over MRs merged
 // in the window (each in the period of its merge). Bot-authored MRs are left
@@ -71,4 +76,42 @@ func (o Options) means(name string, xs []sample) *Metric {
 		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: mean(by[p]), N: len(by[p])})
 	}
 	return m
+}
+
+// Waiting is an open merge request no one but its author has reviewed yet.
+type Waiting struct {
+	MR    *models.MergeRequest
+	Since time.Time // ready for review (created, or un-drafted)
+	For   float64   // seconds waited until at
+}
+
+// WaitingForReview lists the open, ready (not draft) merge requests of
+// people (not bots) that have no review by anyone but their author at at,
+// longest waiting first (ties by id), at most limit of them.
+func WaitingForReview(in Input, at time.Time, limit int) []Waiting {
+	var out []Waiting
+	for i := range in.MergeRequests {
+		m := &in.MergeRequests[i]
+		if m.State != "opened" || m.Draft || m.Author.IsBot {
+			continue
+		}
+		since := ready(m)
+		if since.After(at) {
+			continue
+		}
+		if first, ok := firstReview(m); ok && !first.After(at) {
+			continue
+		}
+		out = append(out, Waiting{MR: m, Since: since, For: at.Sub(since).Seconds()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].For != out[j].For {
+			return out[i].For > out[j].For
+		}
+		return out[i].MR.ID < out[j].MR.ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
 }

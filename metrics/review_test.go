@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/devpulse/devpulse/models"
 )
@@ -86,4 +88,32 @@ func TestCIMetrics(t *testing.T) {
 	}
 	// queue [10, 30, 20] → p50 20
 	near(t, "queue p50", find(ms, "pipeline_queue_time").P50, 20)
+}
+
+// Open, ready MRs of people without a review by someone else, longest first.
+func TestWaitingForReview(t *testing.T) {
+	at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	day := func(d int) time.Time { return at.AddDate(0, 0, -d) }
+	ptr := func(t time.Time) *time.Time { return &t }
+	author := models.Person{Token: "a"}
+	in := Input{MergeRequests: []models.MergeRequest{
+		{ID: "old", State: "opened", Author: author, CreatedAt: day(9)},
+		{ID: "undrafted", State: "opened", Author: author, CreatedAt: day(20), ReadyAt: ptr(day(3))},
+		{ID: "self-noted", State: "opened", Author: author, CreatedAt: day(5), Reviews: []models.MRReview{{Reviewer: author, CreatedAt: day(4)}}},
+		{ID: "reviewed", State: "opened", Author: author, CreatedAt: day(8), Reviews: []models.MRReview{{Reviewer: models.Person{Token: "r"}, CreatedAt: day(7)}}},
+		{ID: "draft", State: "opened", Draft: true, Author: author, CreatedAt: day(30)},
+		{ID: "bot", State: "opened", Author: models.Person{Token: "b", IsBot: true}, CreatedAt: day(30)},
+		{ID: "merged", State: "merged", Author: author, CreatedAt: day(30)},
+	}}
+	got := WaitingForReview(in, at, 10)
+	var ids []string
+	for _, w := range got {
+		ids = append(ids, w.MR.ID)
+	}
+	if strings.Join(ids, ",") != "old,self-noted,undrafted" || got[0].For != 9*24*3600 || got[2].For != 3*24*3600 {
+		t.Errorf("waiting: %v (%v)", ids, got)
+	}
+	if n := len(WaitingForReview(in, at, 2)); n != 2 {
+		t.Errorf("limit: %d", n)
+	}
 }

@@ -27,11 +27,13 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Ref, URL, Title                      string
 		Coding, Pickup, Review, Deploy, Lead string
 	}
+	type waiting struct{ Ref, URL, Since, For string }
 	type scope struct {
 		Kind, Name string
 		Anchor     string
 		HasTitles  bool // some slowest change has a title the policy kept
 		Notes      []string
+		Waiting    []waiting
 		Tiles      []tile
 		Breakdown  template.HTML
 		Charts     []chart
@@ -77,7 +79,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
 			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) && !(doraMetrics[name] && NoDeployments(r)) {
-				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m, o.Since, o.Until)})
+				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
 			}
 		}
 		for _, name := range Order {
@@ -105,6 +107,11 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				s.HasTitles = true
 			}
 			s.Slowest = append(s.Slowest, c)
+		}
+		for _, x := range r.Waiting {
+			f := x.For
+			s.Waiting = append(s.Waiting, waiting{Ref: fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), URL: x.MR.WebURL,
+				Since: x.Since.In(o.Location).Format("2 Jan 15:04"), For: Human("seconds", &f)})
 		}
 		data.Scopes = append(data.Scopes, s)
 	}
@@ -157,11 +164,11 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 }
 
 // lineChart draws a series with its axis labels.
-func lineChart(m *metrics.Metric, since, until time.Time) template.HTML {
-	// cut: the period is not whole (not ended yet, or reaching past an edge of the window)
-	cut := func(p metrics.Point) bool {
-		return p.Partial || p.PeriodStart.Before(since) || p.PeriodEnd.After(until)
-	}
+func lineChart(m *metrics.Metric) template.HTML {
+	// Series points are whole periods, also where a period reaches past the
+	// window's edge (metrics.Compute); only a period that had not ended when
+	// the data was read is partial.
+	cut := func(p metrics.Point) bool { return p.Partial }
 	const W, H, L, B, T = 300.0, 146.0, 58.0, 22.0, 16.0
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg viewBox="0 0 %.0f %.0f" width="100%%" role="img">`, W, H)
@@ -195,9 +202,9 @@ func lineChart(m *metrics.Metric, since, until time.Time) template.HTML {
 	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, L-4, T+ph)
-	// A period cut by the window's edge holds only part of its days: its
-	// point is hollow and its segments dashed, so a 1-day week cannot pass
-	// for a spike or a slump.
+	// A period not ended yet holds only part of its days: its point is
+	// hollow and its segments dashed, so a 1-day week cannot pass for a
+	// spike or a slump.
 	prev := -1
 	partials := 0
 	for i, p := range m.Series {
@@ -288,6 +295,9 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
 {{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
+{{if .Waiting}}<h3>Open merge requests waiting longest for a first review</h3>
+<table><tr><th>merge request</th><th>ready since</th><th>waiting</th></tr>
+{{range .Waiting}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td><td>{{.Since}}</td><td class="num">{{.For}}</td></tr>{{end}}</table>{{end}}
 </section>{{end}}
 </main>
 <footer>Generated {{.Generated}} by devpulse. Definitions: docs/metrics.md in the devpulse repository (the metrics contract). Tiers use the DORA benchmarks of the year shown.</footer>

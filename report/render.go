@@ -34,6 +34,7 @@ type DocScope struct {
 	Name    string                    `json:"name"`
 	Metrics map[string]map[string]any `json:"metrics"`
 	Slowest []DocChange               `json:"slowest_merge_requests"`
+	Waiting []DocWaiting              `json:"waiting_for_review"`
 	// Notes say which families have no data in the window and why, so an
 	// absent figure is not read as a bad one.
 	Notes []string `json:"notes"`
@@ -87,6 +88,15 @@ type DocChange struct {
 	Pickup     *float64 `json:"pickup"`
 	Review     *float64 `json:"review"`
 	Deploy     *float64 `json:"deploy"`
+}
+
+// DocWaiting is an open MR waiting for its first review.
+type DocWaiting struct {
+	ID      string  `json:"id"`
+	Ref     string  `json:"ref"`
+	WebURL  string  `json:"web_url"`
+	ReadyAt string  `json:"ready_at"`
+	Waiting float64 `json:"waiting_seconds"`
 }
 
 // DocPoint is one period.
@@ -228,7 +238,12 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 	d := &Doc{Window: DocWindow{Since: o.Since.In(o.Location).Format(time.RFC3339), Until: o.Until.In(o.Location).Format(time.RFC3339),
 		Timezone: o.Location.String(), Grain: o.Grain}, GeneratedAt: now.UTC().Format(time.RFC3339)}
 	for _, r := range rs {
-		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Notes: append([]string{}, Notes(r)...)}
+		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Waiting: []DocWaiting{},
+			Notes: append([]string{}, Notes(r)...)}
+		for _, w := range r.Waiting {
+			s.Waiting = append(s.Waiting, DocWaiting{ID: w.MR.ID, Ref: fmt.Sprintf("%s!%d", w.MR.ProjectPath, w.MR.IID), WebURL: w.MR.WebURL,
+				ReadyAt: w.Since.In(o.Location).Format(time.RFC3339), Waiting: w.For})
+		}
 		for _, name := range Order {
 			if m := r.Set[name]; m != nil {
 				s.Metrics[name] = docMetric(name, m, r.Prev[name])
@@ -382,6 +397,15 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 				tier = fmt.Sprintf("%s (%d)", m.Tier, m.Year)
 			}
 			fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6d\n", Titles[name], val, tier, Trend(name, m, r.Prev[name]), m.N)
+		}
+		if len(r.Waiting) > 0 {
+			fmt.Fprintln(w, "  waiting longest for a first review:")
+			for i, x := range r.Waiting {
+				if i == 3 {
+					break
+				}
+				fmt.Fprintf(w, "    %-50s %s\n", fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), Human("seconds", &x.For))
+			}
 		}
 		for _, n := range Notes(r) {
 			for i, line := range wrap(n, 80-8) {

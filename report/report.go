@@ -178,7 +178,8 @@ type Result struct {
 	Scope   Scope
 	Set     metrics.Set
 	Prev    metrics.Set
-	Slowest []metrics.Timing // the window's deployed changes, slowest lead first
+	Slowest []metrics.Timing  // the window's deployed changes, slowest lead first
+	Waiting []metrics.Waiting // open MRs waiting longest for a first review, as of the newest landed change
 }
 
 // byProject splits the records by (instance, project) once; scopes are then
@@ -250,6 +251,19 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	prev := o
 	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
 	groups := byProject(b)
+	// Waiting is measured to the newest change that landed (or the window's
+	// end, if earlier): what the data knows, the same whenever the report is
+	// rendered, not a clock that makes two renders differ.
+	asOf := o.Until
+	var newest time.Time
+	for i := range b.MergeRequests {
+		if u := b.MergeRequests[i].UpdatedAt; u.After(newest) {
+			newest = u
+		}
+	}
+	if !newest.IsZero() && newest.Before(asOf) {
+		asOf = newest
+	}
 	out := make([]Result, 0, len(scopes))
 	for _, s := range scopes {
 		in := scopeInput(groups, s)
@@ -269,6 +283,7 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 		if len(r.Slowest) > 10 {
 			r.Slowest = r.Slowest[:10]
 		}
+		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
 		out = append(out, r)
 	}
 	return out

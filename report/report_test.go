@@ -274,22 +274,23 @@ func TestNoDeployments_SaysWhyInsteadOfALowTier(t *testing.T) {
 	}
 }
 
-// Periods cut by the window's edges are drawn hollow and dashed, so a
-// partial week cannot pass for a spike.
+// A period not ended when the data was read is drawn hollow and dashed, so
+// a partial week cannot pass for a spike; whole periods are solid.
 func TestLineChart_MarksPartialPeriods(t *testing.T) {
-	since, until := time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 25, 0, 0, 0, 0, time.UTC)
 	v := func(x float64) *float64 { return &x }
 	week := func(d int) metrics.Point {
 		start := time.Date(2026, 3, 2+7*d, 0, 0, 0, 0, time.UTC)
 		return metrics.Point{PeriodStart: start, PeriodEnd: start.AddDate(0, 0, 7), Value: v(float64(1 + d)), N: 1}
 	}
-	m := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2), week(3)}}
-	svg := string(lineChart(m, since, until))
-	if n := strings.Count(svg, `fill="#fff"`); n != 2 {
-		t.Errorf("%d hollow points; want 2 (the first week starts before the window, the last ends after it)", n)
+	last := week(3)
+	last.Partial = true
+	m := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2), last}}
+	svg := string(lineChart(m))
+	if n := strings.Count(svg, `fill="#fff"`); n != 1 {
+		t.Errorf("%d hollow points; want 1 (the week not ended)", n)
 	}
-	if n := strings.Count(svg, `stroke-dasharray`); n != 2 {
-		t.Errorf("%d dashed segments; want 2", n)
+	if n := strings.Count(svg, `stroke-dasharray`); n != 1 {
+		t.Errorf("%d dashed segments; want 1", n)
 	}
 	if !strings.Contains(svg, "partial period") {
 		t.Error("no legend for partial periods")
@@ -327,5 +328,34 @@ func TestComparison_TeamsSideBySide(t *testing.T) {
 	}
 	if !strings.Contains(table.String(), "teams side by side") {
 		t.Errorf("the table has no team comparison:\n%s", table.String())
+	}
+}
+
+// Open MRs waiting longest for a first review are listed in every format,
+// measured to the newest landed change (the same whenever it is rendered).
+func TestWaitingForReview_InEveryFormat(t *testing.T) {
+	b := batch()
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+	org := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: org, ID: "open1", ProjectPath: "acme/api", IID: 77, State: "opened",
+		Author: models.Person{Token: "a1"}, CreatedAt: h(7*72 + 10 - 72), UpdatedAt: h(7*72 + 10 - 72), TargetBranch: "main"})
+	// measured to the newest landed change: the last MR's update, h(7*72+10), three days later
+	rs := Compute(b, Scopes(nil, b), o)
+	var page, table, js bytes.Buffer
+	if err := WriteHTML(&page, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	WriteTable(&table, rs, o)
+	if err := WriteJSON(&js, Document(rs, o, now)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "waiting longest for a first review") || !strings.Contains(page.String(), "acme/api!77") {
+		t.Error("the page does not list the waiting MR")
+	}
+	if !regexp.MustCompile(`acme/api!77\s+3\.0d`).MatchString(table.String()) {
+		t.Errorf("the table does not list the waiting MR:\n%s", table.String())
+	}
+	if !strings.Contains(js.String(), `"ref": "acme/api!77"`) || !strings.Contains(js.String(), `"waiting_seconds": 259200`) {
+		t.Errorf("the JSON does not list it")
 	}
 }
