@@ -393,3 +393,34 @@ func (o Options) sprintMetrics(hs []*history, sprints []models.Sprint) []*Metric
 	}
 	return []*Metric{vel, sd}
 }
+
+// Aging is an issue in progress at a moment, with how long it has been.
+type Aging struct {
+	Issue *models.Issue
+	Since time.Time // first entry into in progress
+	Age   float64   // seconds until at
+}
+
+// AgingWIP lists the issues in progress at at, oldest first (ties by id),
+// at most limit of them: the work a retro asks about.
+func AgingWIP(in Input, at time.Time, limit int) []Aging {
+	var out []Aging
+	for i := range in.Issues {
+		h := newHistory(&in.Issues[i])
+		ip, ok := h.firstInProgress()
+		if !ok || ip.After(at) || h.category(at) != models.CategoryInProgress {
+			continue
+		}
+		out = append(out, Aging{Issue: &in.Issues[i], Since: ip, Age: at.Sub(ip).Seconds()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Age != out[j].Age {
+			return out[i].Age > out[j].Age
+		}
+		return out[i].Issue.ID < out[j].Issue.ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}

@@ -214,3 +214,19 @@ func TestSayDo_IssueCreatedIntoARunningSprintIsAdded(t *testing.T) {
 		})
 	}
 }
+
+// The oldest work in progress: issues in progress at the moment, by age
+// since they first entered in progress; done and to-do issues are not.
+func TestAgingWIP(t *testing.T) {
+	in := Input{Issues: []models.Issue{
+		issue("old", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0)), rev(dh(5, 0))),
+		issue("new", dh(0, 0), todo(dh(0, 0)), ip(dh(8, 0))),
+		issue("done", dh(0, 0), ip(dh(0, 0)), done(dh(2, 0))),
+		issue("todo", dh(0, 0), todo(dh(0, 0))),
+		issue("later", dh(0, 0), todo(dh(0, 0)), ip(dh(12, 0))),
+	}}
+	got := AgingWIP(in, dh(10, 0), 10)
+	if len(got) != 2 || got[0].Issue.ID != "old" || got[0].Age != 9*day || got[1].Issue.ID != "new" || got[1].Age != 2*day {
+		t.Errorf("aging: %+v", got)
+	}
+}

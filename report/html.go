@@ -28,12 +28,17 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Coding, Pickup, Review, Deploy, Lead string
 	}
 	type waiting struct{ Ref, URL, Since, For string }
+	type aging struct {
+		Key, Type, Status, Since, Age string
+		Over                          bool
+	}
 	type scope struct {
 		Kind, Name string
 		Anchor     string
 		HasTitles  bool // some slowest change has a title the policy kept
 		Notes      []string
 		Waiting    []waiting
+		Aging      []aging
 		Tiles      []tile
 		Breakdown  template.HTML
 		Charts     []chart
@@ -112,6 +117,11 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			f := x.For
 			s.Waiting = append(s.Waiting, waiting{Ref: fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), URL: x.MR.WebURL,
 				Since: x.Since.In(o.Location).Format("2 Jan 15:04"), For: Human("seconds", &f)})
+		}
+		for _, a := range r.Aging {
+			age := a.Age
+			s.Aging = append(s.Aging, aging{Key: a.Issue.Key, Type: a.Issue.Type, Status: a.Issue.Status,
+				Since: a.Since.In(o.Location).Format("2 Jan 2006"), Age: Human("seconds", &age), Over: r.OverCycleP85(a)})
 		}
 		data.Scopes = append(data.Scopes, s)
 	}
@@ -295,6 +305,9 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
 {{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
+{{if .Aging}}<h3>Oldest work in progress</h3>
+<table><tr><th>issue</th><th>type</th><th>status</th><th>in progress since</th><th>age</th></tr>
+{{range .Aging}}<tr><td>{{.Key}}</td><td>{{.Type}}</td><td>{{.Status}}</td><td>{{.Since}}</td><td class="num{{if .Over}} bad{{end}}"{{if .Over}} title="older than the cycle-time p85"{{end}}>{{.Age}}</td></tr>{{end}}</table>{{end}}
 {{if .Waiting}}<h3>Open merge requests waiting longest for a first review</h3>
 <table><tr><th>merge request</th><th>ready since</th><th>waiting</th></tr>
 {{range .Waiting}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td><td>{{.Since}}</td><td class="num">{{.For}}</td></tr>{{end}}</table>{{end}}

@@ -35,6 +35,7 @@ type DocScope struct {
 	Metrics map[string]map[string]any `json:"metrics"`
 	Slowest []DocChange               `json:"slowest_merge_requests"`
 	Waiting []DocWaiting              `json:"waiting_for_review"`
+	Aging   []DocAging                `json:"aging_work_in_progress"`
 	// Notes say which families have no data in the window and why, so an
 	// absent figure is not read as a bad one.
 	Notes []string `json:"notes"`
@@ -97,6 +98,17 @@ type DocWaiting struct {
 	WebURL  string  `json:"web_url"`
 	ReadyAt string  `json:"ready_at"`
 	Waiting float64 `json:"waiting_seconds"`
+}
+
+// DocAging is an issue in progress.
+type DocAging struct {
+	ID           string  `json:"id"`
+	Key          string  `json:"key"`
+	Type         string  `json:"type"`
+	Status       string  `json:"status"`
+	InProgress   string  `json:"in_progress_since"`
+	Age          float64 `json:"age_seconds"`
+	OverCycleP85 bool    `json:"over_cycle_time_p85"`
 }
 
 // DocPoint is one period.
@@ -240,6 +252,11 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 	for _, r := range rs {
 		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Waiting: []DocWaiting{},
 			Notes: append([]string{}, Notes(r)...)}
+		s.Aging = []DocAging{}
+		for _, a := range r.Aging {
+			s.Aging = append(s.Aging, DocAging{ID: a.Issue.ID, Key: a.Issue.Key, Type: a.Issue.Type, Status: a.Issue.Status,
+				InProgress: a.Since.In(o.Location).Format(time.RFC3339), Age: a.Age, OverCycleP85: r.OverCycleP85(a)})
+		}
 		for _, w := range r.Waiting {
 			s.Waiting = append(s.Waiting, DocWaiting{ID: w.MR.ID, Ref: fmt.Sprintf("%s!%d", w.MR.ProjectPath, w.MR.IID), WebURL: w.MR.WebURL,
 				ReadyAt: w.Since.In(o.Location).Format(time.RFC3339), Waiting: w.For})
@@ -405,6 +422,19 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 					break
 				}
 				fmt.Fprintf(w, "    %-50s %s\n", fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), Human("seconds", &x.For))
+			}
+		}
+		if len(r.Aging) > 0 {
+			fmt.Fprintln(w, "  oldest work in progress:")
+			for i, a := range r.Aging {
+				if i == 3 {
+					break
+				}
+				over := ""
+				if r.OverCycleP85(a) {
+					over = " (over the cycle-time p85)"
+				}
+				fmt.Fprintf(w, "    %-24s %-14s %s%s\n", a.Issue.Key, a.Issue.Status, Human("seconds", &a.Age), over)
 			}
 		}
 		for _, n := range Notes(r) {

@@ -180,6 +180,14 @@ type Result struct {
 	Prev    metrics.Set
 	Slowest []metrics.Timing  // the window's deployed changes, slowest lead first
 	Waiting []metrics.Waiting // open MRs waiting longest for a first review, as of the newest landed change
+	Aging   []metrics.Aging   // issues in progress longest, as of the same moment
+}
+
+// OverCycleP85 tells whether an issue in progress is older than the scope's
+// cycle-time p85: work that is already slower than most finished work.
+func (r Result) OverCycleP85(a metrics.Aging) bool {
+	ct := r.Set["cycle_time"]
+	return ct != nil && ct.P85 != nil && a.Age > *ct.P85
 }
 
 // byProject splits the records by (instance, project) once; scopes are then
@@ -261,6 +269,11 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 			newest = u
 		}
 	}
+	for i := range b.Issues {
+		if u := b.Issues[i].UpdatedAt; u.After(newest) {
+			newest = u
+		}
+	}
 	if !newest.IsZero() && newest.Before(asOf) {
 		asOf = newest
 	}
@@ -284,6 +297,7 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 			r.Slowest = r.Slowest[:10]
 		}
 		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
+		r.Aging = metrics.AgingWIP(in, asOf, 10)
 		out = append(out, r)
 	}
 	return out

@@ -359,3 +359,32 @@ func TestWaitingForReview_InEveryFormat(t *testing.T) {
 		t.Errorf("the JSON does not list it")
 	}
 }
+
+// The oldest work in progress is listed in every format, as of the newest
+// landed change.
+func TestAgingWIP_InEveryFormat(t *testing.T) {
+	b := batch()
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+	org := models.Origin{Source: "jira", Instance: "jira.example.com"}
+	b.Issues = append(b.Issues, models.Issue{Origin: org, ID: "jira:APP-9", ProjectPath: "APP", Key: "APP-9", Type: "Story", Status: "In Progress",
+		StatusCategory: "in_progress", CreatedAt: h(0), UpdatedAt: h(7*72 + 10),
+		Transitions: []models.IssueTransition{{IssueID: "jira:APP-9", ID: "t1", Field: models.FieldStatus, At: h(7*72 + 10 - 96), From: "To Do", To: "In Progress", FromCategory: "todo", ToCategory: "in_progress"}}})
+	rs := Compute(b, Scopes(nil, b), o)
+	var page, table, js bytes.Buffer
+	if err := WriteHTML(&page, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	WriteTable(&table, rs, o)
+	if err := WriteJSON(&js, Document(rs, o, now)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<h3>Oldest work in progress</h3>") || !strings.Contains(page.String(), "<td>APP-9</td>") {
+		t.Error("the page does not list the aging issue")
+	}
+	if !regexp.MustCompile(`APP-9\s+In Progress\s+4\.0d`).MatchString(table.String()) {
+		t.Errorf("the table does not list it:\n%s", table.String())
+	}
+	if !strings.Contains(js.String(), `"key": "APP-9"`) || !strings.Contains(js.String(), `"age_seconds": 345600`) {
+		t.Error("the JSON does not list it")
+	}
+}
