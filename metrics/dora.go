@@ -560,3 +560,44 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// IncidentRow is one incident of the window, for the drill-down.
+type IncidentRow struct {
+	Issue *models.Issue
+	// Restore is time_to_restore's sample (closed − opened), nil while open.
+	Restore *float64
+	// Failed names the production deployment the incident fails (rule (b)),
+	// by its deployment ids; empty when none is attributed.
+	Failed []string
+}
+
+// Incidents lists the incidents opened in the window, or closed in it, newest
+// first (ties by id), with their time to restore and the deployment they
+// fail: the same attribution DORA's change failure rate counts.
+func Incidents(in Input, o Options) []IncidentRow {
+	failed := IncidentDeployments(in, o)
+	var out []IncidentRow
+	for i := range in.Issues {
+		x := &in.Issues[i]
+		if !o.IsIncident(x) {
+			continue
+		}
+		opened := o.inWindow(x.CreatedAt)
+		closed := x.ClosedAt != nil && o.inWindow(*x.ClosedAt)
+		if !opened && !closed {
+			continue
+		}
+		row := IncidentRow{Issue: x, Failed: failed[x.ID]}
+		if x.ClosedAt != nil {
+			row.Restore = nonNeg(x.ClosedAt.Sub(x.CreatedAt))
+		}
+		out = append(out, row)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Issue.CreatedAt.Equal(out[j].Issue.CreatedAt) {
+			return out[i].Issue.CreatedAt.After(out[j].Issue.CreatedAt)
+		}
+		return out[i].Issue.ID < out[j].Issue.ID
+	})
+	return out
+}

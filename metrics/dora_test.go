@@ -309,3 +309,26 @@ func TestTrackerIncidentIsAttributedWithinTheScope(t *testing.T) {
 	near(t, "cfr", find(ms, "change_failure_rate").Value, 0.5)
 	near(t, "recovery", find(ms, "failed_deployment_recovery_time").P50, 4*3600)
 }
+
+// The incidents drill-down: newest first, with time to restore and the
+// deployment each fails (the change failure rate's own attribution).
+func TestIncidents_DrillDown(t *testing.T) {
+	in := Input{
+		Deployments: []models.Deployment{dep(1, 10, "production", "success", "a", 0), dep(2, 11, "production", "success", "b", 100)},
+		Issues:      []models.Issue{incident(1, 2, 6), incident(2, 101, 90), incident(3, 400, 401)},
+	}
+	in.Issues = append(in.Issues, models.Issue{ID: "bug", ProjectPath: P, Type: "bug", CreatedAt: at(3)})
+	rows := Incidents(in, opts())
+	if len(rows) != 3 || rows[0].Issue.Key != "#3" || rows[1].Issue.Key != "#2" || rows[2].Issue.Key != "#1" {
+		t.Fatalf("rows: %+v", rows)
+	}
+	if rows[2].Restore == nil || *rows[2].Restore != 4*3600 || len(rows[2].Failed) != 1 || rows[2].Failed[0] != models.GitLabID("h", 1, "deployment", 1) {
+		t.Errorf("#1: %+v", rows[2])
+	}
+	if rows[1].Restore != nil || len(rows[1].Failed) != 1 || rows[1].Failed[0] != models.GitLabID("h", 1, "deployment", 2) {
+		t.Errorf("#2 (open, after deployment 2): %+v", rows[1])
+	}
+	if len(rows[0].Failed) != 0 {
+		t.Errorf("#3 is beyond the attribution window of any deployment: %+v", rows[0])
+	}
+}

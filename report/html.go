@@ -28,6 +28,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Coding, Pickup, Review, Deploy, Lead string
 	}
 	type waiting struct{ Ref, URL, Since, For string }
+	type incident struct{ Key, Opened, Closed, Restore, Fails string }
 	type aging struct {
 		Key, Type, Status, Since, Age string
 		Over                          bool
@@ -39,6 +40,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Notes      []string
 		Waiting    []waiting
 		Aging      []aging
+		Incidents  []incident
 		Tiles      []tile
 		Breakdown  template.HTML
 		Charts     []chart
@@ -117,6 +119,19 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			f := x.For
 			s.Waiting = append(s.Waiting, waiting{Ref: fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), URL: x.MR.WebURL,
 				Since: x.Since.In(o.Location).Format("2 Jan 15:04"), For: Human("seconds", &f)})
+		}
+		for _, x := range r.Incidents {
+			row := incident{Key: x.Issue.Key, Opened: x.Issue.CreatedAt.In(o.Location).Format("2 Jan 15:04"), Closed: "open", Restore: "–", Fails: "none attributed"}
+			if x.Issue.ClosedAt != nil {
+				row.Closed = x.Issue.ClosedAt.In(o.Location).Format("2 Jan 15:04")
+			}
+			if x.Restore != nil {
+				row.Restore = Human("seconds", x.Restore)
+			}
+			if len(x.Failed) > 0 {
+				row.Fails = fmt.Sprintf("yes (%d deployment record(s))", len(x.Failed))
+			}
+			s.Incidents = append(s.Incidents, row)
 		}
 		for _, a := range r.Aging {
 			age := a.Age
@@ -305,6 +320,9 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
 {{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
+{{if .Incidents}}<h3>Incidents</h3>
+<table><tr><th>incident</th><th>opened</th><th>closed</th><th>time to restore</th><th>fails a production deployment</th></tr>
+{{range .Incidents}}<tr><td>{{.Key}}</td><td>{{.Opened}}</td><td>{{.Closed}}</td><td class="num">{{.Restore}}</td><td>{{.Fails}}</td></tr>{{end}}</table>{{end}}
 {{if .Aging}}<h3>Oldest work in progress</h3>
 <table><tr><th>issue</th><th>type</th><th>status</th><th>in progress since</th><th>age</th></tr>
 {{range .Aging}}<tr><td>{{.Key}}</td><td>{{.Type}}</td><td>{{.Status}}</td><td>{{.Since}}</td><td class="num{{if .Over}} bad{{end}}"{{if .Over}} title="older than the cycle-time p85"{{end}}>{{.Age}}</td></tr>{{end}}</table>{{end}}

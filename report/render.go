@@ -30,12 +30,13 @@ type DocWindow struct {
 
 // DocScope is one project or team.
 type DocScope struct {
-	Kind    string                    `json:"kind"`
-	Name    string                    `json:"name"`
-	Metrics map[string]map[string]any `json:"metrics"`
-	Slowest []DocChange               `json:"slowest_merge_requests"`
-	Waiting []DocWaiting              `json:"waiting_for_review"`
-	Aging   []DocAging                `json:"aging_work_in_progress"`
+	Kind      string                    `json:"kind"`
+	Name      string                    `json:"name"`
+	Metrics   map[string]map[string]any `json:"metrics"`
+	Slowest   []DocChange               `json:"slowest_merge_requests"`
+	Waiting   []DocWaiting              `json:"waiting_for_review"`
+	Aging     []DocAging                `json:"aging_work_in_progress"`
+	Incidents []DocIncident             `json:"incidents"`
 	// Notes say which families have no data in the window and why, so an
 	// absent figure is not read as a bad one.
 	Notes []string `json:"notes"`
@@ -109,6 +110,16 @@ type DocAging struct {
 	InProgress   string  `json:"in_progress_since"`
 	Age          float64 `json:"age_seconds"`
 	OverCycleP85 bool    `json:"over_cycle_time_p85"`
+}
+
+// DocIncident is an incident of the window.
+type DocIncident struct {
+	ID                string   `json:"id"`
+	Key               string   `json:"key"`
+	OpenedAt          string   `json:"opened_at"`
+	ClosedAt          *string  `json:"closed_at"`
+	TimeToRestore     *float64 `json:"time_to_restore_seconds"`
+	FailedDeployments []string `json:"failed_deployments"`
 }
 
 // DocPoint is one period.
@@ -252,6 +263,16 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 	for _, r := range rs {
 		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Waiting: []DocWaiting{},
 			Notes: append([]string{}, Notes(r)...)}
+		s.Incidents = []DocIncident{}
+		for _, x := range r.Incidents {
+			d := DocIncident{ID: x.Issue.ID, Key: x.Issue.Key, OpenedAt: x.Issue.CreatedAt.In(o.Location).Format(time.RFC3339),
+				TimeToRestore: x.Restore, FailedDeployments: append([]string{}, x.Failed...)}
+			if x.Issue.ClosedAt != nil {
+				c := x.Issue.ClosedAt.In(o.Location).Format(time.RFC3339)
+				d.ClosedAt = &c
+			}
+			s.Incidents = append(s.Incidents, d)
+		}
 		s.Aging = []DocAging{}
 		for _, a := range r.Aging {
 			s.Aging = append(s.Aging, DocAging{ID: a.Issue.ID, Key: a.Issue.Key, Type: a.Issue.Type, Status: a.Issue.Status,
@@ -422,6 +443,22 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 					break
 				}
 				fmt.Fprintf(w, "    %-50s %s\n", fmt.Sprintf("%s!%d", x.MR.ProjectPath, x.MR.IID), Human("seconds", &x.For))
+			}
+		}
+		if len(r.Incidents) > 0 {
+			fmt.Fprintf(w, "  incidents (%d, newest first):\n", len(r.Incidents))
+			for i, x := range r.Incidents {
+				if i == 3 {
+					break
+				}
+				restore, fails := "still open", "no deployment attributed"
+				if x.Restore != nil {
+					restore = "restored in " + Human("seconds", x.Restore)
+				}
+				if len(x.Failed) > 0 {
+					fails = "fails a deployment"
+				}
+				fmt.Fprintf(w, "    %-12s %s  %-22s %s\n", x.Issue.Key, x.Issue.CreatedAt.In(o.Location).Format("2006-01-02"), restore, fails)
 			}
 		}
 		if len(r.Aging) > 0 {

@@ -181,6 +181,8 @@ type Result struct {
 	Slowest []metrics.Timing  // the window's deployed changes, slowest lead first
 	Waiting []metrics.Waiting // open MRs waiting longest for a first review, as of the newest landed change
 	Aging   []metrics.Aging   // issues in progress longest, as of the same moment
+	// Incidents of the window with time to restore and the deployment each fails.
+	Incidents []metrics.IncidentRow
 }
 
 // OverCycleP85 tells whether an issue in progress is older than the scope's
@@ -298,6 +300,7 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 		}
 		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
 		r.Aging = metrics.AgingWIP(in, asOf, 10)
+		r.Incidents = metrics.Incidents(in, o)
 		out = append(out, r)
 	}
 	return out

@@ -187,7 +187,7 @@ func TestHTML_SelfContained(t *testing.T) {
 			t.Errorf("external resource %s", m[1])
 		}
 	}
-	for _, want := range []string{"Deployment frequency", "<svg", "Speed up the checkout flow", "team · shop", `<nav class="toc">`, `<a href="#team-shop">team · shop</a>`, `<section id="team-shop">`} {
+	for _, want := range []string{"Deployment frequency", "<svg", "Speed up the checkout flow", "team · shop", `<nav class="toc">`, `<a href="#team-shop">team · shop</a>`, `<section id="team-shop">`, "<h3>Incidents</h3>", "<td>#1</td>", "yes (1 deployment record(s))"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
