@@ -661,6 +661,17 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		out.Issues[i].WebURL = p.url(out.Issues[i].WebURL)
 		out.Issues[i].Title = p.title(out.Issues[i].Title, m)
 		out.Issues[i].Labels = maskAll(out.Issues[i].Labels, m)
+		// Workflow statuses and type names are free to name people
+		// ("Waiting for Jane Doe"); reports list them.
+		out.Issues[i].Status = m.mask(out.Issues[i].Status)
+		out.Issues[i].Type = m.mask(out.Issues[i].Type)
+		if tr := out.Issues[i].Transitions; len(tr) > 0 {
+			tr = append([]models.IssueTransition(nil), tr...) // the input is not modified
+			for j := range tr {
+				tr[j].From, tr[j].To = m.mask(tr[j].From), m.mask(tr[j].To)
+			}
+			out.Issues[i].Transitions = tr
+		}
 	}
 	for i := range out.Pipelines {
 		out.Pipelines[i].Ref = p.ref(out.Pipelines[i].Ref, m)
@@ -686,7 +697,7 @@ func (p *Policy) Describe() []string {
 			"keep":         " (PERSONAL DATA IN CLEAR: allow_personal_data is true)",
 		}[p.people],
 		"titles: " + p.titles,
-		"refs (branch and tag names): " + p.refs + " (labels, environments, job and sprint names: people masked)",
+		"refs (branch and tag names): " + p.refs + " (labels, environments, job, sprint, issue status and type names: people masked)",
 		"free text (descriptions, notes, commit messages): never collected",
 		fmt.Sprintf("identity aliases: %d", len(p.identities)),
 	}

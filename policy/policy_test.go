@@ -253,17 +253,21 @@ func TestMask_RealWorldNamingHabits(t *testing.T) {
 			{Origin: gl, ID: "p2", ProjectPath: "acme/shop", Ref: "feature/tanaka-paginate"}},
 		Deployments: []models.Deployment{{Origin: gl, ID: "d1", ProjectPath: "acme/shop", Ref: "review/alice-hx7-coupon",
 			Environment: "review/alice-hx7-coupon", JobName: "deploy review/alice-hx7-coupon"}, {Origin: gl, ID: "d2", ProjectPath: "acme/shop", Ref: "main", Environment: "production", JobName: "deploy_production"}},
-		Issues:  []models.Issue{{Origin: gl, ID: "i1", ProjectPath: "acme/shop", Labels: []string{"assigned:kenji_tanaka", "incident"}}},
+		Issues: []models.Issue{{Origin: gl, ID: "i1", ProjectPath: "acme/shop", Labels: []string{"assigned:kenji_tanaka", "incident"},
+			Status: "Waiting for Kenji Tanaka", Type: "Escalation (Ravi Shankar)",
+			Transitions: []models.IssueTransition{{IssueID: "i1", Field: models.FieldStatus, From: "In Progress", To: "Waiting for Kenji Tanaka"}}}},
 		Sprints: []models.Sprint{{Origin: gl, ID: "s1", ProjectPath: "acme/shop", Name: "SHOP Sprint 1 (Yuki Holdout-Mori)"}, {Origin: gl, ID: "s2", ProjectPath: "acme/shop", Name: "Ravi's sprint"}},
 	}
 	c, _ := p.Apply(b)
 	out := c.Batch()
 	got := []string{out.MergeRequests[0].Title, out.MergeRequests[0].SourceBranch, strings.Join(out.MergeRequests[0].Labels, ","),
 		out.Pipelines[0].Ref, out.Pipelines[1].Ref, out.Deployments[0].Ref, out.Deployments[0].Environment, out.Deployments[0].JobName,
-		out.Deployments[1].Environment, out.Deployments[1].JobName, strings.Join(out.Issues[0].Labels, ","), out.Sprints[0].Name, out.Sprints[1].Name}
+		out.Deployments[1].Environment, out.Deployments[1].JobName, strings.Join(out.Issues[0].Labels, ","), out.Sprints[0].Name, out.Sprints[1].Name,
+		out.Issues[0].Status, out.Issues[0].Type, out.Issues[0].Transitions[0].From, out.Issues[0].Transitions[0].To}
 	want := []string{"Export for [person]", "feature/[person]-export", "owner::[person],reported-by-[person],bug",
 		"hotfix/[person]-crash", "feature/[person]-paginate", "review/[person]-coupon", "review/[person]-coupon", "deploy review/[person]-coupon",
-		"production", "deploy_production", "assigned:[person],incident", "SHOP Sprint 1 ([person])", "[person]'s sprint"}
+		"production", "deploy_production", "assigned:[person],incident", "SHOP Sprint 1 ([person])", "[person]'s sprint",
+		"Waiting for [person]", "Escalation ([person])", "In Progress", "Waiting for [person]"}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Errorf("%q, want %q", got[i], want[i])
