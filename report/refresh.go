@@ -23,7 +23,7 @@ func MetricOptions(cfg *config.Config, since, until time.Time, grain string) (me
 	switch grain {
 	case "day", "week", "month", "quarter":
 	default:
-		return metrics.Options{}, fmt.Errorf("--grain %q: use day, week, month or quarter", grain)
+		return metrics.Options{}, fmt.Errorf("grain %q: use day, week, month or quarter", grain)
 	}
 	o := metrics.DefaultOptions(since, until)
 	o.Location, o.Grain = loc, grain
@@ -34,6 +34,51 @@ func MetricOptions(cfg *config.Config, since, until time.Time, grain string) (me
 	o.IncludeBots = cfg.Metrics.IncludeBots
 	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
 	o.Flow.ActiveStatuses = cfg.Flow.ActiveStatuses
+	return o, nil
+}
+
+// WindowOptions is the window every way of asking for a report shares (the
+// CLI's --since/--until/--grain, the live report's ?since=&until=&grain=):
+// dates YYYY-MM-DD in metrics.timezone or RFC 3339 times, until defaults to
+// now and is exclusive, since to 90 days before until. One rule, so the same
+// question gives the same numbers whichever way it is asked.
+func WindowOptions(cfg *config.Config, since, until, grain string, now time.Time) (metrics.Options, error) {
+	loc, err := time.LoadLocation(cfg.Metrics.Timezone)
+	if err != nil {
+		return metrics.Options{}, err
+	}
+	date := func(key, s string) (time.Time, error) {
+		if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+		return time.Time{}, fmt.Errorf("%s %q is not a date (want YYYY-MM-DD or an RFC 3339 time)", key, s)
+	}
+	u := now
+	if until != "" {
+		if u, err = date("until", until); err != nil {
+			return metrics.Options{}, err
+		}
+	}
+	s := u.AddDate(0, 0, -90)
+	if since != "" {
+		if s, err = date("since", since); err != nil {
+			return metrics.Options{}, err
+		}
+	}
+	if !s.Before(u) {
+		return metrics.Options{}, fmt.Errorf("since must be before until")
+	}
+	if grain == "" {
+		grain = "week"
+	}
+	o, err := MetricOptions(cfg, s, u, grain)
+	if err != nil {
+		return metrics.Options{}, err
+	}
+	o.Now = now // periods not ended by now are partial
 	return o, nil
 }
 

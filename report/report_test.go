@@ -388,3 +388,23 @@ func TestAgingWIP_InEveryFormat(t *testing.T) {
 		t.Error("the JSON does not list it")
 	}
 }
+
+// One window rule for the CLI and the live report: until defaults to now,
+// since to 90 days before it, dates in metrics.timezone.
+func TestWindowOptions_Defaults(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Metrics.Timezone = "Asia/Tokyo"
+	at := time.Date(2026, 3, 30, 15, 0, 0, 0, time.UTC)
+	o, err := WindowOptions(cfg, "", "", "", at)
+	if err != nil || !o.Until.Equal(at) || !o.Since.Equal(at.AddDate(0, 0, -90)) || o.Grain != "week" || !o.Now.Equal(at) {
+		t.Errorf("defaults: %v %v %v %v", o.Since, o.Until, o.Grain, err)
+	}
+	o, err = WindowOptions(cfg, "2026-01-01", "2026-02-01", "month", at)
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	if err != nil || !o.Since.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, tokyo)) || o.Grain != "month" {
+		t.Errorf("dates: %v %v", o.Since, err)
+	}
+	if _, err := WindowOptions(cfg, "yesterday", "", "", at); err == nil || !strings.Contains(err.Error(), `since "yesterday" is not a date`) {
+		t.Errorf("bad date: %v", err)
+	}
+}

@@ -433,48 +433,12 @@ func (jr *JobRunner) serveWindow(w http.ResponseWriter, r *http.Request, asJSON 
 		http.Error(w, "not started yet", http.StatusServiceUnavailable)
 		return true
 	}
-	loc, err := time.LoadLocation(cfg.Metrics.Timezone)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return true
-	}
 	now := jr.Now()
-	day := func(key string, def time.Time) (time.Time, error) {
-		v := q.Get(key)
-		if v == "" {
-			return def, nil
-		}
-		t, err := time.ParseInLocation("2006-01-02", v, loc)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("%s=%q is not a date (YYYY-MM-DD)", key, v)
-		}
-		return t, nil
-	}
-	today := time.Date(now.In(loc).Year(), now.In(loc).Month(), now.In(loc).Day(), 0, 0, 0, 0, loc)
-	until, err := day("until", today.AddDate(0, 0, 1))
+	o, err := report.WindowOptions(cfg, q.Get("since"), q.Get("until"), q.Get("grain"), now)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return true
 	}
-	since, err := day("since", until.AddDate(0, 0, -90))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return true
-	}
-	if !since.Before(until) {
-		http.Error(w, "since must be before until", http.StatusBadRequest)
-		return true
-	}
-	grain := q.Get("grain")
-	if grain == "" {
-		grain = "week"
-	}
-	o, err := report.MetricOptions(cfg, since, until, grain)
-	if err != nil {
-		http.Error(w, strings.TrimPrefix(err.Error(), "--"), http.StatusBadRequest)
-		return true
-	}
-	o.Now = now
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	wh, err := engines.OpenReadOnly(ctx, cfg, nil)

@@ -28,39 +28,10 @@ func (f *windowFlags) register(c *cobra.Command) {
 
 // options resolves the window in metrics.timezone: dates are local midnights.
 func (f *windowFlags) options(cfg *config.Config, now time.Time) (metrics.Options, error) {
-	loc, err := time.LoadLocation(cfg.Metrics.Timezone)
+	o, err := report.WindowOptions(cfg, f.since, f.until, f.grain, now)
 	if err != nil {
-		return metrics.Options{}, err
+		return metrics.Options{}, usageError{fmt.Errorf("--%w", err)}
 	}
-	date := func(flag, s string) (time.Time, error) {
-		if t, err := time.ParseInLocation("2006-01-02", s, loc); err == nil {
-			return t, nil
-		}
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return t, nil
-		}
-		return time.Time{}, usageError{fmt.Errorf("--%s %q: want a date (YYYY-MM-DD) or an RFC 3339 time", flag, s)}
-	}
-	until := now
-	if f.until != "" {
-		if until, err = date("until", f.until); err != nil {
-			return metrics.Options{}, err
-		}
-	}
-	since := until.AddDate(0, 0, -90)
-	if f.since != "" {
-		if since, err = date("since", f.since); err != nil {
-			return metrics.Options{}, err
-		}
-	}
-	if !since.Before(until) {
-		return metrics.Options{}, usageError{fmt.Errorf("--since must be before --until")}
-	}
-	o, err := report.MetricOptions(cfg, since, until, f.grain)
-	if err != nil {
-		return metrics.Options{}, usageError{err}
-	}
-	o.Now = now // periods not ended by now are partial
 	return o, nil
 }
 
