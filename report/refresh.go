@@ -102,7 +102,7 @@ func Refresh(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, o 
 	if err := wh.PutMetrics(ctx, vals); err != nil {
 		return nil, 0, err
 	}
-	if len(cfg.Sources) > 0 || len(cfg.Teams) > 0 {
+	if configured(cfg) {
 		// The teams these metrics were computed for, for reports without the config.
 		if err := wh.PutTeams(ctx, teams); err != nil {
 			return nil, 0, err

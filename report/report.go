@@ -64,11 +64,16 @@ func TeamMembers(cfg *config.Config) []warehouse.TeamMember {
 // (a configuration with sources), else those stored with the metrics, so a
 // warehouse opened without its config (a demo file, a copy) still has them.
 func Teams(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse) ([]warehouse.TeamMember, error) {
-	if len(cfg.Sources) > 0 || len(cfg.Teams) > 0 {
+	if configured(cfg) {
 		return TeamMembers(cfg), nil
 	}
 	return warehouse.LoadTeams(ctx, wh)
 }
+
+// configured tells a real configuration (one with sources or teams) from
+// the bare defaults a command gets without a file: only the former says
+// which teams there are.
+func configured(cfg *config.Config) bool { return len(cfg.Sources) > 0 || len(cfg.Teams) > 0 }
 
 // Scopes lists every project found in the records and every team.
 func Scopes(teams []warehouse.TeamMember, b *models.Batch) []Scope {
