@@ -18,6 +18,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devpulse/devpulse/benchmarks"
+
 	"github.com/robfig/cron/v3"
 
 	"github.com/go-viper/mapstructure/v2"
@@ -264,6 +266,9 @@ type Metrics struct {
 	BotAuthors    []string `mapstructure:"bot_authors" json:"bot_authors"`
 	IncludeBots   bool     `mapstructure:"include_bots" json:"include_bots"`
 	BenchmarkYear int      `mapstructure:"benchmark_year" json:"benchmark_year"`
+	// BenchmarkIndustry is the DORA 2025 Quick Check reference group shown
+	// beside dora_score: an industry or an organisation size.
+	BenchmarkIndustry string `mapstructure:"benchmark_industry" json:"benchmark_industry"`
 }
 
 // Incidents says which issues are incidents and how they are attributed.
@@ -310,6 +315,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.bot_authors", []string{"*bot", "*[bot]", "project_*_bot*", "ghost"})
 	v.SetDefault("metrics.include_bots", false)
 	v.SetDefault("metrics.benchmark_year", 2024)
+	v.SetDefault("metrics.benchmark_industry", "all")
 	v.SetDefault("incidents.labels", []string{"incident"})
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.jira_types", []string{"Incident"})
@@ -729,6 +735,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Metrics.BenchmarkYear != 2024 {
 		add(bad("metrics.benchmark_year", "no benchmarks for %d (available: 2024)", c.Metrics.BenchmarkYear))
+	}
+	if _, err := benchmarks.QuickCheck(c.Metrics.BenchmarkIndustry); err != nil {
+		add(bad("metrics.benchmark_industry", "%v", err))
 	}
 	switch c.Log.Format {
 	case "text", "json":

@@ -143,6 +143,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"keep people needs allow", strings.Replace(valid, "privacy:\n", "privacy:\n  people: keep\n", 1), tokenEnv, "privacy.people", "allow_personal_data"},
 		{"bad titles", strings.Replace(valid, "privacy:\n", "privacy:\n  titles: show\n", 1), tokenEnv, "privacy.titles", "unknown value"},
 		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
+		{"unknown benchmark industry", valid + "metrics:\n  benchmark_industry: fintech\n", tokenEnv, "metrics.benchmark_industry", "no DORA 2025 reference \"fintech\" (industries and organisation sizes: all, consumer,"},
 		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
 		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
 		{"bad cron", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"*/15 * *\"}\n", tokenEnv, "schedule.jobs[0].cron", "@every 1h"},

@@ -23,6 +23,7 @@ type event struct {
 	ships   []*change       // deployed changes attributed to this event
 	failed  bool
 	recover []time.Time // candidate recovery times
+	causes  []string    // why it failed, for the drill-down: "incident KEY", "rolled back", "reverted by !IID"
 }
 
 // change is a merged MR and where it was deployed.
@@ -165,8 +166,21 @@ func issueRef(byKey map[string]*models.Issue, project, ref string) *models.Issue
 	return byKey[ref]
 }
 
-// DORA computes the four keys, the 2024 fifth (rework rate) and their tiers.
-func DORA(in Input, o Options) []*Metric {
+// analysis is one pass of the failed-deployment rules over a scope: the
+// production events with their changes, failures, causes and recovery
+// candidates. DORA's metrics and the report's deployment drill-down are both
+// read from it, so the two can never disagree.
+type analysis struct {
+	events   []*event
+	attempts []hit
+	changes  map[string]*change
+	issues   map[string]*models.Issue
+	restores []sample
+}
+
+// analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
+// (c) roll-backs and reverts, and the recoveries each implies.
+func analyse(in Input, o Options) analysis {
 	events, attempts := productionEvents(in.Deployments, o)
 	changes := deployedChanges(in.MergeRequests, events)
 
@@ -200,6 +214,7 @@ func DORA(in Input, o Options) []*Metric {
 		}
 		if last := attributed(x, byProject, o); last != nil {
 			last.failed = true
+			last.causes = append(last.causes, "incident "+x.Key)
 			links = append(links, incidentLink{x, last})
 			if x.ClosedAt != nil {
 				last.recover = append(last.recover, *x.ClosedAt)
@@ -230,6 +245,7 @@ func DORA(in Input, o Options) []*Metric {
 				for k := i + 1; k < j; k++ {
 					if evs[k].sha != ev.sha {
 						evs[k].failed = true
+						evs[k].causes = appendOnce(evs[k].causes, "rolled back")
 						evs[k].recover = append(evs[k].recover, ev.at)
 					}
 				}
@@ -249,11 +265,42 @@ func DORA(in Input, o Options) []*Metric {
 			continue
 		}
 		orig.ev.failed = true
+		orig.ev.causes = appendOnce(orig.ev.causes, "reverted by !"+strconv.FormatInt(c.mr.IID, 10))
 		if c.ev != nil && c.ev.at.After(orig.ev.at) {
 			orig.ev.recover = append(orig.ev.recover, c.ev.at)
 		}
 	}
+	return analysis{events: events, attempts: attempts, changes: changes, issues: issues, restores: restores}
+}
 
+// recovered is the earliest recovery of a failed event after it finished.
+func (ev *event) recovered() (time.Time, bool) {
+	if !ev.failed || len(ev.recover) == 0 {
+		return time.Time{}, false
+	}
+	first := ev.recover[0]
+	for _, t := range ev.recover[1:] {
+		if t.Before(first) {
+			first = t
+		}
+	}
+	return first, first.After(ev.at)
+}
+
+func appendOnce(xs []string, x string) []string {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}
+
+// DORA computes the four keys, the 2024 fifth (rework rate), their 2024
+// tiers (legacy) and the 2025 Quick Check score.
+func DORA(in Input, o Options) []*Metric {
+	a := analyse(in, o)
+	events, attempts, changes, issues, restores := a.events, a.attempts, a.changes, a.issues, a.restores
 	var deployAt []time.Time
 	var cfr, rework []hit
 	var recovery []sample
@@ -261,16 +308,8 @@ func DORA(in Input, o Options) []*Metric {
 		deployAt = append(deployAt, ev.at)
 		cfr = append(cfr, hit{ev.at, ev.failed})
 		rework = append(rework, hit{ev.at, isRework(ev, issues, o)})
-		if ev.failed && len(ev.recover) > 0 {
-			first := ev.recover[0]
-			for _, t := range ev.recover[1:] {
-				if t.Before(first) {
-					first = t
-				}
-			}
-			if d := first.Sub(ev.at); d > 0 {
-				recovery = append(recovery, sample{first, d.Seconds()})
-			}
+		if first, ok := ev.recovered(); ok {
+			recovery = append(recovery, sample{first, first.Sub(ev.at).Seconds()})
 		}
 	}
 
@@ -318,7 +357,7 @@ func DORA(in Input, o Options) []*Metric {
 	tierOf(ttr, ttr.P50, b.Recovery, b.Year)
 	rw := o.ratio("rework_rate", rework)
 	daf := o.ratio("deploy_attempt_failure_rate", attempts)
-	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf}
+	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf, doraScore(freq, lt, rec, cf, rw)}
 }
 
 // attributed is the last production deployment of the incident's scope that
@@ -599,5 +638,45 @@ func Incidents(in Input, o Options) []IncidentRow {
 		}
 		return out[i].Issue.ID < out[j].Issue.ID
 	})
+	return out
+}
+
+// DeploymentRow is one production deployment of the window, for the
+// drill-down: what it shipped, whether it failed, why, and when it recovered.
+type DeploymentRow struct {
+	IDs         []string // deployment record ids of the event (one pipeline, one environment)
+	Project     string
+	Environment string
+	Ref, SHA    string
+	FinishedAt  time.Time
+	Changes     int // merged MRs it shipped
+	Commits     int // their commits
+	Rework      bool
+	Failed      bool
+	Causes      []string // "incident KEY", "rolled back", "reverted by !IID"
+	RecoveredAt *time.Time
+	Recovery    *float64 // failed_deployment_recovery_time's sample, seconds
+}
+
+// ProductionDeployments lists the window's production deployments, newest
+// first, as change_failure_rate and failed_deployment_recovery_time count them.
+func ProductionDeployments(in Input, o Options) []DeploymentRow {
+	a := analyse(in, o)
+	var out []DeploymentRow
+	for _, ev := range a.events {
+		if !o.inWindow(ev.at) {
+			continue
+		}
+		row := DeploymentRow{IDs: ev.ids, Project: ev.project, Environment: ev.env, Ref: ev.ref, SHA: ev.sha,
+			FinishedAt: ev.at, Changes: len(ev.ships), Rework: isRework(ev, a.issues, o), Failed: ev.failed, Causes: ev.causes}
+		for _, c := range ev.ships {
+			row.Commits += len(c.mr.Commits)
+		}
+		if first, ok := ev.recovered(); ok {
+			row.RecoveredAt, row.Recovery = &first, ptr(first.Sub(ev.at).Seconds())
+		}
+		out = append(out, row)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].FinishedAt.After(out[j].FinishedAt) })
 	return out
 }

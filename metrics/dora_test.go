@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -331,4 +332,57 @@ func TestIncidents_DrillDown(t *testing.T) {
 	if len(rows[0].Failed) != 0 {
 		t.Errorf("#3 is beyond the attribution window of any deployment: %+v", rows[0])
 	}
+}
+
+// TestProductionDeployments_ShipsCausesAndRecovery works one example by hand:
+//
+//	d1 at 10h (sha a) ships MR 1 (2 commits) and MR 2 (1 commit); fine.
+//	d2 at 20h (sha b) ships MR 3; incident #7 opens at 22h and closes at 25h:
+//	   d2 failed by "incident #7", recovered at 25h (5h).
+//	d3 at 30h (sha c) ships MR 4; d4 at 33h deploys sha b again: d3 is
+//	   rolled back, recovered at 33h (3h); d4 itself is fine and ships nothing.
+//	a staging deployment and one before the window are not listed.
+func TestProductionDeployments_ShipsCausesAndRecovery(t *testing.T) {
+	in := Input{
+		MergeRequests: []models.MergeRequest{
+			mr(1, 0, 5, []float64{-10, -4}), mr(2, 1, 6, []float64{-2}), mr(3, 12, 15, []float64{11}), mr(4, 26, 28, []float64{25}),
+		},
+		Deployments: []models.Deployment{
+			dep(9, 90, "production", "success", "z", -200),
+			dep(1, 100, "production", "success", "a", 10, 1, 2),
+			dep(2, 101, "production", "success", "b", 20, 3),
+			dep(5, 105, "staging", "success", "c", 29),
+			dep(3, 102, "production", "success", "c", 30, 4),
+			dep(4, 103, "production", "success", "b", 33),
+		},
+		Issues: []models.Issue{incident(7, 22, 25)},
+	}
+	o := opts()
+	rows := ProductionDeployments(in, o)
+	if len(rows) != 4 {
+		t.Fatalf("rows = %d, want 4 (production, in the window): %+v", len(rows), rows)
+	}
+	type want struct {
+		sha              string
+		changes, commits int
+		failed           bool
+		causes           string
+		recovery         float64 // hours; 0 = none
+	}
+	wants := []want{{"b", 0, 0, false, "", 0}, {"c", 1, 1, true, "rolled back", 3}, {"b", 1, 1, true, "incident #7", 5}, {"a", 2, 3, false, "", 0}}
+	for i, w := range wants {
+		r := rows[i]
+		if r.SHA != w.sha || r.Changes != w.changes || r.Commits != w.commits || r.Failed != w.failed || strings.Join(r.Causes, ", ") != w.causes {
+			t.Errorf("row %d = sha %s, %d changes, %d commits, failed %v, causes %q; want %+v", i, r.SHA, r.Changes, r.Commits, r.Failed, r.Causes, w)
+		}
+		if w.recovery == 0 {
+			absent(t, "recovery of "+r.SHA, r.Recovery)
+		} else {
+			near(t, "recovery of "+r.SHA, r.Recovery, w.recovery*3600)
+		}
+	}
+	// The drill-down and the metric are one computation.
+	ms := DORA(in, o)
+	near(t, "change_failure_rate", find(ms, "change_failure_rate").Value, 2.0/4)
+	near(t, "failed_deployment_recovery_time p50", find(ms, "failed_deployment_recovery_time").P50, 4*3600)
 }

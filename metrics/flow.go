@@ -23,6 +23,17 @@ type SprintStat struct {
 	Velocity              float64 // points (at end) of issues in the sprint at its end and done by then
 	Added, Removed, ReEst float64
 	SayDo                 *float64
+	// Burn is the burn-up: at the end of each of the sprint's days (the last
+	// at its end), the points in the sprint and the points of those done.
+	Burn []BurnPoint
+	// CarriedOver are the keys of issues in the sprint at its end and not done.
+	CarriedOver []string
+}
+
+// BurnPoint is one day of a sprint's burn-up, in points as estimated then.
+type BurnPoint struct {
+	At          time.Time // the end of the day (exclusive instant), or the sprint's end
+	Scope, Done float64
 }
 
 // state is an issue's value of a field at an instant, rebuilt from its transitions.
@@ -359,6 +370,7 @@ func (o Options) sprintMetrics(hs []*history, sprints []models.Sprint) []*Metric
 		if st.Committed > 0 {
 			st.SayDo = ptr(st.DoneOfCommitted / st.Committed)
 		}
+		st.Burn, st.CarriedOver = burnUp(touched[s.ID], s.ID, w, o.Location)
 		stats = append(stats, st)
 	}
 	sort.Slice(stats, func(i, j int) bool { return stats[i].End.Before(stats[j].End) })

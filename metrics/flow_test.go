@@ -1,7 +1,9 @@
 package metrics
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -177,6 +179,89 @@ func TestSayDoAndVelocity_ThreeSprints(t *testing.T) {
 	// Window say/do: (3 + 13 + 0) / (8 + 16 + 5) = 16/29. Velocity: mean of the last three: (5 + 18 + 0) / 3.
 	near(t, "say/do", sd.Value, 16.0/29)
 	near(t, "velocity", find(ms, "velocity").Value, 23.0/3)
+
+	// Burn-up, at the end of each day (scope, done), worked by hand from the same history:
+	// S1: A 3 + B 5 = 8 until C (2) joins on 5 Mar; A done 10 Mar, C done 12 Mar; B still in S1 at its
+	//     end (moved at the instant it ended), so the scope stays 10 and B is carried over.
+	// S2: B 5 + D 8 + E 3 = 16; E leaves 18 Mar (13); D re-estimated to 13 on 20 Mar (18);
+	//     B done 25 Mar (5), D done 28 Mar (18): the last done equals S2's velocity.
+	// S3: F 5 all along, nothing done, F carried over.
+	type bp struct{ scope, done float64 }
+	rep := func(n int, p bp) []bp {
+		out := make([]bp, n)
+		for i := range out {
+			out[i] = p
+		}
+		return out
+	}
+	cat := func(parts ...[]bp) []bp {
+		var out []bp
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
+	burns := map[string][]bp{
+		"S1": cat(rep(3, bp{8, 0}), rep(5, bp{10, 0}), rep(2, bp{10, 3}), rep(4, bp{10, 5})),
+		"S2": cat(rep(2, bp{16, 0}), rep(2, bp{13, 0}), rep(5, bp{18, 0}), rep(3, bp{18, 5}), rep(2, bp{18, 18})),
+		"S3": rep(14, bp{5, 0}),
+	}
+	carried := map[string]string{"S1": "B", "S2": "", "S3": "F"}
+	for _, s := range sd.Sprints {
+		var got []bp
+		for _, p := range s.Burn {
+			got = append(got, bp{p.Scope, p.Done})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(burns[s.ID]) {
+			t.Errorf("%s burn-up\n got %v\nwant %v", s.ID, got, burns[s.ID])
+		}
+		if last := s.Burn[len(s.Burn)-1]; !last.At.Equal(s.End) || last.Done != s.Velocity {
+			t.Errorf("%s: last burn-up point %v done %v, want at the sprint's end %v with the velocity %v", s.ID, last.At, last.Done, s.End, s.Velocity)
+		}
+		if c := strings.Join(s.CarriedOver, ","); c != carried[s.ID] {
+			t.Errorf("%s carried over %q, want %q", s.ID, c, carried[s.ID])
+		}
+	}
+}
+
+// TestCumulativeFlow_HandWorked: a 5-day window, Mon 2 – Fri 6 Mar, counted at the end of each day.
+//
+//	X created before the window; in progress 3 Mar; done 5 Mar.
+//	Y created 4 Mar; in progress 6 Mar.
+//	W created, started and done on 2 Mar.
+//	Z done in February: done before the window began, so never counted.
+//
+//	day    todo  in progress  done
+//	2 Mar   1        0         1    (X todo; W done)
+//	3 Mar   0        1         1
+//	4 Mar   1        1         1    (Y arrives)
+//	5 Mar   1        0         2    (X done)
+//	6 Mar   0        1         2    (Y started)
+func TestCumulativeFlow_HandWorked(t *testing.T) {
+	issues := []models.Issue{
+		issue("X", dh(-1, 0), todo(dh(-1, 0)), ip(dh(1, 10)), done(dh(3, 12))),
+		issue("Y", dh(2, 9), todo(dh(2, 9)), ip(dh(4, 8))),
+		issue("W", dh(0, 1), todo(dh(0, 1)), ip(dh(0, 2)), done(dh(0, 6))),
+		issue("Z", dh(-10, 0), todo(dh(-10, 0)), done(dh(-5, 0))),
+	}
+	o := DefaultOptions(dh(0, -9), dh(5, -9)) // midnight to midnight (dh counts from 09:00)
+	got := CumulativeFlow(Input{Issues: issues}, o)
+	want := [][3]int{{1, 0, 1}, {0, 1, 1}, {1, 1, 1}, {1, 0, 2}, {0, 1, 2}}
+	if len(got) != len(want) {
+		t.Fatalf("%d days, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if [3]int{g.Todo, g.InProgress, g.Done} != w || !g.Day.Equal(dh(float64(i), -9)) {
+			t.Errorf("%s: todo %d, in progress %d, done %d; want %v", g.Day.Format("2 Jan"), g.Todo, g.InProgress, g.Done, w)
+		}
+	}
+	// The scatter holds the window's cycle-time samples: X (3 Mar 10:00 → 5 Mar 12:00) and W (4 h).
+	cs := CycleTimes(Input{Issues: issues}, o)
+	if len(cs) != 2 || cs[0].Key != "W" || cs[0].Seconds != 4*3600 || cs[1].Key != "X" || cs[1].Seconds != 50*3600 {
+		t.Errorf("cycle times = %+v, want W 4h then X 50h", cs)
+	}
+	near(t, "cycle_time p50 (the same samples)", find(Flow(Input{Issues: issues}, o), "cycle_time").P50, 27*3600)
 }
 
 // TestSayDo_IssueCreatedIntoARunningSprintIsAdded: Redmine sets

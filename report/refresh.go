@@ -33,6 +33,7 @@ func MetricOptions(cfg *config.Config, since, until time.Time, grain string) (me
 	o.IncidentTypes = append(append([]string{"incident"}, cfg.Incidents.RedmineTrackers...), cfg.Incidents.JiraTypes...)
 	o.IncludeBots = cfg.Metrics.IncludeBots
 	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
+	o.BenchmarkIndustry = cfg.Metrics.BenchmarkIndustry
 	o.Flow.ActiveStatuses = cfg.Flow.ActiveStatuses
 	return o, nil
 }
