@@ -181,6 +181,7 @@ func Flow(in Input, o Options) []*Metric {
 	byType := map[string][]time.Time{}
 	var effActive, effTotal = map[time.Time]float64{}, map[time.Time]float64{}
 	var allActive, allTotal float64
+	effN := 0 // issues done in the window after being in progress
 	for _, h := range hs {
 		ip, hasIP := h.firstInProgress()
 		d, isDone := h.lastDone()
@@ -203,6 +204,7 @@ func Flow(in Input, o Options) []*Metric {
 					effTotal[p] += d.Sub(ip).Seconds()
 					allActive += a
 					allTotal += d.Sub(ip).Seconds()
+					effN++
 				}
 			}
 		}
@@ -229,7 +231,7 @@ func Flow(in Input, o Options) []*Metric {
 		}
 		eff.Series = append(eff.Series, pt)
 	}
-	eff.N = len(cycle)
+	eff.N = effN
 	return append([]*Metric{o.durations("cycle_time", cycle), o.durations("issue_lead_time", lead), thr, o.wip(hs),
 		o.durations("issue_age", age), eff}, o.sprintMetrics(hs, in.Sprints)...)
 }
@@ -249,6 +251,14 @@ func (o Options) wip(hs []*history) *Metric {
 	if !tracked {
 		return m
 	}
+	// Days before the first issue existed measure the collection, not the
+	// team: they are not days of WIP 0 but days without a tracker.
+	first := hs[0].x.CreatedAt
+	for _, h := range hs {
+		if h.x.CreatedAt.Before(first) {
+			first = h.x.CreatedAt
+		}
+	}
 	by := map[time.Time][]float64{}
 	var all []float64
 	for d := PeriodStart(o.Since, "day", o.Location); d.Before(o.Until); d = d.AddDate(0, 0, 1) {
@@ -256,9 +266,12 @@ func (o Options) wip(hs []*history) *Metric {
 		if end.After(o.Until) {
 			end = o.Until.Add(-time.Nanosecond)
 		}
+		if end.Before(first) {
+			continue
+		}
 		n := 0
 		for _, h := range hs {
-			if h.category(end) == models.CategoryInProgress {
+			if !h.x.CreatedAt.After(end) && h.category(end) == models.CategoryInProgress {
 				n++
 			}
 		}

@@ -315,3 +315,30 @@ func TestAgingWIP(t *testing.T) {
 		t.Errorf("aging: %+v", got)
 	}
 }
+
+// A window before the tracker held any issue has no flow figures: not a WIP
+// of 0 over 60 days, nor a flow efficiency "of 82 issues" that were all done
+// years later (both were so, and made an empty window look measured).
+func TestFlow_WindowBeforeAnyIssueIsEmpty(t *testing.T) {
+	issues := []models.Issue{
+		issue("X", dh(0, 0), todo(dh(0, 0)), ip(dh(1, 0)), done(dh(3, 0))),
+		issue("Y", dh(0, 0), todo(dh(0, 0)), ip(dh(2, 0))),
+	}
+	before := DefaultOptions(dh(-400, 0), dh(-340, 0))
+	ms := Flow(Input{Issues: issues}, before)
+	for _, name := range []string{"wip", "flow_efficiency", "cycle_time", "throughput"} {
+		if m := find(ms, name); m.N != 0 {
+			t.Errorf("%s n = %d in a window before any issue, want 0", name, m.N)
+		}
+	}
+	absent(t, "wip", find(ms, "wip").Value)
+	// The window that holds them still counts: WIP from the day X was created, flow efficiency of X.
+	in := DefaultOptions(dh(-2, -9), dh(5, -9))
+	ms = Flow(Input{Issues: issues}, in)
+	if w := find(ms, "wip"); w.N != 5 {
+		t.Errorf("wip n = %d days, want 5 (2–6 Mar; 28 Feb and 1 Mar had no issue yet)", w.N)
+	}
+	if e := find(ms, "flow_efficiency"); e.N != 1 {
+		t.Errorf("flow_efficiency n = %d, want 1 (X)", e.N)
+	}
+}

@@ -15,9 +15,9 @@ import (
 // no network) for a sprint retrospective.
 func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error {
 	type tile struct {
-		Title, Value, Sub, Tier, Trend string
-		Good                           bool
-		Neutral                        bool // no comparison (·) or no change (→): neither good nor bad news
+		Title, Value, Sub, Trend, Score, Class string
+		Good                                   bool
+		Neutral                                bool // no comparison (·) or no change (→): neither good nor bad news
 	}
 	type chart struct {
 		Title string
@@ -33,9 +33,31 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Key, Type, Status, Since, Age string
 		Over                          bool
 	}
+	type scoreRow struct {
+		Title, Measured, Answer, Score, Ref, Tier, Class string
+		Summary                                          bool
+	}
+	type deployRow struct {
+		Finished, Project, Env, SHA, Shipped, Outcome, Recovered string
+		Failed                                                   bool
+	}
+	type sprintRow struct {
+		Name, Dates, Committed, Done, Added, Removed, ReEst, SayDo, Velocity, Carried string
+		Burn                                                                          template.HTML
+	}
+	type link struct{ ID, Title string }
 	type scope struct {
 		Kind, Name string
 		Anchor     string
+		Links      []link
+		Scores     []scoreRow
+		RefName    string
+		Deploys    []deployRow
+		DeployNote string
+		Sprints    []sprintRow
+		CFD        template.HTML
+		Scatter    template.HTML
+		ByType     [][2]string
 		HasTitles  bool // some slowest change has a title the policy kept
 		Notes      []string
 		Waiting    []waiting
@@ -63,7 +85,12 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				break // no tiles of dashes and a red "low": the note says why
 			}
 			m := r.Set[name]
-			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Tier: m.Tier, Trend: Trend(name, m, r.Prev[name])}
+			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Trend: Trend(name, m, r.Prev[name])}
+			for _, row := range Scores(r) {
+				if row.Name == name && row.Score != nil {
+					t.Score, t.Class = Human("score", row.Score), scoreClass(row)
+				}
+			}
 			t.Good = Better(name, t.Trend)
 			t.Neutral = t.Trend == "·" || t.Trend == "→"
 			var sub []string
@@ -74,7 +101,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				sub = append(sub, "p85 "+Human(m.Unit, m.P85))
 			}
 			if m.Tier != "" {
-				sub = append(sub, fmt.Sprintf("%d benchmarks", m.Year))
+				sub = append(sub, fmt.Sprintf("%s in %d (legacy tier)", m.Tier, m.Year))
 			}
 			t.Sub = strings.Join(append(sub, fmt.Sprintf("n=%d", m.N)), " · ")
 			s.Tiles = append(s.Tiles, t)
@@ -82,16 +109,16 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		if bd := r.Set["lead_time_breakdown"]; bd != nil && !NoDeployments(r) {
 			s.Breakdown = stackedBar(bd)
 		}
-		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
+		for _, name := range []string{"dora_score", "deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
 			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
-			if m := r.Set[name]; m != nil && !(flowMetrics[name] && m.N == 0) && !(doraMetrics[name] && NoDeployments(r)) {
-				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m)})
+			if m := r.Set[name]; m != nil && !Hidden(r, name) {
+				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m, r.Prev[name])})
 			}
 		}
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || name == "lead_time_breakdown" || (flowMetrics[name] && m.N == 0) || (doraMetrics[name] && NoDeployments(r)) {
+			if m == nil || name == "lead_time_breakdown" || Hidden(r, name) {
 				continue
 			}
 			val := Human(m.Unit, headline(m))
@@ -138,12 +165,90 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			s.Aging = append(s.Aging, aging{Key: a.Issue.Key, Type: a.Issue.Type, Status: a.Issue.Status,
 				Since: a.Since.In(o.Location).Format("2 Jan 2006"), Age: Human("seconds", &age), Over: r.OverCycleP85(a)})
 		}
+		s.RefName = r.Reference.Name
+		for _, row := range Scores(r) {
+			sr := scoreRow{Title: row.Title, Measured: row.Measured, Answer: row.Answer, Score: Human("score", row.Score),
+				Ref: fmt.Sprintf("%.1f ± %.1f", row.Ref.Mean, row.Ref.Std), Tier: row.Tier, Class: scoreClass(row),
+				Summary: row.Name == "throughput" || row.Name == "stability" || row.Name == "overall"}
+			s.Scores = append(s.Scores, sr)
+		}
+		for _, d := range ShownDeployments(r) {
+			row := deployRow{Finished: d.FinishedAt.In(o.Location).Format("2 Jan 15:04"), Project: d.Project, Env: d.Environment, SHA: shortSHA(d.SHA),
+				Shipped: plural(d.Changes, "MR") + ", " + plural(d.Commits, "commit"), Outcome: Outcome(d), Recovered: "–", Failed: d.Failed}
+			if d.Recovery != nil {
+				row.Recovered = Human("seconds", d.Recovery)
+			} else if d.Failed {
+				row.Recovered = "not yet"
+			}
+			s.Deploys = append(s.Deploys, row)
+		}
+		if n := len(r.Deployments); n > len(s.Deploys) {
+			s.DeployNote = fmt.Sprintf("the newest %d of %d, and every failed one", MaxDeploymentRows, n)
+		}
+		if sd := r.Set["say_do_ratio"]; sd != nil {
+			for _, sp := range sd.Sprints {
+				row := sprintRow{Name: sp.Name, Dates: sp.Start.In(o.Location).Format("2 Jan") + " – " + sp.End.Add(-time.Nanosecond).In(o.Location).Format("2 Jan"),
+					Committed: Human("points", &sp.Committed), Done: Human("points", &sp.DoneOfCommitted), Added: Human("points", &sp.Added),
+					Removed: Human("points", &sp.Removed), ReEst: fmt.Sprintf("%+.1f pts", sp.ReEst), SayDo: Human("ratio", sp.SayDo),
+					Velocity: Human("points", &sp.Velocity), Carried: strings.Join(sp.CarriedOver, ", "), Burn: burnUpChart(sp, o.Location)}
+				if row.Carried == "" {
+					row.Carried = "none"
+				}
+				s.Sprints = append(s.Sprints, row)
+			}
+		}
+		if len(r.Flow) > 0 {
+			s.CFD = cfdChart(r.Flow)
+			s.Scatter = scatterChart(r.Cycle, r.Set["cycle_time"], o)
+			if thr := r.Set["throughput"]; thr != nil {
+				for _, typ := range sortedKeys(thr.Parts) {
+					s.ByType = append(s.ByType, [2]string{typ, Human("count", thr.Parts[typ].Value)})
+				}
+			}
+		}
+		add := func(ok bool, id, title string) {
+			if ok {
+				s.Links = append(s.Links, link{s.Anchor + "-" + id, title})
+			}
+		}
+		add(len(s.Tiles) > 0, "delivery", "delivery")
+		add(len(s.Scores) > 0, "score", "DORA score")
+		add(len(s.Deploys) > 0, "deployments", "deployments")
+		add(len(s.Sprints) > 0, "sprints", "sprints")
+		add(s.CFD != "", "flow", "flow")
+		add(true, "trends", "trends")
+		add(true, "metrics", "all metrics")
+		add(true, "changes", "slowest changes")
+		add(len(s.Incidents) > 0, "incidents", "incidents")
+		add(len(s.Aging) > 0, "wip", "work in progress")
+		add(len(s.Waiting) > 0, "waiting", "waiting for review")
 		data.Scopes = append(data.Scopes, s)
 	}
 	return page.Execute(w, data)
 }
 
 func ptrf(f float64) *float64 { return &f }
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// scoreClass colours a score against the reference group: at or above its
+// mean good, more than one std below it bad, between them neither.
+func scoreClass(r ScoreRow) string {
+	switch {
+	case r.Score == nil:
+		return ""
+	case r.Above:
+		return "above"
+	case r.Below:
+		return "below"
+	}
+	return "near"
+}
 
 func chartSuffix(m *metrics.Metric) string {
 	if m.IsDistribution() {
@@ -189,7 +294,7 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 }
 
 // lineChart draws a series with its axis labels.
-func lineChart(m *metrics.Metric) template.HTML {
+func lineChart(m, previous *metrics.Metric) template.HTML {
 	// Series points are whole periods, also where a period reaches past the
 	// window's edge (metrics.Compute); only a period that had not ended when
 	// the data was read is partial.
@@ -203,6 +308,16 @@ func lineChart(m *metrics.Metric) template.HTML {
 		if p.Value != nil {
 			maxV = math.Max(maxV, *p.Value)
 			n++
+		}
+	}
+	// The previous window, period for period, is drawn faintly behind.
+	var before []*float64
+	if previous != nil && len(previous.Series) > 0 {
+		for _, p := range previous.Series {
+			before = append(before, p.Value)
+			if p.Value != nil {
+				maxV = math.Max(maxV, *p.Value)
+			}
 		}
 	}
 	if n == 0 {
@@ -227,6 +342,15 @@ func lineChart(m *metrics.Metric) template.HTML {
 	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
 	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, L-4, T+ph)
+	var ghost []string
+	for i, v := range before {
+		if v != nil && i < len(m.Series) {
+			ghost = append(ghost, fmt.Sprintf("%.1f,%.1f", x(i), y(*v)))
+		}
+	}
+	if len(ghost) > 1 {
+		fmt.Fprintf(&sb, `<polyline points="%s" fill="none" stroke="#c3c9d4" stroke-width="1.4"><title>previous window</title></polyline>`, strings.Join(ghost, " "))
+	}
 	// A period not ended yet holds only part of its days: its point is
 	// hollow and its segments dashed, so a 1-day week cannot pass for a
 	// spike or a slump.
@@ -258,8 +382,15 @@ func lineChart(m *metrics.Metric) template.HTML {
 		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s" stroke="#3b6fb6"><title>%s: %s (n=%d%s)</title></circle>`,
 			x(i), y(*p.Value), fill, p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N, note)
 	}
+	var keys []string
+	if len(ghost) > 1 {
+		keys = append(keys, "grey: previous window")
+	}
 	if partials > 0 {
-		fmt.Fprintf(&sb, `<text x="%.0f" y="9" font-size="9" text-anchor="end" class="muted">○ partial period</text>`, W-6)
+		keys = append(keys, "○ partial period")
+	}
+	if len(keys) > 0 {
+		fmt.Fprintf(&sb, `<text x="%.0f" y="9" font-size="9" text-anchor="end" class="muted">%s</text>`, W-6, strings.Join(keys, " · "))
 	}
 	if len(m.Series) > 2 {
 		mid := len(m.Series) / 2
@@ -285,9 +416,10 @@ h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485
 .tile{border-radius:8px;padding:12px 14px;border-left:6px solid #999;background:#fafbfc}
 .tile .t{color:#485063;font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .tile .v{font-size:26px;font-weight:600;margin:4px 0}.tile .s{font-size:12px;color:#6b7384}
-.tier{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:#999}
-.elite{background:#1f9d55}.high{background:#2f80c9}.medium{background:#d98e04}.low{background:#c7402d}
-.tile.b-elite{border-color:#1f9d55}.tile.b-high{border-color:#2f80c9}.tile.b-medium{border-color:#d98e04}.tile.b-low{border-color:#c7402d}
+.score{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:#8a92a3}
+.score.above{background:#1f9d55}.score.near{background:#d98e04}.score.below{background:#c7402d}
+.tile.b-above{border-color:#1f9d55}.tile.b-near{border-color:#d98e04}.tile.b-below{border-color:#c7402d}
+tr.sum td{font-weight:600;background:#fafbfc}.pair{display:grid;grid-template-columns:1fr 1fr;gap:22px}p.links a{margin-right:12px;font-size:13px;color:#2f80c9;text-decoration:none}
 .legend span{display:inline-block;margin-right:18px;font-size:13px}.legend i{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px}
 .good{color:#1f9d55}.bad{color:#c7402d}.muted{color:#8a92a3;fill:#8a92a3}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px}
@@ -307,31 +439,47 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{range .Compare}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></section>{{end}}
 {{range .Scopes}}<section id="{{.Anchor}}">
 <h2>{{.Kind}} · {{.Name}}</h2>
+{{if .Links}}<p class="links">{{range .Links}}<a href="#{{.ID}}">{{.Title}}</a>{{end}}</p>{{end}}
 {{range .Notes}}<p class="note">{{.}}</p>{{end}}
-{{if .Tiles}}<div class="tiles">{{range .Tiles}}<div class="tile b-{{.Tier}}"><div class="t">{{.Title}}</div>
+{{$a := .Anchor}}{{$ref := .RefName}}
+{{if .Tiles}}<div class="tiles" id="{{$a}}-delivery">{{range .Tiles}}<div class="tile b-{{.Class}}"><div class="t">{{.Title}}</div>
 <div class="v">{{.Value}} <span class="{{if .Neutral}}muted{{else if .Good}}good{{else}}bad{{end}}" title="vs the previous window">{{.Trend}}</span></div>
-<div>{{if .Tier}}<span class="tier {{.Tier}}">{{.Tier}}</span>{{else}}<span class="muted">no tier: no data</span>{{end}}</div>
+<div>{{if .Score}}<span class="score {{.Class}}" title="DORA 2025 Quick Check score, 0–10">{{.Score}}/10</span>{{else}}<span class="muted">no score: no data</span>{{end}}</div>
 <div class="s">{{.Sub}}</div></div>{{end}}</div>
 <h3>Lead time breakdown (p50 of each stage, deployed changes)</h3>{{.Breakdown}}{{end}}
-<h3>Trends</h3><div class="charts">{{range .Charts}}<div class="chart"><div class="t">{{.Title}}</div>{{.SVG}}</div>{{end}}</div>
-<h3>All metrics</h3><table><tr><th>metric</th><th>value</th><th>tier / band</th><th>trend</th><th>n</th></tr>
+{{if .Scores}}<h3 id="{{$a}}-score">DORA 2025 score (Quick Check, 0–10) against {{$ref}}</h3>
+<table><tr><th>metric</th><th>measured</th><th>DORA answer</th><th>score</th><th>{{$ref}} mean ± std</th><th>tier in 2024 (legacy)</th></tr>
+{{range .Scores}}<tr{{if .Summary}} class="sum"{{end}}><td>{{.Title}}</td><td>{{.Measured}}</td><td>{{.Answer}}</td><td class="num"><span class="score {{.Class}}">{{.Score}}</span></td><td class="num">{{.Ref}}</td><td>{{.Tier}}</td></tr>{{end}}</table>
+<p class="muted">DORA stopped publishing elite/high/medium/low clusters after 2024; its current benchmark is this score. Green: at or above the reference mean; red: more than one standard deviation below it.</p>{{end}}
+{{if .Deploys}}<h3 id="{{$a}}-deployments">Production deployments{{if .DeployNote}} <span class="muted">({{.DeployNote}})</span>{{end}}</h3>
+<table><tr><th>finished</th><th>project</th><th>environment</th><th>commit</th><th>shipped</th><th>outcome</th><th>recovered in</th></tr>
+{{range .Deploys}}<tr><td>{{.Finished}}</td><td>{{.Project}}</td><td>{{.Env}}</td><td><code>{{.SHA}}</code></td><td>{{.Shipped}}</td><td{{if .Failed}} class="bad"{{end}}>{{.Outcome}}</td><td class="num">{{.Recovered}}</td></tr>{{end}}</table>{{end}}
+{{if .Sprints}}<h3 id="{{$a}}-sprints">Sprints</h3>
+<table><tr><th>sprint</th><th>dates</th><th>committed</th><th>done of committed</th><th>added</th><th>removed</th><th>re-estimated</th><th>say/do</th><th>velocity</th><th>carried over</th></tr>
+{{range .Sprints}}<tr><td>{{.Name}}</td><td>{{.Dates}}</td><td class="num">{{.Committed}}</td><td class="num">{{.Done}}</td><td class="num">{{.Added}}</td><td class="num">{{.Removed}}</td><td class="num">{{.ReEst}}</td><td class="num">{{.SayDo}}</td><td class="num">{{.Velocity}}</td><td>{{.Carried}}</td></tr>{{end}}</table>
+<div class="charts">{{range .Sprints}}<div class="chart"><div class="t">Burn-up · {{.Name}} <span class="muted">(grey scope, green done)</span></div>{{.Burn}}</div>{{end}}</div>{{end}}
+{{if .CFD}}<div class="pair" id="{{$a}}-flow"><div><h3>Cumulative flow (issues by category, end of each day)</h3>{{.CFD}}</div>
+<div><h3>Cycle time of each issue done (dashed: p50 and p85)</h3>{{.Scatter}}
+{{if .ByType}}<p class="legend"><b>Done by type:</b> {{range .ByType}}<span>{{index . 0}} <b>{{index . 1}}</b></span>{{end}}</p>{{end}}</div></div>{{end}}
+<h3 id="{{$a}}-trends">Trends</h3><div class="charts">{{range .Charts}}<div class="chart"><div class="t">{{.Title}}</div>{{.SVG}}</div>{{end}}</div>
+<h3 id="{{$a}}-metrics">All metrics</h3><table><tr><th>metric</th><th>value</th><th>band / tier in 2024 (legacy)</th><th>trend</th><th>n</th></tr>
 {{range .Rows}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td><td>{{index . 2}}</td><td>{{index . 3}}</td><td class="num">{{index . 4}}</td></tr>{{end}}</table>
-<h3>Slowest merge requests to production</h3>
+<h3 id="{{$a}}-changes">Slowest merge requests to production</h3>
 {{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
 {{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
-{{if .Incidents}}<h3>Incidents</h3>
+{{if .Incidents}}<h3 id="{{$a}}-incidents">Incidents</h3>
 <table><tr><th>incident</th><th>opened</th><th>closed</th><th>time to restore</th><th>fails a production deployment</th></tr>
 {{range .Incidents}}<tr><td>{{.Key}}</td><td>{{.Opened}}</td><td>{{.Closed}}</td><td class="num">{{.Restore}}</td><td>{{.Fails}}</td></tr>{{end}}</table>{{end}}
-{{if .Aging}}<h3>Oldest work in progress</h3>
+{{if .Aging}}<h3 id="{{$a}}-wip">Oldest work in progress</h3>
 <table><tr><th>issue</th><th>type</th><th>status</th><th>in progress since</th><th>age</th></tr>
 {{range .Aging}}<tr><td>{{.Key}}</td><td>{{.Type}}</td><td>{{.Status}}</td><td>{{.Since}}</td><td class="num{{if .Over}} bad{{end}}"{{if .Over}} title="older than the cycle-time p85"{{end}}>{{.Age}}</td></tr>{{end}}</table>{{end}}
-{{if .Waiting}}<h3>Open merge requests waiting longest for a first review</h3>
+{{if .Waiting}}<h3 id="{{$a}}-waiting">Open merge requests waiting longest for a first review</h3>
 <table><tr><th>merge request</th><th>ready since</th><th>waiting</th></tr>
 {{range .Waiting}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td><td>{{.Since}}</td><td class="num">{{.For}}</td></tr>{{end}}</table>{{end}}
 </section>{{end}}
 </main>
-<footer>Generated {{.Generated}} by devpulse. Definitions: docs/metrics.md in the devpulse repository (the metrics contract). Tiers use the DORA benchmarks of the year shown.</footer>
+<footer>Generated {{.Generated}} by devpulse. Definitions: docs/metrics.md in the devpulse repository (the metrics contract). Scores: DORA's 2025 Quick Check (dora.dev, Apache-2.0); tiers: DORA's 2024 clusters, the last it published (legacy).</footer>
 </body></html>
 `))
 

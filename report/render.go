@@ -37,6 +37,10 @@ type DocScope struct {
 	Waiting   []DocWaiting              `json:"waiting_for_review"`
 	Aging     []DocAging                `json:"aging_work_in_progress"`
 	Incidents []DocIncident             `json:"incidents"`
+	// Deployments are the window's production deployments, newest first.
+	Deployments []DocDeployment `json:"deployments"`
+	Flow        []DocFlowDay    `json:"cumulative_flow"`
+	Cycle       []DocCycle      `json:"cycle_times"`
 	// Notes say which families have no data in the window and why, so an
 	// absent figure is not read as a bad one.
 	Notes []string `json:"notes"`
@@ -44,7 +48,8 @@ type DocScope struct {
 
 // doraMetrics need production deployments: without any they are not shown.
 var doraMetrics = map[string]bool{"deployment_count": true, "deployment_frequency": true, "lead_time_for_changes": true, "lead_time_breakdown": true,
-	"change_failure_rate": true, "failed_deployment_recovery_time": true, "rework_rate": true, "deploy_attempt_failure_rate": true}
+	"change_failure_rate": true, "failed_deployment_recovery_time": true, "rework_rate": true, "deploy_attempt_failure_rate": true,
+	"dora_score": true}
 
 // NoDeployments tells whether the scope had no production deployment in the
 // window: then a deployment frequency of 0 and a "low" tier would describe
@@ -52,6 +57,35 @@ var doraMetrics = map[string]bool{"deployment_count": true, "deployment_frequenc
 func NoDeployments(r Result) bool {
 	m := r.Set["deployment_count"]
 	return m == nil || m.N == 0
+}
+
+// reviewMetrics and ciMetrics are families that share one source of data.
+var (
+	reviewMetrics = map[string]bool{"mr_throughput": true, "mr_size": true, "pickup_time": true, "review_time": true,
+		"unreviewed_merge_rate": true, "reviewers_per_mr": true}
+	ciMetrics = map[string]bool{"pipeline_success_rate": true, "pipeline_duration": true, "pipeline_queue_time": true}
+)
+
+// Hidden tells whether a metric is left out of a scope's rows and charts:
+// its family has no data in the window (a note says which and why), so a
+// row of dashes would only be noise. The JSON keeps every metric, null.
+func Hidden(r Result, name string) bool {
+	m := r.Set[name]
+	switch {
+	case m == nil:
+		return true
+	case doraMetrics[name]:
+		return NoDeployments(r)
+	case reviewMetrics[name]:
+		t := r.Set["mr_throughput"]
+		return t == nil || t.N == 0
+	case ciMetrics[name]:
+		p := r.Set["pipeline_success_rate"]
+		return p == nil || p.N == 0
+	case flowMetrics[name], name == "time_to_restore":
+		return m.N == 0
+	}
+	return false
 }
 
 // Notes say what a scope has no data for in the window, and why.
@@ -122,6 +156,47 @@ type DocIncident struct {
 	FailedDeployments []string `json:"failed_deployments"`
 }
 
+// DocDeployment is one production deployment of the window.
+type DocDeployment struct {
+	IDs         []string `json:"ids"`
+	Project     string   `json:"project"`
+	Environment string   `json:"environment"`
+	Ref         string   `json:"ref"`
+	SHA         string   `json:"sha"`
+	FinishedAt  string   `json:"finished_at"`
+	Changes     int      `json:"merge_requests"`
+	Commits     int      `json:"commits"`
+	Rework      bool     `json:"rework"`
+	Failed      bool     `json:"failed"`
+	Causes      []string `json:"causes"`
+	RecoveredAt *string  `json:"recovered_at"`
+	Recovery    *float64 `json:"recovery_seconds"`
+}
+
+// DocFlowDay is one day of the cumulative flow diagram (counted at its end).
+type DocFlowDay struct {
+	Day        string `json:"day"`
+	Todo       int    `json:"todo"`
+	InProgress int    `json:"in_progress"`
+	Done       int    `json:"done"`
+}
+
+// DocCycle is one done issue of the cycle-time scatter.
+type DocCycle struct {
+	Key     string  `json:"key"`
+	Type    string  `json:"type"`
+	DoneAt  string  `json:"done_at"`
+	Seconds float64 `json:"cycle_time_seconds"`
+}
+
+func burnDoc(ps []metrics.BurnPoint) []map[string]any {
+	out := []map[string]any{}
+	for _, p := range ps {
+		out = append(out, map[string]any{"at": p.At.Format(time.RFC3339), "scope": p.Scope, "done": p.Done})
+	}
+	return out
+}
+
 // DocPoint is one period.
 type DocPoint struct {
 	PeriodStart string   `json:"period_start"`
@@ -131,7 +206,7 @@ type DocPoint struct {
 
 // Order is how metrics are listed in the table and page.
 var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
-	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "lead_time_breakdown", "mr_throughput", "mr_size", "pickup_time",
+	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "dora_score", "lead_time_breakdown", "mr_throughput", "mr_size", "pickup_time",
 	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 	"cycle_time", "issue_lead_time", "throughput", "wip", "issue_age", "flow_efficiency", "velocity", "say_do_ratio",
 	"deployment_count"}
@@ -151,7 +226,8 @@ var Titles = map[string]string{
 	"pipeline_queue_time": "Pipeline queue time", "deployment_count": "Deployments",
 	"cycle_time": "Cycle time", "issue_lead_time": "Issue lead time", "throughput": "Issues done", "wip": "WIP (daily mean)",
 	"issue_age": "Age of work in progress", "flow_efficiency": "Flow efficiency", "velocity": "Velocity (last 3 sprints)",
-	"say_do_ratio": "Say/do ratio",
+	"say_do_ratio": "Say/do ratio", "dora_score": "DORA score (2025)",
+	"throughput_score": "Throughput", "stability_score": "Stability",
 }
 
 // lowerIsBetter tells which way a trend is good.
@@ -218,7 +294,7 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		}
 		return out
 	}
-	if len(m.Parts) > 0 { // throughput by issue type
+	if len(m.Parts) > 0 && name != "dora_score" { // throughput by issue type
 		by := map[string]any{}
 		for k, p := range m.Parts {
 			by[k] = p.Value
@@ -230,7 +306,7 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		for _, s := range m.Sprints {
 			sp = append(sp, map[string]any{"id": s.ID, "name": s.Name, "start": s.Start.Format(time.RFC3339), "end": s.End.Format(time.RFC3339),
 				"committed": s.Committed, "done_of_committed": s.DoneOfCommitted, "velocity": s.Velocity, "added": s.Added,
-				"removed": s.Removed, "re_estimated": s.ReEst, "say_do": s.SayDo})
+				"removed": s.Removed, "re_estimated": s.ReEst, "say_do": s.SayDo, "burn_up": burnDoc(s.Burn), "carried_over": append([]string{}, s.CarriedOver...)})
 		}
 		out["sprints"] = sp
 	}
@@ -246,7 +322,8 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		}
 	}
 	if m.Tier != "" {
-		out["tier"], out["benchmark_year"] = m.Tier, m.Year
+		// The 2024 clusters are the last DORA published: legacy, with their year.
+		out["tier"], out["benchmark_year"], out["tier_legacy"] = m.Tier, m.Year, true
 	}
 	if m.Band != "" {
 		out["band"] = m.Band
@@ -286,6 +363,28 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 			if m := r.Set[name]; m != nil {
 				s.Metrics[name] = docMetric(name, m, r.Prev[name])
 			}
+		}
+		if s.Metrics["dora_score"] != nil {
+			scoreDoc(r, s.Metrics["dora_score"])
+		}
+		s.Deployments = []DocDeployment{}
+		for _, x := range r.Deployments {
+			dd := DocDeployment{IDs: x.IDs, Project: x.Project, Environment: x.Environment, Ref: x.Ref, SHA: x.SHA,
+				FinishedAt: x.FinishedAt.In(o.Location).Format(time.RFC3339), Changes: x.Changes, Commits: x.Commits, Rework: x.Rework,
+				Failed: x.Failed, Causes: append([]string{}, x.Causes...), Recovery: x.Recovery}
+			if x.RecoveredAt != nil {
+				at := x.RecoveredAt.In(o.Location).Format(time.RFC3339)
+				dd.RecoveredAt = &at
+			}
+			s.Deployments = append(s.Deployments, dd)
+		}
+		s.Flow = []DocFlowDay{}
+		for _, f := range r.Flow {
+			s.Flow = append(s.Flow, DocFlowDay{Day: f.Day.Format("2006-01-02"), Todo: f.Todo, InProgress: f.InProgress, Done: f.Done})
+		}
+		s.Cycle = []DocCycle{}
+		for _, c := range r.Cycle {
+			s.Cycle = append(s.Cycle, DocCycle{Key: c.Key, Type: c.Type, DoneAt: c.DoneAt.In(o.Location).Format(time.RFC3339), Seconds: c.Seconds})
 		}
 		for _, t := range r.Slowest {
 			c := DocChange{ID: t.MR.ID, Ref: fmt.Sprintf("%s!%d", t.MR.ProjectPath, t.MR.IID), WebURL: t.MR.WebURL,
@@ -331,6 +430,8 @@ func Human(unit string, v *float64) string {
 		return fmt.Sprintf("%.0f", x)
 	case "points":
 		return fmt.Sprintf("%.1f pts", x)
+	case "score":
+		return fmt.Sprintf("%.1f", x)
 	case "per_day":
 		if x >= 1 {
 			return fmt.Sprintf("%.1f/day", x)
@@ -355,7 +456,7 @@ func short(part string) string {
 }
 
 // comparison are the headline metrics teams are set side by side on.
-var comparison = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
+var comparison = []string{"dora_score", "deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
 	"mr_throughput", "review_time", "cycle_time"}
 
 // Comparison is every team's headline value and trend, one row per team
@@ -402,17 +503,21 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 	fmt.Fprintf(w, "devpulse report %s (arrows: vs previous %.0f)\n", Window(o), days)
 	if _, rows := Comparison(rs); rows != nil {
 		// Four columns fit 80: the delivery headline of each team.
-		fmt.Fprintf(w, "\nteams side by side\n  %-16s %-14s %-14s %-14s %-14s\n", "team", "deploys", "lead time", "failure rate", "recovery")
+		fmt.Fprintf(w, "\nteams side by side\n  %-14s %-8s %-12s %-12s %-12s %-12s\n", "team", "DORA", "deploys", "lead time", "failures", "recovery")
 		for _, row := range rows {
-			fmt.Fprintf(w, "  %-16s %-14s %-14s %-14s %-14s\n", row[0], row[1], row[2], row[3], row[4])
+			name := row[0]
+			if len([]rune(name)) > 14 {
+				name = string([]rune(name)[:13]) + "…"
+			}
+			fmt.Fprintf(w, "  %-14s %-8s %-12s %-12s %-12s %-12s\n", name, row[1], row[2], row[3], row[4], row[5])
 		}
 	}
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s\n", r.Scope.Kind, r.Scope.Name)
-		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "tier", "", "n")
+		fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6s\n", "metric", "value", "2024 tier", "", "n")
 		for _, name := range Order {
 			m := r.Set[name]
-			if m == nil || name == "deployment_count" || (flowMetrics[name] && m.N == 0) || (doraMetrics[name] && NoDeployments(r)) {
+			if m == nil || name == "deployment_count" || name == "dora_score" || Hidden(r, name) {
 				continue
 			}
 			if name == "lead_time_breakdown" {
@@ -436,6 +541,7 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 			}
 			fmt.Fprintf(w, "  %-28s %-20s %-13s %-3s %6d\n", Titles[name], val, tier, Trend(name, m, r.Prev[name]), m.N)
 		}
+		writeViews(w, r, o)
 		if len(r.Waiting) > 0 {
 			fmt.Fprintln(w, "  waiting longest for a first review:")
 			for i, x := range r.Waiting {
@@ -505,4 +611,74 @@ func wrap(text string, width int) []string {
 		lines = append(lines, line)
 	}
 	return lines
+}
+
+// writeViews writes the table's DORA score, deployments, sprints and flow.
+func writeViews(w io.Writer, r Result, o metrics.Options) {
+	if rows := Scores(r); rows != nil {
+		by := map[string]ScoreRow{}
+		for _, x := range rows {
+			by[x.Name] = x
+		}
+		ov := by["overall"]
+		fmt.Fprintf(w, "  DORA 2025 score %s/10 · throughput %s · stability %s\n", Human("score", ov.Score),
+			Human("score", by["throughput"].Score), Human("score", by["stability"].Score))
+		fmt.Fprintf(w, "    reference %s: %.1f ± %.1f\n", r.Reference.Name, ov.Ref.Mean, ov.Ref.Std)
+		fmt.Fprintf(w, "    lead time %s · frequency %s · recovery %s · failures %s · rework %s\n",
+			Human("score", by["lead_time_for_changes"].Score), Human("score", by["deployment_frequency"].Score),
+			Human("score", by["failed_deployment_recovery_time"].Score), Human("score", by["change_failure_rate"].Score),
+			Human("score", by["rework_rate"].Score))
+	}
+	if n := len(r.Deployments); n > 0 {
+		var failed []metrics.DeploymentRow
+		for _, d := range r.Deployments {
+			if d.Failed {
+				failed = append(failed, d)
+			}
+		}
+		fmt.Fprintf(w, "  production deployments: %d, %d failed\n", n, len(failed))
+		for i, d := range failed {
+			if i == 5 {
+				fmt.Fprintf(w, "    ... %d more (JSON or HTML for all)\n", len(failed)-5)
+				break
+			}
+			rec := "not recovered yet"
+			if d.Recovery != nil {
+				rec = "recovered in " + Human("seconds", d.Recovery)
+			}
+			line := fmt.Sprintf("%s %s %s: %s, %s", d.FinishedAt.In(o.Location).Format("2006-01-02"), d.Project, shortSHA(d.SHA), strings.Join(d.Causes, ", "), rec)
+			for j, l := range wrap(line, 80-6) {
+				if j > 0 {
+					l = "  " + l
+				}
+				fmt.Fprintln(w, "    "+l)
+			}
+		}
+	}
+	if sd := r.Set["say_do_ratio"]; sd != nil && len(sd.Sprints) > 0 {
+		fmt.Fprintf(w, "  %-18s %6s %6s %6s %6s %6s %6s %6s %s\n", "sprint", "commit", "done", "added", "remov", "re-est", "say/do", "veloc", "carried")
+		for _, sp := range sd.Sprints {
+			carried := strings.Join(sp.CarriedOver, ",")
+			if len(carried) > 12 {
+				carried = fmt.Sprintf("%d issues", len(sp.CarriedOver))
+			}
+			name := sp.Name
+			if len([]rune(name)) > 18 {
+				name = string([]rune(name)[:17]) + "…"
+			}
+			fmt.Fprintf(w, "  %-18s %6.1f %6.1f %6.1f %6.1f %+6.1f %6s %6.1f %s\n", name, sp.Committed, sp.DoneOfCommitted, sp.Added, sp.Removed,
+				sp.ReEst, Human("ratio", sp.SayDo), sp.Velocity, carried)
+		}
+	}
+	if len(r.Flow) > 0 {
+		last := r.Flow[len(r.Flow)-1]
+		fmt.Fprintf(w, "  flow at the window's end: %d to do, %d in progress, %d done since it began\n", last.Todo, last.InProgress, last.Done)
+		if thr := r.Set["throughput"]; thr != nil && len(thr.Parts) > 0 {
+			var parts []string
+			for _, typ := range sortedKeys(thr.Parts) {
+				parts = append(parts, typ+" "+Human("count", thr.Parts[typ].Value))
+			}
+			fmt.Fprintf(w, "  done by type: %s\n", strings.Join(parts, ", "))
+		}
+	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devpulse/devpulse/benchmarks"
+
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/models"
@@ -188,6 +190,13 @@ type Result struct {
 	Aging   []metrics.Aging   // issues in progress longest, as of the same moment
 	// Incidents of the window with time to restore and the deployment each fails.
 	Incidents []metrics.IncidentRow
+	// Deployments are the window's production deployments, newest first:
+	// what each shipped, whether it failed, why, and its recovery.
+	Deployments []metrics.DeploymentRow
+	Flow        []metrics.FlowDay    // the cumulative flow diagram, one point a day
+	Cycle       []metrics.CyclePoint // the cycle-time scatter
+	// Reference is the DORA 2025 Quick Check group dora_score is shown beside.
+	Reference benchmarks.Group
 }
 
 // OverCycleP85 tells whether an issue in progress is older than the scope's
@@ -284,6 +293,12 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	if !newest.IsZero() && newest.Before(asOf) {
 		asOf = newest
 	}
+	// The reference group was checked when the configuration loaded; a code-
+	// built Options without one gets All industries.
+	ref, err := benchmarks.QuickCheck(o.BenchmarkIndustry)
+	if err != nil {
+		ref, _ = benchmarks.QuickCheck("all")
+	}
 	out := make([]Result, 0, len(scopes))
 	for _, s := range scopes {
 		in := scopeInput(groups, s)
@@ -306,6 +321,12 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
 		r.Aging = metrics.AgingWIP(in, asOf, 10)
 		r.Incidents = metrics.Incidents(in, o)
+		r.Deployments = metrics.ProductionDeployments(in, o)
+		if len(in.Issues) > 0 { // no tracker, no diagram (not a flat line of zeros)
+			r.Flow = metrics.CumulativeFlow(in, o)
+		}
+		r.Cycle = metrics.CycleTimes(in, o)
+		r.Reference = ref
 		out = append(out, r)
 	}
 	return out

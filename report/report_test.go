@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,7 +59,61 @@ func batch() *models.Batch {
 		CreatedAt: h(32), ClosedAt: hp(36), UpdatedAt: h(36)})
 	b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: o, ID: "p1", ProjectPath: "acme/api", Status: "success", IsDefaultBranch: true,
 		FinishedAt: hp(5), UpdatedAt: h(5), DurationS: ptrf(600), QueuedDurationS: ptrf(12)})
+	// api's deployment of 462 h (sha 06) is rolled back at 472 h to sha 05.
+	b.Deployments = append(b.Deployments, models.Deployment{Origin: o, ID: "rollback", ProjectPath: "acme/api", Environment: "production",
+		EnvironmentTier: "production", Status: "success", Ref: "main", SHA: itoa(5), PipelineID: 200, FinishedAt: hp(472), UpdatedAt: h(472)})
+	b.Sprints, b.Issues = append(b.Sprints, jiraSprints()...), append(b.Issues, jiraIssues()...)
 	return b
+}
+
+var jira = models.Origin{Source: "jira", Instance: "jira.example.com"}
+
+// jiraSprints: S1 2–16 Mar, S2 16–27 Mar (09:00 UTC, completed).
+func jiraSprints() []models.Sprint {
+	sp := func(n int, start, end float64) models.Sprint {
+		return models.Sprint{Origin: jira, ID: fmt.Sprintf("jira:jira.example.com:sprint:%d", n), ProjectPath: "APP", Name: fmt.Sprintf("APP Sprint %d", n),
+			State: "closed", StartAt: hp(start), EndAt: hp(end), CompleteAt: hp(end), UpdatedAt: h(end)}
+	}
+	return []models.Sprint{sp(1, 0, 336), sp(2, 336, 600)}
+}
+
+// jiraIssues: in S1, APP-1 (3 pts) done, APP-2 (5) carried over to S2 and
+// done there, APP-3 (2, a bug) added on day 3 and done; APP-4 (8) committed
+// to S2 and still in progress; APP-5 a new bug in no sprint.
+func jiraIssues() []models.Issue {
+	s1, s2 := "jira:jira.example.com:sprint:1", "jira:jira.example.com:sprint:2"
+	mk := func(n int, typ string, created float64, sprint string, points float64, ip, done float64, moves ...models.IssueTransition) models.Issue {
+		id := fmt.Sprintf("jira:jira.example.com:issue:%d", n)
+		x := models.Issue{Origin: jira, ID: id, ProjectPath: "APP", Key: fmt.Sprintf("APP-%d", n), Type: typ, TypeClass: strings.ToLower(typ),
+			CreatedAt: h(created), UpdatedAt: h(created), SprintID: sprint, StoryPoints: ptrf(points), Status: "To Do", StatusCategory: "todo"}
+		add := func(at float64, to, cat, from, fromCat string) {
+			x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: id, ID: fmt.Sprintf("%s:%d", id, len(x.Transitions)), Field: models.FieldStatus,
+				At: h(at), From: from, To: to, FromCategory: fromCat, ToCategory: cat})
+			x.Status, x.StatusCategory, x.UpdatedAt = to, cat, h(at)
+		}
+		if ip >= 0 {
+			add(ip, "In Progress", "in_progress", "To Do", "todo")
+		}
+		if done >= 0 {
+			add(done, "Done", "done", "In Progress", "in_progress")
+			x.ClosedAt = hp(done)
+		}
+		for i, m := range moves {
+			m.IssueID, m.ID = id, fmt.Sprintf("%s:m%d", id, i)
+			x.Transitions = append(x.Transitions, m)
+		}
+		return x
+	}
+	move := func(at float64, from, to string) models.IssueTransition {
+		return models.IssueTransition{Field: models.FieldSprint, At: h(at), From: from, To: to}
+	}
+	return []models.Issue{
+		mk(1, "Story", -24, s1, 3, 24, 100),
+		mk(2, "Story", -24, s2, 5, 48, 400, move(336, s1, s2)),
+		mk(3, "Bug", 59, s1, 2, 70, 200, move(60, "", s1)),
+		mk(4, "Task", 300, s2, 8, 350, -1),
+		mk(5, "Bug", 500, "", 1, -1, -1),
+	}
 }
 
 func itoa(i int) string { return fmt.Sprintf("%02d", i) }
@@ -66,7 +121,8 @@ func itoa(i int) string { return fmt.Sprintf("%02d", i) }
 func results(t *testing.T) ([]Result, metrics.Options) {
 	cfg := config.Defaults()
 	cfg.Sources["gitlab"] = &config.Source{Name: "gitlab", URL: "https://gitlab.example.com"}
-	cfg.Teams = map[string][]string{"shop": {"gitlab:acme/api", "gitlab:acme/web"}}
+	cfg.Sources["jira"] = &config.Source{Name: "jira", Type: "jira", URL: "https://jira.example.com"}
+	cfg.Teams = map[string][]string{"shop": {"gitlab:acme/api", "gitlab:acme/web", "jira:APP"}}
 	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
 	b := batch()
 	return Compute(b, Scopes(TeamMembers(cfg), b), o), o
@@ -95,14 +151,14 @@ func TestScopes_ProjectsAndTeams(t *testing.T) {
 	for _, r := range rs {
 		names = append(names, r.Scope.Kind+":"+r.Scope.Name)
 	}
-	if strings.Join(names, ",") != "team:shop,project:acme/api,project:acme/web" {
+	if strings.Join(names, ",") != "team:shop,project:APP,project:acme/api,project:acme/web" {
 		t.Errorf("scopes = %v", names)
 	}
-	// The team is the union of its projects: 8 deployments = 6 (api) + 2 (web).
-	if got := *rs[0].Set["deployment_count"].Value; got != 8 {
-		t.Errorf("team deployments = %v, want 8", got)
+	// The team is the union of its projects: 9 deployments = 7 (api, one a roll-back) + 2 (web) + 0 (APP, a tracker).
+	if got := *rs[0].Set["deployment_count"].Value; got != 9 {
+		t.Errorf("team deployments = %v, want 9", got)
 	}
-	if got := *rs[1].Set["deployment_count"].Value + *rs[2].Set["deployment_count"].Value; got != 8 {
+	if got := *rs[1].Set["deployment_count"].Value + *rs[2].Set["deployment_count"].Value + *rs[3].Set["deployment_count"].Value; got != 9 {
 		t.Errorf("project deployments add up to %v", got)
 	}
 }
@@ -160,14 +216,90 @@ func TestJSON_GoldenAndSchema(t *testing.T) {
 			t.Errorf("lead_time_breakdown.%s = %s", part, m["lead_time_breakdown"][part])
 		}
 	}
-	// The team's first api deployment (30h) is followed by incident #1 (32h..36h): recovery 6h.
-	if string(m["failed_deployment_recovery_time"]["p50"]) != "21600" {
-		t.Errorf("team recovery p50 = %s, want 21600", m["failed_deployment_recovery_time"]["p50"])
+	// The team's first api deployment (30h) is followed by incident #1 (32h..36h): recovery 6h;
+	// its deployment of 462h is rolled back at 472h: 10h. p50 8h.
+	if string(m["failed_deployment_recovery_time"]["p50"]) != "28800" {
+		t.Errorf("team recovery p50 = %s, want 28800", m["failed_deployment_recovery_time"]["p50"])
 	}
 	// A metric with no samples is null, never 0: acme/web had no failed deployment.
-	web := doc.Scopes[2]
+	web := doc.Scopes[3]
 	if web.Name != "acme/web" || string(web.Metrics["failed_deployment_recovery_time"]["p50"]) != "null" {
 		t.Errorf("%s recovery p50 = %s, want null", web.Name, web.Metrics["failed_deployment_recovery_time"]["p50"])
+	}
+
+	// The new sections, read back as a consumer would.
+	var views struct {
+		Scopes []struct {
+			Name    string
+			Metrics struct {
+				Score struct {
+					Value     float64
+					Edition   int
+					Reference struct{ Mean, Std float64 }
+					Group     struct{ Key, Name string } `json:"reference_group"`
+					Parts     map[string]struct {
+						Score     *float64
+						Answer    string
+						Reference struct{ Mean, Std float64 }
+					}
+				} `json:"dora_score"`
+				SayDo struct {
+					Sprints []struct {
+						Name    string
+						BurnUp  []struct{ Scope, Done float64 } `json:"burn_up"`
+						Carried []string                        `json:"carried_over"`
+					}
+				} `json:"say_do_ratio"`
+			}
+			Deployments []struct {
+				SHA      string
+				Failed   bool
+				Causes   []string
+				MRs      int      `json:"merge_requests"`
+				Recovery *float64 `json:"recovery_seconds"`
+			}
+			Flow []struct {
+				Day                    string
+				Todo, InProgress, Done int
+			} `json:"cumulative_flow"`
+			Cycle []struct {
+				Key     string
+				Seconds float64
+			} `json:"cycle_times"`
+		}
+	}
+	if err := json.Unmarshal(buf.Bytes(), &views); err != nil {
+		t.Fatal(err)
+	}
+	team := views.Scopes[0]
+	sc := team.Metrics.Score
+	// lead 35h → 6, 9 deployments in 28 days → 6, recovery 8h → 8, 2 of 9 failed → 7.78, rework 0 → 10.
+	if math.Abs(sc.Value-(6+6+8+(10-20.0/9)+10)/5) > 1e-9 || sc.Edition != 2025 || sc.Group.Key != "all" || sc.Reference.Mean != 4.3 {
+		t.Errorf("dora_score = %+v", sc)
+	}
+	if p := sc.Parts["lead_time_for_changes"]; p.Score == nil || *p.Score != 6 || p.Answer != "One day to one week" || p.Reference.Mean != 5.5 {
+		t.Errorf("dora_score.lead_time_for_changes = %+v", p)
+	}
+	if p := sc.Parts["change_failure_rate"]; math.Abs(p.Reference.Mean-8.1) > 1e-9 {
+		t.Errorf("change failure reference = %+v, want 10 − 1.9 as dora.dev shows it", p.Reference)
+	}
+	var failed []string
+	for _, d := range team.Deployments {
+		if d.Failed {
+			failed = append(failed, d.SHA+": "+strings.Join(d.Causes, ","))
+		}
+	}
+	if len(team.Deployments) != 9 || strings.Join(failed, "; ") != "06: rolled back; 00: incident #1" {
+		t.Errorf("deployments: %d, failed %v", len(team.Deployments), failed)
+	}
+	sp := team.Metrics.SayDo.Sprints
+	if len(sp) != 2 || len(sp[0].BurnUp) != 15 || strings.Join(sp[0].Carried, ",") != "APP-2" || strings.Join(sp[1].Carried, ",") != "APP-4" {
+		t.Errorf("sprints = %+v", sp)
+	} else if last := sp[0].BurnUp[len(sp[0].BurnUp)-1]; last.Scope != 10 || last.Done != 5 {
+		t.Errorf("S1 burn-up ends at scope %v done %v, want 10 and 5 (APP-1 3 + APP-2 5 + APP-3 2; done APP-1 and APP-3)", last.Scope, last.Done)
+	}
+	if len(team.Flow) != 28 || len(team.Cycle) != 3 {
+		t.Errorf("cumulative flow %d days (want 28), cycle times %d (want 3)", len(team.Flow), len(team.Cycle))
 	}
 }
 
@@ -187,7 +319,7 @@ func TestHTML_SelfContained(t *testing.T) {
 			t.Errorf("external resource %s", m[1])
 		}
 	}
-	for _, want := range []string{"Deployment frequency", "<svg", "Speed up the checkout flow", "team · shop", `<nav class="toc">`, `<a href="#team-shop">team · shop</a>`, `<section id="team-shop">`, "<h3>Incidents</h3>", "<td>#1</td>", "yes (1 deployment record(s))"} {
+	for _, want := range []string{"Deployment frequency", "<svg", "Speed up the checkout flow", "team · shop", `<nav class="toc">`, `<a href="#team-shop">team · shop</a>`, `<section id="team-shop">`, `<h3 id="team-shop-incidents">Incidents</h3>`, "<td>#1</td>", "yes (1 deployment record(s))"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
@@ -285,7 +417,7 @@ func TestLineChart_MarksPartialPeriods(t *testing.T) {
 	last := week(3)
 	last.Partial = true
 	m := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2), last}}
-	svg := string(lineChart(m))
+	svg := string(lineChart(m, nil))
 	if n := strings.Count(svg, `fill="#fff"`); n != 1 {
 		t.Errorf("%d hollow points; want 1 (the week not ended)", n)
 	}
@@ -294,6 +426,20 @@ func TestLineChart_MarksPartialPeriods(t *testing.T) {
 	}
 	if !strings.Contains(svg, "partial period") {
 		t.Error("no legend for partial periods")
+	}
+	if strings.Contains(svg, "previous window") {
+		t.Error("a previous window drawn without one")
+	}
+	// The previous window is overlaid faintly, period for period, and the
+	// scale makes room for it: a previous peak of 40 sets the top label.
+	prev := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2)}}
+	prev.Series[1].Value = v(40)
+	svg = string(lineChart(m, prev))
+	if !strings.Contains(svg, "<title>previous window</title>") || !strings.Contains(svg, "grey: previous window") {
+		t.Errorf("no previous-window overlay:\n%s", svg)
+	}
+	if !strings.Contains(svg, `class="muted">40</text>`) {
+		t.Errorf("the scale does not reach the previous window's 40:\n%s", svg)
 	}
 }
 
@@ -307,11 +453,15 @@ func TestComparison_TeamsSideBySide(t *testing.T) {
 	b := batch()
 	rs := Compute(b, Scopes(TeamMembers(cfg), b), o)
 	header, rows := Comparison(rs)
-	if len(rows) != 3 || header[1] != Titles["deployment_frequency"] || rows[0][0] != "api" || rows[1][0] != "ghost" {
+	if len(rows) != 3 || header[1] != Titles["dora_score"] || header[2] != Titles["deployment_frequency"] || rows[0][0] != "api" || rows[1][0] != "ghost" {
 		t.Fatalf("comparison: %v %v", header, rows)
 	}
-	if !regexp.MustCompile(`^[0-9.]+/(day|week) [·→↑↓]$`).MatchString(rows[0][1]) {
-		t.Errorf("api's deployment frequency cell: %q", rows[0][1])
+	// api: lead 35h → 6, 7 deployments in 28 days → 6, recovery 8h → 8, 2 of 7 failed → 7.14, rework 0 → 10: 7.4.
+	if rows[0][1] != "7.4 ·" {
+		t.Errorf("api's DORA score cell: %q, want 7.4 with no comparison", rows[0][1])
+	}
+	if !regexp.MustCompile(`^[0-9.]+/(day|week) [·→↑↓]$`).MatchString(rows[0][2]) {
+		t.Errorf("api's deployment frequency cell: %q", rows[0][2])
 	}
 	for _, cell := range rows[1][1:] {
 		if cell != "–" {
@@ -378,7 +528,7 @@ func TestAgingWIP_InEveryFormat(t *testing.T) {
 	if err := WriteJSON(&js, Document(rs, o, now)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(page.String(), "<h3>Oldest work in progress</h3>") || !strings.Contains(page.String(), "<td>APP-9</td>") {
+	if !strings.Contains(page.String(), "-wip\">Oldest work in progress</h3>") || !strings.Contains(page.String(), "<td>APP-9</td>") {
 		t.Error("the page does not list the aging issue")
 	}
 	if !regexp.MustCompile(`APP-9\s+In Progress\s+4\.0d`).MatchString(table.String()) {
@@ -407,4 +557,16 @@ func TestWindowOptions_Defaults(t *testing.T) {
 	if _, err := WindowOptions(cfg, "yesterday", "", "", at); err == nil || !strings.Contains(err.Error(), `since "yesterday" is not a date`) {
 		t.Errorf("bad date: %v", err)
 	}
+}
+
+// The page is a golden file too: every section of the three-project,
+// one-team batch (delivery, DORA score, deployments, sprints, flow, trends,
+// drill-downs), so a change to any of them shows in review.
+func TestHTML_Golden(t *testing.T) {
+	rs, o := results(t)
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, rs, o, now); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "report.html", buf.Bytes())
 }

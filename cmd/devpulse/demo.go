@@ -14,6 +14,7 @@ import (
 
 	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/collectors/jira"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -23,7 +24,7 @@ import (
 
 // demoConfig points a GitLab source at the sandbox. The privacy secret is
 // random per demo, so the demo needs no set-up and its tokens mean nothing elsewhere.
-func demoConfig(url, token, path string) (*config.Config, error) {
+func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, err
@@ -47,12 +48,24 @@ func demoConfig(url, token, path string) (*config.Config, error) {
 	cfg.Kinds = collectors.Kinds()
 	cfg.File = "(demo)"
 	cfg.Sources["gitlab"] = src
-	cfg.Teams = map[string][]string{"payments": {"gitlab:acme/payments/api", "gitlab:acme/mobile/ledger"}}
+	teams := []string{"gitlab:acme/payments/api", "gitlab:acme/mobile/ledger"}
+	if jiraURL != "" {
+		// The team plans in JIRA: its sprints, burn-ups and flow come from there.
+		jr := &config.Source{Name: "jira", Type: "jira", URL: jiraURL, Token: config.Secret(token), Projects: []string{"APP"},
+			Settings: &jira.Settings{Email: "demo@example.com", Boards: []int{1}}, Concurrency: 4, RateLimit: 2000,
+			Timeout: src.Timeout, Overlap: src.Overlap, Lookback: src.Lookback, MaxRetries: 8, Streams: append([]string(nil), jira.Streams...)}
+		cfg.Sources["jira"] = jr
+		teams = append(teams, "jira:APP")
+	}
+	cfg.Teams = map[string][]string{"payments": teams}
 	cfg.Warehouse.Path = path
 	cfg.Privacy.Secret = config.Secret(hex.EncodeToString(secret))
 	cfg.Privacy.Titles = "keep" // the demo's titles are generated, and show the masking
 	return cfg, cfg.Validate()
 }
+
+// demoJiraIssues is the size of the demo team's JIRA project.
+const demoJiraIssues = 120
 
 func demoCmd(g *globals) *cobra.Command {
 	var out, html string
@@ -60,10 +73,11 @@ func demoCmd(g *globals) *cobra.Command {
 	var force bool
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "Collect a generated GitLab organisation into ./devpulse-demo.duckdb (no network, no credentials)",
-		Long: `demo starts devpulse's sandbox (a seeded, realistic GitLab organisation served
-on 127.0.0.1 in the GitLab REST API's shapes), runs the real GitLab collector
-against it with a privacy policy and lands everything in a fresh DuckDB file.`,
+		Short: "Collect a generated GitLab organisation and JIRA project into ./devpulse-demo.duckdb (no network, no credentials)",
+		Long: `demo starts devpulse's sandbox (a seeded, realistic GitLab organisation and a
+JIRA project with sprints, served on 127.0.0.1 in the GitLab and JIRA REST
+APIs' shapes), runs the real collectors against them with a privacy policy and
+lands everything in a fresh DuckDB file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -82,12 +96,14 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			org := sandbox.Generate(seed, sandbox.DemoSize, time.Now())
 			srv := sandbox.Start(org, sandbox.Options{Token: "demo-token"})
 			defer srv.Close()
+			jr := sandbox.StartJira(sandbox.GenerateJira(seed, 1, demoJiraIssues, time.Now()), true)
+			defer jr.Close()
 			for _, f := range []string{out, out + ".wal"} {
 				if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
 					return fmt.Errorf("demo: remove old %s: %w", f, err)
 				}
 			}
-			cfg, err := demoConfig(srv.URL, "demo-token", out)
+			cfg, err := demoConfig(srv.URL, jr.URL, "demo-token", out)
 			if err != nil {
 				return err
 			}
@@ -97,12 +113,13 @@ against it with a privacy policy and lands everything in a fresh DuckDB file.`,
 			if g.logFormat != "" {
 				cfg.Log.Format = g.logFormat
 			}
-			fmt.Fprintf(g.stdout, "sandbox: GitLab-shaped API on %s (seed %d: %d projects, %d merge requests)\n",
-				srv.URL, seed, sandbox.DemoSize.Projects, sandbox.DemoSize.Projects*sandbox.DemoSize.MRsPerProject)
+			fmt.Fprintf(g.stdout, "sandbox: GitLab-shaped API on %s (seed %d: %d projects, %d merge requests), JIRA-shaped API on %s (project APP, %d issues in sprints)\n",
+				srv.URL, seed, sandbox.DemoSize.Projects, sandbox.DemoSize.Projects*sandbox.DemoSize.MRsPerProject, jr.URL, demoJiraIssues)
 			if _, err := collect(ctx, g, cfg, pipeline.Options{Command: "demo"}); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "sandbox served %d requests; collection took %s\n\n", srv.Total(), time.Since(start).Round(time.Millisecond))
+			jrTotal, _, _, _ := jr.Counts()
+			fmt.Fprintf(g.stdout, "the sandboxes served %d requests; collection took %s\n\n", srv.Total()+jrTotal, time.Since(start).Round(time.Millisecond))
 			wh, err := duckdb.Open(ctx, out)
 			if err != nil {
 				return err

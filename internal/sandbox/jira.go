@@ -112,6 +112,12 @@ func GenerateJira(seed uint64, projects, issuesPerProject int, now time.Time) *J
 				return map[string]any{"field": "status", "fieldtype": "jira", "fieldId": "status", "from": strconv.Itoa(from), "fromString": fn, "to": strconv.Itoa(to), "toString": tn}
 			}
 			si := sort.Search(len(ends), func(k int) bool { return ends[k].After(x.Created) })
+			// Most work is planned: created in the backlog and put into the
+			// next sprint before it starts (committed); a quarter lands in
+			// the running sprint (added), as in a real team's board.
+			if si+1 < len(ends) && id%4 != 0 {
+				si++
+			}
 			if si < len(ends) && r.IntN(3) > 0 {
 				x.Sprints = []int{p.ID*100 + si + 1}
 			}
@@ -142,7 +148,8 @@ func GenerateJira(seed uint64, projects, issuesPerProject int, now time.Time) *J
 			}
 			if len(x.Sprints) > 0 && x.Status != 10002 && si+1 < len(ends) && ends[si].Before(now) && r.IntN(2) == 0 {
 				from, to := x.Sprints[0], x.Sprints[0]+1
-				add(ends[si].Add(time.Hour), map[string]any{"field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020",
+				// Completing a sprint moves its open issues into the next one at that instant.
+				add(ends[si], map[string]any{"field": "Sprint", "fieldtype": "custom", "fieldId": "customfield_10020",
 					"from": strconv.Itoa(from), "fromString": "", "to": fmt.Sprintf("%d, %d", from, to), "toString": ""})
 				x.Sprints = append(x.Sprints, to)
 			}
