@@ -63,4 +63,24 @@ func TestHTML_RendersInChromium(t *testing.T) {
 	if len(colors) < 50 || float64(ink)/float64(total) < 0.08 {
 		t.Errorf("screenshot looks blank: %d colours, %.1f%% ink", len(colors), 100*float64(ink)/float64(total))
 	}
+
+	// Every section is in the page Chromium built (not only in the bytes we
+	// wrote): the DOM after parsing, with each section's anchor and a drawn chart.
+	dom, err := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+		"--user-data-dir="+filepath.Join(dir, "profile2"), "--dump-dom", "file://"+page).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	for _, id := range []string{"team-shop", "team-shop-delivery", "team-shop-score", "team-shop-deployments", "team-shop-sprints",
+		"team-shop-flow", "team-shop-trends", "team-shop-metrics", "team-shop-changes", "team-shop-incidents", "team-shop-wip",
+		"project-app-sprints", "project-acme-api-deployments"} {
+		if !bytes.Contains(dom, []byte(`id="`+id+`"`)) {
+			t.Errorf("the rendered page has no section %q", id)
+		}
+	}
+	for _, label := range []string{`aria-label="cumulative flow"`, `aria-label="cycle time scatter"`, `aria-label="burn-up of APP Sprint 1"`, "failed: rolled back"} {
+		if !bytes.Contains(dom, []byte(label)) {
+			t.Errorf("the rendered page lacks %s", label)
+		}
+	}
 }

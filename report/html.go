@@ -311,12 +311,18 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 		}
 	}
 	// The previous window, period for period, is drawn faintly behind.
+	// Only periods with samples: a previous window older than the collected
+	// history would otherwise draw a line of zeros the team never had.
 	var before []*float64
 	if previous != nil && len(previous.Series) > 0 {
 		for _, p := range previous.Series {
-			before = append(before, p.Value)
-			if p.Value != nil {
-				maxV = math.Max(maxV, *p.Value)
+			v := p.Value
+			if p.N == 0 {
+				v = nil
+			}
+			before = append(before, v)
+			if v != nil {
+				maxV = math.Max(maxV, *v)
 			}
 		}
 	}
@@ -340,8 +346,8 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 	y := func(v float64) float64 { return T + ph - v/maxV*ph }
 	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ccc"/>`, L, T+ph, W-6, T+ph)
 	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, L-4, T+ph)
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">0</text>`, L-4, T+ph)
 	var ghost []string
 	for i, v := range before {
 		if v != nil && i < len(m.Series) {
@@ -354,33 +360,47 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 	// A period not ended yet holds only part of its days: its point is
 	// hollow and its segments dashed, so a 1-day week cannot pass for a
 	// spike or a slump.
+	// Whole periods are joined by one polyline per unbroken run; a segment
+	// touching a partial period is a dashed line of its own.
 	prev := -1
 	partials := 0
-	for i, p := range m.Series {
-		if p.Value == nil {
-			continue
+	var run []string
+	flush := func() {
+		if len(run) > 1 {
+			fmt.Fprintf(&sb, `<polyline class="ln" points="%s"/>`, strings.Join(run, " "))
 		}
-		if prev >= 0 {
-			dash := ""
-			if cut(p) || cut(m.Series[prev]) {
-				dash = ` stroke-dasharray="3 3"`
-			}
-			fmt.Fprintf(&sb, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#3b6fb6" stroke-width="1.8"%s/>`,
-				x(prev), y(*m.Series[prev].Value), x(i), y(*p.Value), dash)
-		}
-		prev = i
+		run = run[:0]
 	}
 	for i, p := range m.Series {
 		if p.Value == nil {
 			continue
 		}
-		fill, note := "#3b6fb6", ""
+		pt := fmt.Sprintf("%.1f,%.1f", x(i), y(*p.Value))
+		if prev >= 0 && (cut(p) || cut(m.Series[prev])) {
+			flush()
+			fmt.Fprintf(&sb, `<line class="ln" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke-dasharray="3 3"/>`,
+				x(prev), y(*m.Series[prev].Value), x(i), y(*p.Value))
+		}
+		if len(run) == 0 && prev >= 0 && !cut(p) && !cut(m.Series[prev]) {
+			run = append(run, fmt.Sprintf("%.1f,%.1f", x(prev), y(*m.Series[prev].Value)))
+		}
+		if !cut(p) {
+			run = append(run, pt)
+		}
+		prev = i
+	}
+	flush()
+	for i, p := range m.Series {
+		if p.Value == nil {
+			continue
+		}
+		class, note := "pt", ""
 		if cut(p) {
-			fill, note = "#fff", ", partial period"
+			class, note = "ph", ", partial period"
 			partials++
 		}
-		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="2.5" fill="%s" stroke="#3b6fb6"><title>%s: %s (n=%d%s)</title></circle>`,
-			x(i), y(*p.Value), fill, p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N, note)
+		fmt.Fprintf(&sb, `<circle class="%s" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s (n=%d%s)</title></circle>`,
+			class, x(i), y(*p.Value), p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N, note)
 	}
 	var keys []string
 	if len(ghost) > 1 {
@@ -394,11 +414,11 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 	}
 	if len(m.Series) > 2 {
 		mid := len(m.Series) / 2
-		fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="middle" class="muted">%s</text>`, x(mid), H-6, m.Series[mid].PeriodStart.Format("2 Jan"))
+		fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax m">%s</text>`, x(mid), H-6, m.Series[mid].PeriodStart.Format("2 Jan"))
 	}
 	first, last := m.Series[0].PeriodStart, m.Series[len(m.Series)-1].PeriodStart
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, L, H-6, first.Format("2 Jan"))
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, W-6, H-6, last.Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax">%s</text>`, L, H-6, first.Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, W-6, H-6, last.Format("2 Jan"))
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
 }
@@ -419,7 +439,8 @@ h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485
 .score{display:inline-block;border-radius:10px;padding:1px 8px;font-size:12px;font-weight:600;color:#fff;background:#8a92a3}
 .score.above{background:#1f9d55}.score.near{background:#d98e04}.score.below{background:#c7402d}
 .tile.b-above{border-color:#1f9d55}.tile.b-near{border-color:#d98e04}.tile.b-below{border-color:#c7402d}
-tr.sum td{font-weight:600;background:#fafbfc}.pair{display:grid;grid-template-columns:1fr 1fr;gap:22px}p.links a{margin-right:12px;font-size:13px;color:#2f80c9;text-decoration:none}
+tr.sum td{font-weight:600;background:#fafbfc}svg .ax{font-size:10px;fill:#8a92a3}svg .e{text-anchor:end}svg .m{text-anchor:middle}svg .ln{fill:none;stroke:#3b6fb6;stroke-width:1.8}svg .pt{fill:#3b6fb6;stroke:#3b6fb6}svg .ph{fill:#fff;stroke:#3b6fb6}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:22px}table.nw td{white-space:nowrap}table.nw td:last-child{white-space:normal}p.links a{margin-right:12px;font-size:13px;color:#2f80c9;text-decoration:none}
 .legend span{display:inline-block;margin-right:18px;font-size:13px}.legend i{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px}
 .good{color:#1f9d55}.bad{color:#c7402d}.muted{color:#8a92a3;fill:#8a92a3}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px}
@@ -455,7 +476,7 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 <table><tr><th>finished</th><th>project</th><th>environment</th><th>commit</th><th>shipped</th><th>outcome</th><th>recovered in</th></tr>
 {{range .Deploys}}<tr><td>{{.Finished}}</td><td>{{.Project}}</td><td>{{.Env}}</td><td><code>{{.SHA}}</code></td><td>{{.Shipped}}</td><td{{if .Failed}} class="bad"{{end}}>{{.Outcome}}</td><td class="num">{{.Recovered}}</td></tr>{{end}}</table>{{end}}
 {{if .Sprints}}<h3 id="{{$a}}-sprints">Sprints</h3>
-<table><tr><th>sprint</th><th>dates</th><th>committed</th><th>done of committed</th><th>added</th><th>removed</th><th>re-estimated</th><th>say/do</th><th>velocity</th><th>carried over</th></tr>
+<table class="nw"><tr><th>sprint</th><th>dates</th><th>committed</th><th>done of committed</th><th>added</th><th>removed</th><th>re-estimated</th><th>say/do</th><th>velocity</th><th>carried over</th></tr>
 {{range .Sprints}}<tr><td>{{.Name}}</td><td>{{.Dates}}</td><td class="num">{{.Committed}}</td><td class="num">{{.Done}}</td><td class="num">{{.Added}}</td><td class="num">{{.Removed}}</td><td class="num">{{.ReEst}}</td><td class="num">{{.SayDo}}</td><td class="num">{{.Velocity}}</td><td>{{.Carried}}</td></tr>{{end}}</table>
 <div class="charts">{{range .Sprints}}<div class="chart"><div class="t">Burn-up · {{.Name}} <span class="muted">(grey scope, green done)</span></div>{{.Burn}}</div>{{end}}</div>{{end}}
 {{if .CFD}}<div class="pair" id="{{$a}}-flow"><div><h3>Cumulative flow (issues by category, end of each day)</h3>{{.CFD}}</div>

@@ -418,7 +418,7 @@ func TestLineChart_MarksPartialPeriods(t *testing.T) {
 	last.Partial = true
 	m := &metrics.Metric{Name: "mr_throughput", Unit: "count", Series: []metrics.Point{week(0), week(1), week(2), last}}
 	svg := string(lineChart(m, nil))
-	if n := strings.Count(svg, `fill="#fff"`); n != 1 {
+	if n := strings.Count(svg, `class="ph"`); n != 1 {
 		t.Errorf("%d hollow points; want 1 (the week not ended)", n)
 	}
 	if n := strings.Count(svg, `stroke-dasharray`); n != 1 {

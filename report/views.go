@@ -81,8 +81,8 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 		fmt.Fprintf(&sb, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"><title>%s</title></polyline>`, strings.Join(pts, " "), line.color, line.name)
 	}
 	last := sp.Burn[len(sp.Burn)-1]
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, L, H-5, sp.Start.In(loc).Format("2 Jan"))
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s · scope %s · done %s</text>`, W-6, H-5,
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax">%s</text>`, L, H-5, sp.Start.In(loc).Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">%s · scope %s · done %s</text>`, W-6, H-5,
 		last.At.Add(-time.Nanosecond).In(loc).Format("2 Jan"), Human("points", &last.Scope), Human("points", &last.Done))
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
@@ -92,8 +92,8 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 func axes(sb *strings.Builder, x0, y0, x1, y1 float64, top string) {
 	fmt.Fprintf(sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ccc"/>`, x0, y1, x1, y1)
 	fmt.Fprintf(sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, x0, y0, x1, y0)
-	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, x0-4, y0+8, top)
-	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">0</text>`, x0-4, y1)
+	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, x0-4, y0+8, top)
+	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">0</text>`, x0-4, y1)
 }
 
 var flowColors = [3]string{"#1f9d55", "#3b6fb6", "#c3c9d4"} // done, in progress, to do
@@ -134,14 +134,14 @@ func cfdChart(days []metrics.FlowDay) template.HTML {
 	for k := 0; k < 3; k++ {
 		var pts []string
 		for i, d := range days {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(level(d, k))))
+			pts = append(pts, fmt.Sprintf("%.0f,%.0f", x(i), y(level(d, k))))
 		}
 		for i := len(days) - 1; i >= 0; i-- {
 			lo := 0
 			if k > 0 {
 				lo = level(days[i], k-1)
 			}
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(lo)))
+			pts = append(pts, fmt.Sprintf("%.0f,%.0f", x(i), y(lo)))
 		}
 		last := days[len(days)-1]
 		n := []int{last.Done, last.InProgress, last.Todo}[k]
@@ -159,12 +159,12 @@ func cfdChart(days []metrics.FlowDay) template.HTML {
 
 // dateLabels writes the first, middle and last date under a chart.
 func dateLabels(sb *strings.Builder, n int, x func(int) float64, y float64, label func(int) string) {
-	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, x(0), y, label(0))
+	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax">%s</text>`, x(0), y, label(0))
 	if n > 2 {
-		fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="middle" class="muted">%s</text>`, x(n/2), y, label(n/2))
+		fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax m">%s</text>`, x(n/2), y, label(n/2))
 	}
 	if n > 1 {
-		fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, x(n-1), y, label(n-1))
+		fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, x(n-1), y, label(n-1))
 	}
 }
 
@@ -211,8 +211,8 @@ func scatterChart(pts []metrics.CyclePoint, ct *metrics.Metric, o metrics.Option
 			x(p.DoneAt), y(v), template.HTMLEscapeString(p.Key), template.HTMLEscapeString(p.Type), Human("seconds", &v), p.DoneAt.In(o.Location).Format("2 Jan"))
 	}
 	first, last := o.Since.In(o.Location), o.Until.Add(-time.Nanosecond).In(o.Location)
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" class="muted">%s</text>`, L, H-5, first.Format("2 Jan"))
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" class="muted">%s</text>`, W-6, H-5, last.Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax">%s</text>`, L, H-5, first.Format("2 Jan"))
+	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, W-6, H-5, last.Format("2 Jan"))
 	sb.WriteString(`</svg>`)
 	return template.HTML(sb.String())
 }

@@ -122,6 +122,12 @@ func GenerateJira(seed uint64, projects, issuesPerProject int, now time.Time) *J
 				x.Sprints = []int{p.ID*100 + si + 1}
 			}
 			t := x.Created
+			if len(x.Sprints) > 0 {
+				// Planned work starts when its sprint does.
+				if st := ends[si].Add(-14 * 24 * time.Hour); st.After(t) {
+					t = st
+				}
+			}
 			walk := []int{3, 10001, 10002}
 			if i == 0 {
 				// A long changelog: flipping between In Progress and In Review.
