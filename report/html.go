@@ -344,10 +344,8 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 		return L + float64(i)*pw/float64(len(m.Series)-1)
 	}
 	y := func(v float64) float64 { return T + ph - v/maxV*ph }
-	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ccc"/>`, L, T+ph, W-6, T+ph)
-	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, L, T, W-6, T)
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, L-4, T+8, Human(m.Unit, &maxV))
-	fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" class="ax e">0</text>`, L-4, T+ph)
+	half := maxV / 2
+	axes(&sb, L, T, W-6, T+ph, Human(m.Unit, &maxV), Human(m.Unit, &half))
 	var ghost []string
 	for i, v := range before {
 		if v != nil && i < len(m.Series) {

@@ -438,7 +438,7 @@ func TestLineChart_MarksPartialPeriods(t *testing.T) {
 	if !strings.Contains(svg, "<title>previous window</title>") || !strings.Contains(svg, "grey: previous window") {
 		t.Errorf("no previous-window overlay:\n%s", svg)
 	}
-	if !strings.Contains(svg, `class="muted">40</text>`) {
+	if !strings.Contains(svg, `class="ax e">40</text>`) {
 		t.Errorf("the scale does not reach the previous window's 40:\n%s", svg)
 	}
 }

@@ -68,7 +68,7 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 		return L + float64(i)*pw/float64(len(sp.Burn)-1)
 	}
 	y := func(v float64) float64 { return T + ph - v/maxV*ph }
-	axes(&sb, L, T, W-6, T+ph, fmt.Sprintf("%.0f pts", maxV))
+	axes(&sb, L, T, W-6, T+ph, fmt.Sprintf("%.0f pts", maxV), fmt.Sprintf("%.0f", maxV/2))
 	for _, line := range []struct {
 		color string
 		v     func(metrics.BurnPoint) float64
@@ -88,11 +88,14 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 	return template.HTML(sb.String())
 }
 
-// axes draws the frame of a chart with its top and zero labels.
-func axes(sb *strings.Builder, x0, y0, x1, y1 float64, top string) {
+// axes draws the frame of a chart with three ticks: its top, middle and zero.
+func axes(sb *strings.Builder, x0, y0, x1, y1 float64, top, mid string) {
+	ym := (y0 + y1) / 2
 	fmt.Fprintf(sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#ccc"/>`, x0, y1, x1, y1)
 	fmt.Fprintf(sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#eee"/>`, x0, y0, x1, y0)
+	fmt.Fprintf(sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#f3f4f6"/>`, x0, ym, x1, ym)
 	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, x0-4, y0+8, top)
+	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">%s</text>`, x0-4, ym+4, mid)
 	fmt.Fprintf(sb, `<text x="%.0f" y="%.0f" class="ax e">0</text>`, x0-4, y1)
 }
 
@@ -119,8 +122,7 @@ func cfdChart(days []metrics.FlowDay) template.HTML {
 		return L + float64(i)*pw/float64(len(days)-1)
 	}
 	y := func(v int) float64 { return T + ph - float64(v)/float64(maxV)*ph }
-	top := float64(maxV)
-	axes(&sb, L, T, W-6, T+ph, Human("count", &top))
+	axes(&sb, L, T, W-6, T+ph, fmt.Sprint(maxV), fmt.Sprintf("%.0f", float64(maxV)/2))
 	// Band k lies between the sum of the bands below it and that sum plus its own.
 	level := func(d metrics.FlowDay, k int) int {
 		v := []int{d.Done, d.InProgress, d.Todo}
@@ -192,7 +194,8 @@ func scatterChart(pts []metrics.CyclePoint, ct *metrics.Metric, o metrics.Option
 	span := o.Until.Sub(o.Since).Seconds()
 	x := func(t time.Time) float64 { return L + t.Sub(o.Since).Seconds()/span*pw }
 	y := func(v float64) float64 { return T + ph - v/maxV*ph }
-	axes(&sb, L, T, W-6, T+ph, Human("seconds", &maxV))
+	half := maxV / 2
+	axes(&sb, L, T, W-6, T+ph, Human("seconds", &maxV), Human("seconds", &half))
 	if ct != nil {
 		for _, q := range []struct {
 			name string
