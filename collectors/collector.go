@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
 	"github.com/devpulse/devpulse/models"
 )
@@ -38,6 +39,9 @@ type Detailer interface {
 type Env struct {
 	Logger *slog.Logger
 	Stats  *httpx.Stats
+	// Deployments are the configuration's deployment rules, for collectors
+	// that derive deployments (GitLab's jobs stream); a source may override.
+	Deployments config.Deployments
 }
 
 // Refetcher is the optional ability to read given records again, children

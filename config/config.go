@@ -291,6 +291,15 @@ type Deployments struct {
 	// Production is a regular expression over environment names, used when
 	// GitLab reports no environment tier.
 	Production string `mapstructure:"production" json:"production"`
+	// Jobs, for projects without GitLab environments: a regular expression
+	// over CI job names; a successful matching job is a production
+	// deployment. Empty: no job is one. A GitLab source may override it.
+	Jobs string `mapstructure:"jobs" json:"jobs"`
+	// JobStages narrows Jobs to stages matching this expression (empty: any).
+	JobStages string `mapstructure:"job_stages" json:"job_stages"`
+	// JobRefs narrows Jobs to refs matching this expression; empty: the
+	// project's default branch and tags.
+	JobRefs string `mapstructure:"job_refs" json:"job_refs"`
 }
 
 // Log configures logging.
@@ -719,6 +728,12 @@ func (c *Config) Validate() error {
 	if c.Deployments.Production == "" {
 		add(bad("deployments.production", "empty: it would count every environment as production"))
 	}
+	for key, expr := range map[string]string{"deployments.jobs": c.Deployments.Jobs, "deployments.job_stages": c.Deployments.JobStages,
+		"deployments.job_refs": c.Deployments.JobRefs} {
+		if err := CheckRegexp(expr); err != nil {
+			add(bad(key, "%v", err))
+		}
+	}
 	if _, err := regexp.Compile(c.Deployments.Production); err != nil {
 		add(bad("deployments.production", "not a regular expression: %v", err))
 	}
@@ -1126,4 +1141,16 @@ func SettingsOf[T Settings](src *Source, defaults func() T) (T, error) {
 		var zero T
 		return zero, fmt.Errorf("%s %s: settings of type %T, not %T", src.Type, src.Name, s, zero)
 	}
+}
+
+// CheckRegexp says what is wrong with a regular expression of the
+// configuration ("" is no expression and fine).
+func CheckRegexp(expr string) error {
+	if expr == "" {
+		return nil
+	}
+	if _, err := regexp.Compile(expr); err != nil {
+		return fmt.Errorf("not a regular expression (Go RE2 syntax): %v", err)
+	}
+	return nil
 }

@@ -50,7 +50,7 @@ func TestLoad_ValidFileWithDefaults(t *testing.T) {
 	}
 	s := c.Sources["gl"]
 	if s.Token.Reveal() != "glpat-secret" || s.Name != "gl" || s.Concurrency != 4 || time.Duration(s.Overlap) != 10*time.Minute ||
-		time.Duration(s.Lookback) != 365*24*time.Hour || len(s.Streams) != 4 {
+		time.Duration(s.Lookback) != 365*24*time.Hour || len(s.Streams) != len(gitlab.Streams) {
 		t.Errorf("source = %+v", s)
 	}
 	if c.Warehouse.Engine != "duckdb" || c.Privacy.People != "pseudonymize" || c.Privacy.Titles != "drop" || c.Metrics.Timezone != "UTC" {
@@ -144,6 +144,7 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"bad titles", strings.Replace(valid, "privacy:\n", "privacy:\n  titles: show\n", 1), tokenEnv, "privacy.titles", "unknown value"},
 		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
 		{"unknown benchmark industry", valid + "metrics:\n  benchmark_industry: fintech\n", tokenEnv, "metrics.benchmark_industry", "no DORA 2025 reference \"fintech\" (industries and organisation sizes: all, consumer,"},
+		{"bad deployments.jobs", valid + "deployments:\n  jobs: \"deploy(\"\n", tokenEnv, "deployments.jobs", "not a regular expression"},
 		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
 		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
 		{"bad cron", valid + "schedule:\n  jobs:\n    - {name: j, cron: \"*/15 * *\"}\n", tokenEnv, "schedule.jobs[0].cron", "@every 1h"},
@@ -344,7 +345,7 @@ warehouse:
 	if !slices.Equal(jr.Boards, []int{3, 4}) || jr.IssueTypes["production issue"] != "incident" {
 		t.Errorf("jira settings (boards from DEVPULSE_SOURCES_JR_BOARDS): %+v", jr)
 	}
-	if gl := c.Sources["gl"].Settings.(*gitlab.Settings); !gl.MRSize || len(c.Sources["gl"].Streams) != 4 {
+	if gl := c.Sources["gl"].Settings.(*gitlab.Settings); !gl.MRSize || len(c.Sources["gl"].Streams) != len(gitlab.Streams) {
 		t.Errorf("gitlab defaults: %+v", gl)
 	}
 	js, err := json.Marshal(c.Sources)

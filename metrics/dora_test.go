@@ -386,3 +386,38 @@ func TestProductionDeployments_ShipsCausesAndRecovery(t *testing.T) {
 	near(t, "change_failure_rate", find(ms, "change_failure_rate").Value, 2.0/4)
 	near(t, "failed_deployment_recovery_time p50", find(ms, "failed_deployment_recovery_time").P50, 4*3600)
 }
+
+// TestDORA_JobDeployedProject: a project without GitLab environments
+// deploys from a CI job (the jobs stream lands each deploy job as a
+// production deployment with no MR list). Worked by hand:
+//
+//	pipeline 100: job deploy ok at 10h (sha a)            ships MR 1 (merged 5h, commit 0h): lead 10h
+//	pipeline 101: job deploy failed at 20h, retried ok at 21h (sha b): one deployment at 21h,
+//	              ships MR 2 (merged 15h, commit 12h): lead 9h; incident 22h..24h fails it: recovery 3h
+//	pipeline 102: job deploy ok at 40h (sha c)            ships MR 3 (merged 30h, commit 28h): lead 12h
+//
+//	deployments 3 (3/28 a day), lead p50 10h, change failure 1/3, recovery 3h, attempts failed 1 of 4.
+func TestDORA_JobDeployedProject(t *testing.T) {
+	job := func(id, pipeline int64, status, sha string, h float64) models.Deployment {
+		d := dep(id, pipeline, "production", status, sha, h)
+		d.ID = models.GitLabID("h", 1, "job", id)
+		d.JobName = "deploy"
+		return d
+	}
+	in := Input{
+		MergeRequests: []models.MergeRequest{mr(1, 1, 5, []float64{0}), mr(2, 13, 15, []float64{12}), mr(3, 29, 30, []float64{28})},
+		Deployments:   []models.Deployment{job(1, 100, "success", "a", 10), job(2, 101, "failed", "b", 20), job(3, 101, "success", "b", 21), job(4, 102, "success", "c", 40)},
+		Issues:        []models.Issue{incident(9, 22, 24)},
+	}
+	ms := DORA(in, opts())
+	near(t, "deployment_count", find(ms, "deployment_count").Value, 3)
+	near(t, "deployment_frequency", find(ms, "deployment_frequency").Value, 3.0/28)
+	near(t, "lead_time_for_changes p50", find(ms, "lead_time_for_changes").P50, 10*3600)
+	near(t, "change_failure_rate", find(ms, "change_failure_rate").Value, 1.0/3)
+	near(t, "failed_deployment_recovery_time p50", find(ms, "failed_deployment_recovery_time").P50, 3*3600)
+	near(t, "deploy_attempt_failure_rate", find(ms, "deploy_attempt_failure_rate").Value, 1.0/4)
+	rows := ProductionDeployments(in, opts())
+	if len(rows) != 3 || rows[1].Changes != 1 || !rows[1].Failed || strings.Join(rows[1].Causes, ",") != "incident #9" {
+		t.Errorf("drill-down = %+v", rows)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/internal/snowfake"
@@ -58,8 +59,8 @@ func TestLeases_TwoRunnersOneWarehouseExactlyOneCollectsEachStream(t *testing.T)
 			collected := results[0].Run.Records["gl/merge_requests"] + results[1].Run.Records["gl/merge_requests"]
 			switch mode {
 			case "skip":
-				if len(skipped) != 4 {
-					t.Errorf("skipped %v: want each of the 4 streams skipped by exactly one runner", skipped)
+				if len(skipped) != len(gitlab.Streams) {
+					t.Errorf("skipped %v: want each of the %d streams skipped by exactly one runner", skipped, len(gitlab.Streams))
 				}
 				seen := map[string]bool{}
 				for _, s := range skipped {

@@ -93,7 +93,8 @@ func Notes(r Result) []string {
 	var out []string
 	if NoDeployments(r) {
 		out = append(out, "no production deployments in the window, so no DORA figures: does this project deploy through GitLab environments? "+
-			"A deployment counts when its environment's tier is production or its name matches deployments.production")
+			"A deployment counts when its environment's tier is production or its name matches deployments.production; "+
+			"a project that deploys from a CI job without an environment needs deployments.jobs (the job's name)")
 	}
 	if m := r.Set["mr_throughput"]; m == nil || m.N == 0 {
 		out = append(out, "no merge request was merged in the window, so no review figures")

@@ -30,7 +30,7 @@ func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 		return nil, err
 	}
 	src := &config.Source{Name: "gitlab", Type: "gitlab", URL: url, Token: config.Secret(token),
-		Settings: &gitlab.Settings{Groups: []string{"acme"}, MRSize: true}, Concurrency: 8, RateLimit: 2000}
+		Settings: &gitlab.Settings{Groups: []string{"acme"}, MRSize: true, DeployJobs: "^deploy$"}, Concurrency: 8, RateLimit: 2000}
 	for k, v := range map[string]string{"timeout": "30s", "overlap": "10m", "lookback": "180d"} {
 		d, _ := config.ParseDuration(v)
 		switch k {

@@ -7,6 +7,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/testutil"
 	"github.com/devpulse/devpulse/models"
 )
@@ -160,6 +161,28 @@ func FuzzDiffsPage(f *testing.F) {
 		add, del := DiffSize(items)
 		if (add == nil) != (del == nil) || (add != nil && (*add < 0 || *del < 0)) {
 			t.Fatalf("size %v/%v", add, del)
+		}
+	})
+}
+
+func FuzzJobPage(f *testing.F) {
+	seedPages(f, "_raw_gitlab_api_job.json", "_raw_gitlab_api_trigger_job.json")
+	rules, _ := newJobRules(&Settings{}, config.Deployments{Jobs: "."})
+	s := models.Scope{Path: "g/p", ID: 2, DefaultBranch: "main"}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, err := DecodeList(body, validJob)
+		if err != nil {
+			return
+		}
+		for _, j := range items {
+			_ = rules.deploys(s, j)
+			x := JobDeployment("h", s, j)
+			if x.ID != models.GitLabID("h", 2, "job", j.ID) || x.EnvironmentTier != "production" || x.PipelineID <= 0 {
+				t.Fatalf("job deployment %+v", x)
+			}
+			if x.Ref == "" && j.Tag {
+				t.Fatal("a tag job lost its ref")
+			}
 		}
 	})
 }

@@ -39,6 +39,9 @@ type Options struct {
 	Now func() time.Time
 	// PerPage is the page size of list requests (tests); default 100.
 	PerPage int64
+	// Deployments are the global deployment rules; the source's deploy_jobs
+	// keys override them.
+	Deployments config.Deployments
 }
 
 // Collector is one configured GitLab source.
@@ -52,6 +55,7 @@ type Collector struct {
 	log     *slog.Logger
 	now     func() time.Time
 	perPage int64
+	jobs    jobRules
 }
 
 // New builds the collector. No request is made.
@@ -82,7 +86,11 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage}
+	jobs, err := newJobRules(set, o.Deployments)
+	if err != nil {
+		return nil, fmt.Errorf("gitlab %s: %w", src.Name, err)
+	}
+	c := &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage, jobs: jobs}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -224,6 +232,8 @@ func (c *Collector) Collect(ctx context.Context, s models.Scope, stream string, 
 		return c.pipelines(ctx, s, since, out)
 	case "deployments":
 		return c.deployments(ctx, s, since, out)
+	case "jobs":
+		return c.jobDeployments(ctx, s, since, out)
 	case "issues":
 		return c.issues(ctx, s, since, out)
 	}

@@ -7,13 +7,17 @@ import (
 )
 
 // Streams a GitLab source offers, in collection order.
-var Streams = []string{"merge_requests", "pipelines", "deployments", "issues"}
+var Streams = []string{"merge_requests", "pipelines", "deployments", "jobs", "issues"}
 
 // Settings are the keys a GitLab source adds to the shared ones.
 type Settings struct {
 	Groups          []string `mapstructure:"groups" json:"groups"`                     // every project of these groups, subgroups included
 	IncludeArchived bool     `mapstructure:"include_archived" json:"include_archived"` // archived projects of groups are skipped unless true
 	MRSize          bool     `mapstructure:"mr_size" json:"mr_size"`                   // fetch diffs of merged MRs for mr_size
+	// This source's own deployments.jobs, .job_stages, .job_refs ("": the global one).
+	DeployJobs      string `mapstructure:"deploy_jobs" json:"deploy_jobs"`
+	DeployJobStages string `mapstructure:"deploy_job_stages" json:"deploy_job_stages"`
+	DeployJobRefs   string `mapstructure:"deploy_job_refs" json:"deploy_job_refs"`
 }
 
 // Defaults are the settings of a source that sets none of its own keys.
@@ -21,10 +25,16 @@ func Defaults() *Settings { return &Settings{MRSize: true} }
 
 // Check implements config.Settings.
 func (s *Settings) Check(src *config.Source, bad func(key, format string, a ...any) error) []error {
+	var errs []error
 	if len(src.Projects) == 0 && len(s.Groups) == 0 {
-		return []error{bad("projects", "no scope: list projects (path or numeric id) and/or groups")}
+		errs = append(errs, bad("projects", "no scope: list projects (path or numeric id) and/or groups"))
 	}
-	return nil
+	for key, expr := range map[string]string{"deploy_jobs": s.DeployJobs, "deploy_job_stages": s.DeployJobStages, "deploy_job_refs": s.DeployJobRefs} {
+		if err := config.CheckRegexp(expr); err != nil {
+			errs = append(errs, bad(key, "%v", err))
+		}
+	}
+	return errs
 }
 
 //go:embed sample.yaml

@@ -20,10 +20,14 @@ type Size struct {
 	PipelinesPerProject   int
 	DeploymentsPerProject int // production deployments; staging ones come on top
 	IssuesPerProject      int
+	// JobDeployProjects: this many projects (the last ones) have no GitLab
+	// environments and deploy from a CI job named "deploy": their
+	// deployments are served as jobs (/projects/:id/jobs), not deployments.
+	JobDeployProjects int
 }
 
 // DemoSize is small enough to collect in seconds, big enough for real metrics.
-var DemoSize = Size{Projects: 4, MRsPerProject: 120, PipelinesPerProject: 200, DeploymentsPerProject: 30, IssuesPerProject: 40}
+var DemoSize = Size{Projects: 4, MRsPerProject: 120, PipelinesPerProject: 200, DeploymentsPerProject: 30, IssuesPerProject: 40, JobDeployProjects: 1}
 
 type user struct {
 	ID       int64
@@ -41,6 +45,7 @@ type project struct {
 	DefaultBranch string
 	Archived      bool
 	Personal      bool // in a user's namespace (alice/shop)
+	JobDeploys    bool // no environments: deployments are CI jobs named deploy
 	mrs           []*mr
 	pipelines     []*pipeline
 	deployments   []*deployment
@@ -176,7 +181,8 @@ func Generate(seed uint64, size Size, now time.Time) *Org {
 		if pi >= len(services) {
 			name = fmt.Sprintf("%s-%d", name, pi/len(services))
 		}
-		p := &project{ID: int64(100 + pi), Path: g + "/" + name, Name: name, GroupPath: g, DefaultBranch: "main"}
+		p := &project{ID: int64(100 + pi), Path: g + "/" + name, Name: name, GroupPath: g, DefaultBranch: "main",
+			JobDeploys: pi >= size.Projects-size.JobDeployProjects}
 		o.projects = append(o.projects, p)
 		o.byID[p.ID] = p
 		o.byPath[p.Path] = p
@@ -662,4 +668,21 @@ func (o *Org) Records() int {
 		n += len(p.mrs) + len(p.pipelines) + len(p.deployments) + len(p.issues)
 	}
 	return n
+}
+
+// JobDeploys lists, for a job-deployed project, its finished production
+// deploy jobs (job id → status) created at or after since: what the jobs
+// stream should land as deployments with the rule ^deploy$.
+func (o *Org) JobDeploys(path string, since time.Time) map[int64]string {
+	p := o.byPath[path]
+	out := map[int64]string{}
+	if p == nil || !p.JobDeploys {
+		return out
+	}
+	for _, d := range p.deployments {
+		if d.Tier == "production" && !d.CreatedAt.Before(since) && (d.Status == "success" || d.Status == "failed" || d.Status == "canceled") {
+			out[d.JobID] = d.Status
+		}
+	}
+	return out
 }

@@ -1,8 +1,10 @@
 package sandbox
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -535,6 +537,10 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 				}
 			}
 			return "not_found", "404 Not found", nil, 404
+		case rest[0] == "jobs" && len(rest) == 1:
+			return s.jobs(r, p, q)
+		case rest[0] == "deployments" && len(rest) == 1 && p.JobDeploys:
+			return page(r, "deployments", []*deployment{}, func(x *deployment) any { return nil })
 		case rest[0] == "deployments" && len(rest) == 1:
 			if q.Get("updated_after") != "" && q.Get("order_by") != "updated_at" {
 				// DeploymentsFinder#validate! (GitLab 15+): a 400, not a silent full list.
@@ -664,6 +670,115 @@ func page[T any](r *http.Request, kind string, items []T, render func(T) any) (s
 	links = append(links, link(1, "first"))
 	h["Link"] = strings.Join(links, ", ")
 	return kind, out, h, 200
+}
+
+// jobs serves GET /projects/:id/jobs in the shape of GitLab's Jobs API
+// (docs.gitlab.com/api/jobs, client-go's Job; compare the recorded
+// ../shared/fixtures/gitlab/gitlab4j-api/job.json and DevLake's
+// _raw_gitlab_api_job): newest first, scope[] filtering, and keyset
+// pagination (pagination=keyset, only with order_by=id and sort=desc, as
+// GitLab allows for jobs; gitlab-org/gitlab#417667) with an opaque cursor in
+// the Link header's next URL. A job-deployed project's deployments are jobs
+// named deploy (production) and deploy-staging; every pipeline has a test job.
+func (s *Server) jobs(r *http.Request, p *project, q url.Values) (string, any, map[string]string, int) {
+	type job struct {
+		id                  int64
+		name, stage, status string
+		ref, sha            string
+		pipeline            int64
+		user                int
+		created, finished   time.Time
+	}
+	var all []job
+	if p.JobDeploys {
+		for _, d := range p.deployments {
+			name := "deploy"
+			if d.Tier != "production" {
+				name = "deploy-" + d.Env
+			}
+			all = append(all, job{d.JobID, name, "deploy", d.Status, d.Ref, d.SHA, d.PipelineID, d.User, d.CreatedAt, d.FinishedAt})
+		}
+	}
+	for _, pl := range p.pipelines {
+		all = append(all, job{9_000_000_000 + pl.ID, "test", "test", pl.Status, pl.Ref, pl.SHA, pl.ID, pl.User, pl.CreatedAt, pl.Finished})
+	}
+	if scopes := q["scope[]"]; len(scopes) > 0 {
+		want := map[string]bool{}
+		for _, sc := range scopes {
+			want[sc] = true
+		}
+		kept := all[:0]
+		for _, j := range all {
+			if want[j.status] {
+				kept = append(kept, j)
+			}
+		}
+		all = kept
+	}
+	sort.Slice(all, func(i, k int) bool { return all[i].id > all[k].id })
+	render := func(j job) any {
+		var dur any
+		if !j.finished.IsZero() {
+			dur = j.finished.Sub(j.created).Seconds()
+		}
+		u := s.Org.users[j.user]
+		return map[string]any{
+			"id": j.id, "status": j.status, "stage": j.stage, "name": j.name, "ref": j.ref, "tag": false, "coverage": nil,
+			"allow_failure": false, "created_at": ts(j.created), "started_at": ts(j.created.Add(3 * time.Second)),
+			"finished_at": nullTS(j.finished), "erased_at": nil, "duration": dur, "queued_duration": 2.5,
+			"user": s.Org.basicUser(j.user),
+			"commit": map[string]any{"id": j.sha, "short_id": j.sha[:8], "created_at": ts(j.created), "parent_ids": []string{},
+				"title": "Merge branch into main", "message": "Merge branch into main", "author_name": u.Name, "author_email": u.Email,
+				"authored_date": ts(j.created), "committer_name": u.Name, "committer_email": u.Email, "committed_date": ts(j.created)},
+			"pipeline": map[string]any{"id": j.pipeline, "project_id": p.ID, "ref": j.ref, "sha": j.sha, "status": j.status},
+			"web_url":  fmt.Sprintf("https://gitlab.sandbox/%s/-/jobs/%d", p.Path, j.id), "project": map[string]any{"ci_job_token_scope_enabled": false},
+			"artifacts": []any{}, "runner": nil, "failure_reason": nil, "tag_list": []string{"docker"},
+		}
+	}
+	if q.Get("pagination") != "keyset" {
+		return page(r, "jobs", all, render)
+	}
+	if q.Get("order_by") != "" && q.Get("order_by") != "id" || q.Get("sort") != "" && q.Get("sort") != "desc" {
+		return "bad_request", map[string]string{"error": "Keyset pagination is not yet available for this type of request"}, nil, 405
+	}
+	per, _ := strconv.Atoi(q.Get("per_page"))
+	if per <= 0 || per > 100 {
+		per = 20
+	}
+	var before int64 = math.MaxInt64
+	if c := q.Get("cursor"); c != "" {
+		raw, err := base64.URLEncoding.DecodeString(c)
+		if err != nil {
+			return "bad_request", map[string]string{"error": "cursor is invalid"}, nil, 400
+		}
+		if before, err = strconv.ParseInt(strings.TrimPrefix(string(raw), "id:"), 10, 64); err != nil {
+			return "bad_request", map[string]string{"error": "cursor is invalid"}, nil, 400
+		}
+	}
+	out := []any{}
+	var last int64
+	more := false
+	for _, j := range all {
+		if j.id >= before {
+			continue
+		}
+		if len(out) == per {
+			more = true
+			break
+		}
+		out = append(out, render(j))
+		last = j.id
+	}
+	h := map[string]string{}
+	if more {
+		u := *r.URL
+		u.Scheme, u.Host = "http", r.Host
+		qq := u.Query()
+		qq.Set("cursor", base64.URLEncoding.EncodeToString([]byte(fmt.Sprintf("id:%d", last))))
+		u.RawQuery = qq.Encode()
+		h["Link"] = fmt.Sprintf("<%s>; rel=\"next\"", u.String())
+	}
+	return "jobs", out, h, 200
 }
 
 // groupProjects supports keyset pagination (pagination=keyset, order_by=id),

@@ -1,0 +1,132 @@
+package gitlab_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/models"
+)
+
+// TestJobs_DeployJobsLandAsProductionDeployments: a project without GitLab
+// environments deploys from a job named deploy (and to staging from
+// deploy-staging; every pipeline also has a test job). With
+// deployments.jobs ^deploy$ the jobs stream lands exactly its production
+// deploy jobs, paging GitLab's keyset way (pages of 5, newest first), and
+// an incremental run reads back only to a day before its cursor.
+func TestJobs_DeployJobsLandAsProductionDeployments(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	org := sandbox.Generate(7, sandbox.Size{Projects: 2, MRsPerProject: 5, PipelinesPerProject: 30, DeploymentsPerProject: 20, IssuesPerProject: 1, JobDeployProjects: 1}, now)
+	srv := sandbox.Start(org, sandbox.Options{})
+	defer srv.Close()
+	jobProject := org.ProjectPaths()[1]
+
+	own := ""
+	collect := func(t *testing.T, rules config.Deployments, path string, since time.Time) ([]models.Deployment, time.Time, int64) {
+		t.Helper()
+		src := testSource(srv.URL)
+		src.Settings = &gitlab.Settings{MRSize: true, DeployJobs: own}
+		col, err := gitlab.New(src, gitlab.Options{PerPage: 5, Deployments: rules})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer col.Close()
+		var deps []models.Deployment
+		var cursor time.Time
+		before := srv.Requests()["jobs"]
+		out := models.Output{Emit: func(_ context.Context, b *models.Batch, c time.Time) error {
+			deps = append(deps, b.Deployments...)
+			if c.After(cursor) {
+				cursor = c
+			}
+			return nil
+		}}
+		scope := models.Scope{Path: path, ID: idOf(t, srv, path), DefaultBranch: "main"}
+		if err := col.Collect(context.Background(), scope, "jobs", since, out); err != nil {
+			t.Fatal(err)
+		}
+		return deps, cursor, srv.Requests()["jobs"] - before
+	}
+
+	want := org.JobDeploys(jobProject, time.Time{})
+	if len(want) < 10 {
+		t.Fatalf("the sandbox project deploys only %d times: the test tests little", len(want))
+	}
+	deps, cursor, requests := collect(t, config.Deployments{Jobs: "^deploy$"}, jobProject, now.AddDate(-1, 0, 0))
+	got := map[int64]string{}
+	for _, d := range deps {
+		got[d.DeploymentID] = d.Status
+		if d.Environment != "production" || d.EnvironmentTier != "production" || d.JobName != "deploy" || d.PipelineID == 0 || d.SHA == "" ||
+			!strings.Contains(d.ID, ":job:") || d.FinishedAt == nil {
+			t.Errorf("deployment %+v", d)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("landed %d deploy jobs, want %d", len(got), len(want))
+	}
+	for id, st := range want {
+		if got[id] != st {
+			t.Errorf("job %d: landed %q, want %q", id, got[id], st)
+		}
+	}
+	// ~20 deploy jobs + 20 staging + 30 test jobs in pages of 5.
+	if requests < 10 {
+		t.Errorf("%d requests: the list was not paged", requests)
+	}
+	if cursor.IsZero() {
+		t.Error("a complete scan moved no cursor")
+	}
+
+	// Incremental: from 10 days ago, only jobs created since 11 days ago.
+	since := now.AddDate(0, 0, -10)
+	deps, _, _ = collect(t, config.Deployments{Jobs: "^deploy$"}, jobProject, since)
+	recent := org.JobDeploys(jobProject, since.Add(-24*time.Hour))
+	if len(deps) != len(recent) {
+		t.Errorf("incremental run landed %d, want the %d created since a day before the cursor", len(deps), len(recent))
+	}
+
+	// A source's own rule wins over the global one; a stage rule narrows.
+	deps, _, _ = collect(t, config.Deployments{Jobs: "^nothing$", JobStages: "^deploy$"}, jobProject, now.AddDate(-1, 0, 0))
+	if len(deps) != 0 {
+		t.Errorf("rule ^nothing$ landed %d", len(deps))
+	}
+	own = "^deploy$"
+	if deps, _, _ = collect(t, config.Deployments{Jobs: "^nothing$"}, jobProject, now.AddDate(-1, 0, 0)); len(deps) != len(want) {
+		t.Errorf("the source's deploy_jobs ^deploy$ over the global ^nothing$ landed %d, want %d", len(deps), len(want))
+	}
+	if deps, _, _ = collect(t, config.Deployments{JobStages: "^release$"}, jobProject, now.AddDate(-1, 0, 0)); len(deps) != 0 {
+		t.Errorf("stage rule ^release$ (the jobs' stage is deploy) landed %d", len(deps))
+	}
+	own = ""
+	// No rule: the stream makes no request at all.
+	if deps, _, n := collect(t, config.Deployments{}, jobProject, now.AddDate(-1, 0, 0)); n != 0 || len(deps) != 0 {
+		t.Errorf("without a job rule: %d requests, %d deployments", n, len(deps))
+	}
+	// A project that deploys through environments has no deploy job.
+	if deps, _, _ := collect(t, config.Deployments{Jobs: "^deploy$"}, org.ProjectPaths()[0], now.AddDate(-1, 0, 0)); len(deps) != 0 {
+		t.Errorf("environment-deployed project: %d job deployments", len(deps))
+	}
+}
+
+func idOf(t *testing.T, srv *sandbox.Server, path string) int64 {
+	t.Helper()
+	resp, err := http.Get(srv.URL + "/api/v4/projects/" + url.PathEscape(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var p struct {
+		ID int64 `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || p.ID == 0 {
+		t.Fatalf("project %s: %v", path, err)
+	}
+	return p.ID
+}
