@@ -277,6 +277,10 @@ type Incidents struct {
 	RedmineTrackers   []string `mapstructure:"redmine_trackers" json:"redmine_trackers"`
 	JiraTypes         []string `mapstructure:"jira_types" json:"jira_types"`
 	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
+	// NotChangeLabels mark incidents that no change caused (an outage of a
+	// provider, a capacity event): they count in time_to_restore but never
+	// fail a deployment.
+	NotChangeLabels []string `mapstructure:"not_change_labels" json:"not_change_labels"`
 }
 
 // Flow holds the choices of the flow metrics.
@@ -326,6 +330,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.benchmark_year", 2024)
 	v.SetDefault("metrics.benchmark_industry", "all")
 	v.SetDefault("incidents.labels", []string{"incident"})
+	v.SetDefault("incidents.not_change_labels", []string{"not-change-related"})
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.jira_types", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")

@@ -212,6 +212,9 @@ func analyse(in Input, o Options) analysis {
 				restores = append(restores, sample{*x.ClosedAt, d.Seconds()})
 			}
 		}
+		if hasAny(x.Labels, o.NotChangeLabels) {
+			continue // counted in time_to_restore above, never a failed deployment
+		}
 		if last := attributed(x, byProject, o); last != nil {
 			last.failed = true
 			last.causes = append(last.causes, "incident "+x.Key)
@@ -396,6 +399,9 @@ func IncidentDeployments(in Input, o Options) map[string][]string {
 	for i := range in.Issues {
 		x := &in.Issues[i]
 		if !o.IsIncident(x) {
+			continue
+		}
+		if hasAny(x.Labels, o.NotChangeLabels) {
 			continue
 		}
 		if ev := attributed(x, byProject, o); ev != nil {

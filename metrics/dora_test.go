@@ -421,3 +421,24 @@ func TestDORA_JobDeployedProject(t *testing.T) {
 		t.Errorf("drill-down = %+v", rows)
 	}
 }
+
+// An incident labelled not-change-related (a provider outage) counts in
+// time_to_restore but fails no deployment: the same incident without the
+// label fails the deployment before it.
+func TestIncidents_NotChangeRelated(t *testing.T) {
+	in := func(labels ...string) Input {
+		x := incident(5, 12, 15)
+		x.Labels = labels
+		return Input{Deployments: []models.Deployment{dep(1, 100, "production", "success", "a", 10)}, Issues: []models.Issue{x}}
+	}
+	o := opts()
+	plain := DORA(in(), o)
+	near(t, "change_failure_rate (a change-related incident)", find(plain, "change_failure_rate").Value, 1)
+	ms := DORA(in("not-change-related"), o)
+	near(t, "change_failure_rate", find(ms, "change_failure_rate").Value, 0)
+	absent(t, "failed_deployment_recovery_time", find(ms, "failed_deployment_recovery_time").P50)
+	near(t, "time_to_restore p50", find(ms, "time_to_restore").P50, 3*3600)
+	if rows := Incidents(in("Not-Change-Related"), o); len(rows) != 1 || len(rows[0].Failed) != 0 {
+		t.Errorf("incident rows = %+v, want the incident with no failed deployment (labels match case-insensitively)", rows)
+	}
+}

@@ -30,6 +30,7 @@ type Options struct {
 	AttributionWindow time.Duration  // incidents.attribution_window (default 7 days)
 	IncludeBots       bool           // count bot MRs in throughput
 	IncidentLabels    []string       // incidents.labels (default incident)
+	NotChangeLabels   []string       // incidents.not_change_labels (default not-change-related)
 	IncidentTypes     []string       // issue types that are incidents: GitLab's incident, incidents.redmine_trackers
 	BenchmarkYear     int            // metrics.benchmark_year (default 2024): the legacy tiers
 	BenchmarkIndustry string         // metrics.benchmark_industry (default all): the Quick Check reference shown beside dora_score
@@ -43,7 +44,7 @@ type Options struct {
 func DefaultOptions(since, until time.Time) Options {
 	return Options{Since: since, Until: until, Location: time.UTC, Grain: "week",
 		Production: regexp.MustCompile(`(?i)^(prod|production)`), AttributionWindow: 7 * 24 * time.Hour,
-		IncidentLabels: []string{"incident"}, IncidentTypes: []string{"incident"}, BenchmarkYear: 2024, BenchmarkIndustry: "all", Flow: FlowOptions{ActiveStatuses: []string{"In Progress"}}}
+		IncidentLabels: []string{"incident"}, NotChangeLabels: []string{"not-change-related"}, IncidentTypes: []string{"incident"}, BenchmarkYear: 2024, BenchmarkIndustry: "all", Flow: FlowOptions{ActiveStatuses: []string{"In Progress"}}}
 }
 
 // Point is one period of a series.

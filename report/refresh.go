@@ -30,6 +30,7 @@ func MetricOptions(cfg *config.Config, since, until time.Time, grain string) (me
 	o.Production = regexp.MustCompile("(?i)" + cfg.Deployments.Production)
 	o.AttributionWindow = time.Duration(cfg.Incidents.AttributionWindow)
 	o.IncidentLabels = cfg.Incidents.Labels
+	o.NotChangeLabels = cfg.Incidents.NotChangeLabels
 	o.IncidentTypes = append(append([]string{"incident"}, cfg.Incidents.RedmineTrackers...), cfg.Incidents.JiraTypes...)
 	o.IncludeBots = cfg.Metrics.IncludeBots
 	o.BenchmarkYear = cfg.Metrics.BenchmarkYear
