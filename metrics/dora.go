@@ -158,6 +158,26 @@ func hasAny(labels, want []string) bool {
 	return false
 }
 
+// linked are the collected issues an MR closes (GitLab closing references)
+// or names (JIRA and Redmine issue links), each once.
+func linked(issues map[string]*models.Issue, m *models.MergeRequest) []*models.Issue {
+	var out []*models.Issue
+	seen := map[*models.Issue]bool{}
+	add := func(x *models.Issue) {
+		if x != nil && !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	for _, ref := range m.ClosesIssues {
+		add(issueRef(issues, m.ProjectPath, ref))
+	}
+	for _, l := range m.IssueLinks {
+		add(issues[l.Tracker+":"+l.Key])
+	}
+	return out
+}
+
 // issueRef resolves an MR's closing reference ("#12" or "group/p#12") to an issue.
 func issueRef(byKey map[string]*models.Issue, project, ref string) *models.Issue {
 	if strings.HasPrefix(ref, "#") {
@@ -188,6 +208,10 @@ func analyse(in Input, o Options) analysis {
 	for i := range in.Issues {
 		x := &in.Issues[i]
 		issues[x.ProjectPath+x.Key] = x
+		if x.Source == "jira" || x.Source == "redmine" {
+			// What an issue link names (issuelinks): "jira:APP-12", "redmine:123".
+			issues[x.Source+":"+x.Key] = x
+		}
 	}
 	byProject := map[string][]*event{}
 	for _, ev := range events {
@@ -227,10 +251,8 @@ func analyse(in Input, o Options) analysis {
 	// A later deployment that ships a change closing the incident restores too.
 	closers := map[*models.Issue][]*change{}
 	for _, c := range changes {
-		for _, ref := range c.mr.ClosesIssues {
-			if x := issueRef(issues, c.mr.ProjectPath, ref); x != nil {
-				closers[x] = append(closers[x], c)
-			}
+		for _, x := range linked(issues, c.mr) {
+			closers[x] = append(closers[x], c)
 		}
 	}
 	for _, l := range links {
@@ -360,7 +382,8 @@ func DORA(in Input, o Options) []*Metric {
 	tierOf(ttr, ttr.P50, b.Recovery, b.Year)
 	rw := o.ratio("rework_rate", rework)
 	daf := o.ratio("deploy_attempt_failure_rate", attempts)
-	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf, doraScore(freq, lt, rec, cf, rw)}
+	return []*Metric{count, freq, lt, bd, cf, rec, ttr, rw, daf, doraScore(freq, lt, rec, cf, rw),
+		o.ticketLeadTime(issues, changes), o.unlinked(in)}
 }
 
 // attributed is the last production deployment of the incident's scope that
@@ -506,8 +529,8 @@ func isRework(ev *event, issues map[string]*models.Issue, o Options) bool {
 		if hasAny(m.Labels, []string{"bug", "incident", "hotfix"}) || strings.HasPrefix(m.SourceBranch, "hotfix/") {
 			return true
 		}
-		for _, ref := range m.ClosesIssues {
-			if x := issueRef(issues, m.ProjectPath, ref); x != nil && (o.IsIncident(x) || x.TypeClass == "bug" || hasAny(x.Labels, []string{"bug"})) {
+		for _, x := range linked(issues, m) {
+			if o.IsIncident(x) || x.TypeClass == "bug" || strings.EqualFold(x.Type, "bug") || hasAny(x.Labels, []string{"bug"}) {
 				return true
 			}
 		}
@@ -685,4 +708,80 @@ func ProductionDeployments(in Input, o Options) []DeploymentRow {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].FinishedAt.After(out[j].FinishedAt) })
 	return out
+}
+
+// ticketLeadTime is ticket_lead_time: per tracker issue that is done and
+// linked to merged changes that all reached production, created → the
+// production deployment that shipped the last of them (and, as the part
+// in_progress, first in progress → that deployment). A sample belongs to
+// the period of that deployment, its end event.
+func (o Options) ticketLeadTime(issues map[string]*models.Issue, changes map[string]*change) *Metric {
+	type ticket struct {
+		last     time.Time
+		deployed bool
+	}
+	byIssue := map[*models.Issue]*ticket{}
+	ids := make([]string, 0, len(changes))
+	for id := range changes {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		c := changes[id]
+		for _, x := range linked(issues, c.mr) {
+			t := byIssue[x]
+			if t == nil {
+				t = &ticket{deployed: true}
+				byIssue[x] = t
+			}
+			if c.ev == nil {
+				t.deployed = false
+			} else if c.ev.at.After(t.last) {
+				t.last = c.ev.at
+			}
+		}
+	}
+	var created, started []sample
+	for x, t := range byIssue {
+		done := x.ClosedAt != nil || x.StatusCategory == models.CategoryDone
+		if !t.deployed || !done {
+			continue
+		}
+		if d := t.last.Sub(x.CreatedAt); d > 0 {
+			created = append(created, sample{t.last, d.Seconds()})
+		}
+		if ip, ok := newHistory(x).firstInProgress(); ok {
+			if d := t.last.Sub(ip); d > 0 {
+				started = append(started, sample{t.last, d.Seconds()})
+			}
+		}
+	}
+	m := o.durations("ticket_lead_time", created)
+	m.Parts = map[string]*Metric{"in_progress": o.durations("in_progress", started)}
+	return m
+}
+
+// unlinked is unlinked_change_rate: merged MRs that name no tracker issue
+// (no issue link, no closing reference) over merged MRs, bots left out
+// unless metrics.include_bots. Only a scope with a tracker (JIRA or Redmine
+// issues) has it: elsewhere every change would be "unlinked".
+func (o Options) unlinked(in Input) *Metric {
+	tracker := false
+	for i := range in.Issues {
+		if s := in.Issues[i].Source; s == "jira" || s == "redmine" {
+			tracker = true
+			break
+		}
+	}
+	var hits []hit
+	if tracker {
+		for i := range in.MergeRequests {
+			m := &in.MergeRequests[i]
+			if m.MergedAt == nil || (m.Author.IsBot && !o.IncludeBots) {
+				continue
+			}
+			hits = append(hits, hit{*m.MergedAt, len(m.IssueLinks) == 0 && len(m.ClosesIssues) == 0})
+		}
+	}
+	return o.ratio("unlinked_change_rate", hits)
 }

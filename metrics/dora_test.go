@@ -442,3 +442,66 @@ func TestIncidents_NotChangeRelated(t *testing.T) {
 		t.Errorf("incident rows = %+v, want the incident with no failed deployment (labels match case-insensitively)", rows)
 	}
 }
+
+// TestIssueLinks_TicketLeadTimeReworkUnlinkedRecovery: a team plans in JIRA
+// and ships from GitLab; its MRs name JIRA keys. Worked by hand:
+//
+//	APP-1 story, created 0h, in progress 10h, done 50h     MR 1 (merged 20h) → d1 30h; MR 2 (merged 35h) → d2 40h
+//	APP-2 bug, created 5h, done 45h                        MR 2
+//	APP-9 incident, 31h..60h                               fails d1 (the deployment before it); MR 2 names it
+//	APP-3 story, done, linked only from MR 4, never deployed: no ticket lead time
+//	MR 3 names nothing
+//
+//	ticket_lead_time: APP-1 40h, APP-2 35h (both end at d2, the deployment of their last change): p50 37.5h;
+//	                  in progress: APP-1 30h. APP-9 (done, shipped by d2) 9h: created 31h → 40h.
+//	                  So samples 40h, 35h, 9h: p50 35h; in progress 30h.
+//	rework_rate: d2 ships a bug and an incident fix, d1 only a story: 1/2.
+//	recovery of d1: the incident ends at 60h, but d2 ships the change that names it at 40h: 10h.
+//	unlinked_change_rate: MR 3 of 4 merged MRs: 1/4.
+func TestIssueLinks_TicketLeadTimeReworkUnlinkedRecovery(t *testing.T) {
+	jira := func(key, typ, class string, created, done float64, inProgress float64) models.Issue {
+		x := models.Issue{Origin: models.Origin{Source: "jira", Instance: "jira.example"}, ID: "jira:" + key, ProjectPath: "APP", Key: key,
+			Type: typ, TypeClass: class, CreatedAt: at(created), UpdatedAt: at(done), ClosedAt: atp(done), Status: "Done", StatusCategory: "done"}
+		prev, prevCat := "To Do", "todo"
+		if inProgress >= 0 {
+			x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: x.ID, ID: key + "1", Field: models.FieldStatus, At: at(inProgress),
+				From: prev, To: "In Progress", FromCategory: prevCat, ToCategory: "in_progress"})
+			prev, prevCat = "In Progress", "in_progress"
+		}
+		x.Transitions = append(x.Transitions, models.IssueTransition{IssueID: x.ID, ID: key + "2", Field: models.FieldStatus, At: at(done),
+			From: prev, To: "Done", FromCategory: prevCat, ToCategory: "done"})
+		return x
+	}
+	links := func(keys ...string) mrOpt {
+		return func(m *models.MergeRequest) {
+			for _, k := range keys {
+				m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: "jira", Key: k, Via: "title"})
+			}
+		}
+	}
+	in := Input{
+		MergeRequests: []models.MergeRequest{
+			mr(1, 15, 20, []float64{14}, links("APP-1")),
+			mr(2, 33, 35, []float64{32}, links("APP-1", "APP-2", "APP-9")),
+			mr(3, 34, 36, []float64{33}),
+			mr(4, 44, 45, []float64{43}, links("APP-3")),
+		},
+		Deployments: []models.Deployment{dep(1, 100, "production", "success", "a", 30, 1), dep(2, 101, "production", "success", "b", 40, 2, 3)},
+		Issues: []models.Issue{jira("APP-1", "Story", "story", 0, 50, 10), jira("APP-2", "Bug", "bug", 5, 45, -1),
+			jira("APP-9", "Incident", "incident", 31, 60, -1), jira("APP-3", "Story", "story", 1, 46, -1)},
+	}
+	ms := DORA(in, opts())
+	tl := find(ms, "ticket_lead_time")
+	near(t, "ticket_lead_time p50", tl.P50, 35*3600)
+	if tl.N != 3 {
+		t.Errorf("ticket_lead_time n = %d, want 3 (APP-1, APP-2, APP-9; APP-3's change never deployed)", tl.N)
+	}
+	near(t, "ticket_lead_time.in_progress p50", tl.Parts["in_progress"].P50, 30*3600)
+	near(t, "rework_rate", find(ms, "rework_rate").Value, 0.5)
+	near(t, "failed_deployment_recovery_time p50", find(ms, "failed_deployment_recovery_time").P50, 10*3600)
+	near(t, "unlinked_change_rate", find(ms, "unlinked_change_rate").Value, 0.25)
+
+	// Without tracker issues in the scope, no unlinked rate (not "100% unlinked").
+	in.Issues = nil
+	absent(t, "unlinked_change_rate without a tracker", find(DORA(in, opts()), "unlinked_change_rate").Value)
+}

@@ -64,6 +64,18 @@ type MergeRequest struct {
 
 	Commits []MRCommit
 	Reviews []MRReview
+	// IssueLinks are the tracker issues it names (issuelinks), derived before
+	// its free text is dropped.
+	IssueLinks []IssueLink
+}
+
+// IssueLink is a tracker issue a merge request names: a JIRA key (APP-12) or
+// a Redmine issue id (123), and where it was named.
+type IssueLink struct {
+	MRID    string
+	Tracker string // jira | redmine
+	Key     string
+	Via     string // title | branch | description | commit
 }
 
 // MRCommit is one commit listed by the MR commits API.

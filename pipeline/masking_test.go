@@ -73,7 +73,7 @@ func TestMasking_SameWhicheverStreamsRun(t *testing.T) {
 		o := pipeline.Options{Streams: streams}
 		if !members {
 			o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
-				c, err := gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Sleep: e.sleeps.sleep})
+				c, err := gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Deployments: ce.Deployments, Sleep: e.sleeps.sleep})
 				return withoutMembers{c}, err
 			}
 		}

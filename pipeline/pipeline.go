@@ -20,6 +20,7 @@ import (
 	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
+	"github.com/devpulse/devpulse/issuelinks"
 	"github.com/devpulse/devpulse/models"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
@@ -326,6 +327,7 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 		if pending.Len() == 0 && pendingCursor.IsZero() {
 			return nil
 		}
+		r.keepLinks(pending)
 		cleared, c := r.Policy.Apply(pending)
 		counts.Add(c)
 		if err := r.WH.Land(ctx, key, cleared, pendingCursor); err != nil {
@@ -399,5 +401,40 @@ func newRunID(t time.Time) string {
 func closeCollector(col collectors.Collector) {
 	if c, ok := col.(io.Closer); ok {
 		_ = c.Close()
+	}
+}
+
+// keepLinks drops the candidate issue links of a batch that name no issue
+// of a configured tracker, or one of a tracker project the privacy policy
+// excludes: only keys that can join a collected issue land.
+func (r *Runner) keepLinks(b *models.Batch) {
+	t := issuelinks.Trackers{JiraProjects: map[string]bool{}}
+	for _, src := range r.Cfg.Sources {
+		switch src.Type {
+		case "jira":
+			for _, p := range src.Projects {
+				t.JiraProjects[strings.ToUpper(p)] = true
+			}
+			if len(src.Projects) == 0 {
+				t.AnyJira = true // scoped by JQL: its projects are known only from what it lands
+			}
+		case "redmine":
+			t.Redmine = true
+		}
+	}
+	t.Filter(b)
+	for i := range b.MergeRequests {
+		m := &b.MergeRequests[i]
+		kept := m.IssueLinks[:0]
+		for _, l := range m.IssueLinks {
+			project, _, _ := strings.Cut(l.Key, "-")
+			if l.Tracker == issuelinks.Jira {
+				if _, ex := r.Policy.Excluded(project, nil, ""); ex {
+					continue
+				}
+			}
+			kept = append(kept, l)
+		}
+		m.IssueLinks = kept
 	}
 }

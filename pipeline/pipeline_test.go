@@ -114,7 +114,7 @@ func (e *env) collect(ctx context.Context, o pipeline.Options) (*pipeline.Result
 		e.t.Fatal(err)
 	}
 	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
-		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Sleep: e.sleeps.sleep})
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Deployments: ce.Deployments, Sleep: e.sleeps.sleep})
 	}
 	r := &pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol}
 	return r.Collect(ctx, o)

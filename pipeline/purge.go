@@ -71,6 +71,30 @@ func Purge(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, dryR
 			return nil, err
 		}
 	}
+	// Links naming an issue of an excluded JIRA project: the key itself is
+	// what the contract forbids to analyse.
+	links, err := wh.Query(ctx, `SELECT DISTINCT tracker, issue_key FROM issue_links WHERE tracker = 'jira'`)
+	if err != nil {
+		return nil, fmt.Errorf("purge: read issue links: %w", err)
+	}
+	var named []string
+	for _, r := range links.Rows {
+		key, _ := r[1].(string)
+		project, _, _ := strings.Cut(key, "-")
+		if rule, ex := pol.Excluded(project, nil, ""); ex {
+			res.ByRule[rule]++
+			named = append(named, "jira:"+key)
+		}
+	}
+	if len(named) > 0 {
+		res.ByTable["issue_links"] = len(named)
+		if !dryRun {
+			sort.Strings(named)
+			if _, err := wh.Delete(ctx, "issue_links", named); err != nil {
+				return nil, err
+			}
+		}
+	}
 	// What was derived from excluded data is excluded data: the cursors of
 	// excluded scopes, and every metric value (teams and projects counted the
 	// removed records; excluded scopes must not stay analysable).

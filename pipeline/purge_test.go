@@ -78,3 +78,45 @@ func TestPurge_RemovesNewlyExcludedRowsWithTheirChildren(t *testing.T) {
 		t.Errorf("run policy counts = %v", res.Run.Policy)
 	}
 }
+
+// A JIRA project excluded after its keys were named by merge requests: the
+// links that name it go (the key is what the contract forbids), the other
+// links stay, and a dry run counts exactly what purge removes.
+func TestPurge_RemovesLinksToAnExcludedTrackerProject(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 40, PipelinesPerProject: 5, DeploymentsPerProject: 2, IssuesPerProject: 2}, sandbox.Options{})
+	paths := e.srv.Org.ProjectPaths()
+	e.srv.Org.LinkJira("SECRET", 30, paths[0])
+	e.srv.Org.LinkJira("APP", 30, paths[1])
+	e.cfg.Sources["jr"] = &config.Source{Name: "jr", Type: "jira", URL: "https://jira.example.com", Projects: []string{"APP", "SECRET"}}
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{Sources: []string{"gl"}}); err != nil {
+		t.Fatal(err)
+	}
+	secret := e.count(`SELECT count(*) FROM issue_links WHERE issue_key LIKE 'SECRET-%'`)
+	app := e.count(`SELECT count(*) FROM issue_links WHERE issue_key LIKE 'APP-%'`)
+	if secret == 0 || app == 0 {
+		t.Fatalf("links landed: %d SECRET, %d APP; the test needs both", secret, app)
+	}
+	e.cfg.Privacy.Exclude = config.Exclude{Projects: []string{"SECRET"}}
+	pol, err := policy.New(e.cfg.Privacy, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dry, err := pipeline.Purge(ctx, e.wh, pol, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, err := pipeline.Purge(ctx, e.wh, pol, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(dry, done) || done.ByTable["issue_links"] == 0 {
+		t.Errorf("dry run %+v, purge %+v", dry, done)
+	}
+	if n := e.count(`SELECT count(*) FROM issue_links WHERE issue_key LIKE 'SECRET-%'`); n != 0 {
+		t.Errorf("%d links to the excluded project remain", n)
+	}
+	if n := e.count(`SELECT count(*) FROM issue_links WHERE issue_key LIKE 'APP-%'`); n != app {
+		t.Errorf("%d of %d APP links remain", n, app)
+	}
+}

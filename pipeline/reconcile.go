@@ -124,6 +124,11 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 				}
 				var gone []string
 				for _, id := range landed {
+					// A deployment landed from a CI job (the jobs stream) is never
+					// in GitLab's deployments list: not gone, only not listed there.
+					if st == "deployments" && strings.Contains(id, ":job:") {
+						continue
+					}
 					if !listed[id] {
 						gone = append(gone, id)
 					}

@@ -19,7 +19,7 @@ func (e *env) reconcile(o pipeline.Options) *pipeline.ReconcileResult {
 	e.t.Helper()
 	pol, _ := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
 	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
-		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Sleep: e.sleeps.sleep})
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats, Deployments: ce.Deployments, Sleep: e.sleeps.sleep})
 	}
 	r := &pipeline.Runner{Cfg: e.cfg, WH: e.wh, Policy: pol}
 	res, err := r.Reconcile(context.Background(), o)
@@ -125,5 +125,28 @@ func TestReconcile_RepairsChildrenWhenTheHeadMovedQuietly(t *testing.T) {
 	}
 	if again := e.reconcile(pipeline.Options{Streams: []string{"merge_requests"}}); len(again.Repaired) != 0 {
 		t.Errorf("second reconcile repaired %v", again.Repaired)
+	}
+}
+
+// Deployments landed from CI jobs are not in GitLab's deployments list:
+// reconciling the deployments stream must not take them for deployments
+// deleted upstream (it did: every job deployment was soft-deleted).
+func TestReconcile_KeepsJobDeployments(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 2, MRsPerProject: 10, PipelinesPerProject: 20, DeploymentsPerProject: 8, IssuesPerProject: 2, JobDeployProjects: 1}, sandbox.Options{})
+	e.cfg.Deployments.Jobs = "^deploy$"
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	jobs := e.count("SELECT COUNT(*) FROM deployments WHERE id LIKE '%:job:%' AND deleted_at IS NULL")
+	if jobs == 0 {
+		t.Fatal("no job deployment landed: the test tests nothing")
+	}
+	res := e.reconcile(pipeline.Options{})
+	if res.Vanished["deployments"] != 0 {
+		t.Errorf("reconcile marked %d deployments deleted upstream", res.Vanished["deployments"])
+	}
+	if n := e.count("SELECT COUNT(*) FROM deployments WHERE id LIKE '%:job:%' AND deleted_at IS NULL"); n != jobs {
+		t.Errorf("%d of %d job deployments live after reconcile", n, jobs)
 	}
 }

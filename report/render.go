@@ -49,7 +49,7 @@ type DocScope struct {
 // doraMetrics need production deployments: without any they are not shown.
 var doraMetrics = map[string]bool{"deployment_count": true, "deployment_frequency": true, "lead_time_for_changes": true, "lead_time_breakdown": true,
 	"change_failure_rate": true, "failed_deployment_recovery_time": true, "rework_rate": true, "deploy_attempt_failure_rate": true,
-	"dora_score": true}
+	"dora_score": true, "ticket_lead_time": true}
 
 // NoDeployments tells whether the scope had no production deployment in the
 // window: then a deployment frequency of 0 and a "low" tier would describe
@@ -75,14 +75,14 @@ func Hidden(r Result, name string) bool {
 	case m == nil:
 		return true
 	case doraMetrics[name]:
-		return NoDeployments(r)
+		return NoDeployments(r) || (name == "ticket_lead_time" && m.N == 0) // no linked ticket shipped
 	case reviewMetrics[name]:
 		t := r.Set["mr_throughput"]
 		return t == nil || t.N == 0
 	case ciMetrics[name]:
 		p := r.Set["pipeline_success_rate"]
 		return p == nil || p.N == 0
-	case flowMetrics[name], name == "time_to_restore":
+	case flowMetrics[name], name == "time_to_restore", name == "unlinked_change_rate":
 		return m.N == 0
 	}
 	return false
@@ -207,7 +207,7 @@ type DocPoint struct {
 
 // Order is how metrics are listed in the table and page.
 var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
-	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "dora_score", "lead_time_breakdown", "mr_throughput", "mr_size", "pickup_time",
+	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "dora_score", "ticket_lead_time", "lead_time_breakdown", "mr_throughput", "unlinked_change_rate", "mr_size", "pickup_time",
 	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 	"cycle_time", "issue_lead_time", "throughput", "wip", "issue_age", "flow_efficiency", "velocity", "say_do_ratio",
 	"deployment_count"}
@@ -228,6 +228,7 @@ var Titles = map[string]string{
 	"cycle_time": "Cycle time", "issue_lead_time": "Issue lead time", "throughput": "Issues done", "wip": "WIP (daily mean)",
 	"issue_age": "Age of work in progress", "flow_efficiency": "Flow efficiency", "velocity": "Velocity (last 3 sprints)",
 	"say_do_ratio": "Say/do ratio", "dora_score": "DORA score (2025)",
+	"ticket_lead_time": "Ticket lead time", "unlinked_change_rate": "MRs naming no ticket",
 	"throughput_score": "Throughput", "stability_score": "Stability",
 }
 
@@ -237,6 +238,7 @@ var lowerIsBetter = map[string]bool{
 	"rework_rate": true, "deploy_attempt_failure_rate": true, "pickup_time": true, "review_time": true, "mr_size": true,
 	"unreviewed_merge_rate": true, "pipeline_duration": true, "pipeline_queue_time": true,
 	"cycle_time": true, "issue_lead_time": true, "issue_age": true, "wip": true,
+	"ticket_lead_time": true, "unlinked_change_rate": true,
 }
 
 func headline(m *metrics.Metric) *float64 {
@@ -295,7 +297,10 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		}
 		return out
 	}
-	if len(m.Parts) > 0 && name != "dora_score" { // throughput by issue type
+	if p := m.Parts["in_progress"]; name == "ticket_lead_time" && p != nil {
+		out["in_progress"] = map[string]any{"p50": p.P50, "p85": p.P85, "n": p.N}
+	}
+	if len(m.Parts) > 0 && name == "throughput" { // by issue type
 		by := map[string]any{}
 		for k, p := range m.Parts {
 			by[k] = p.Value

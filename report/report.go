@@ -371,7 +371,7 @@ func env(name string) string {
 	}
 	switch name {
 	case "deployment_count", "deployment_frequency", "lead_time_for_changes", "change_failure_rate",
-		"failed_deployment_recovery_time", "rework_rate", "deploy_attempt_failure_rate":
+		"failed_deployment_recovery_time", "rework_rate", "deploy_attempt_failure_rate", "ticket_lead_time", "dora_score":
 		return "production"
 	}
 	if strings.HasPrefix(name, "lead_time_breakdown") {

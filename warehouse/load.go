@@ -49,6 +49,14 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links ORDER BY mr_id, tracker, issue_key`, func(r row) {
+		if i, ok := mrIdx[r.s(0)]; ok {
+			m := &b.MergeRequests[i]
+			m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: r.s(1), Key: r.s(2), Via: r.s(3)})
+		}
+	}); err != nil {
+		return nil, err
+	}
 	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews ORDER BY mr_id, created_at, id`, func(r row) {
 		if i, ok := mrIdx[r.s(1)]; ok {
 			m := &b.MergeRequests[i]

@@ -30,6 +30,8 @@ var (
 		"collected_at", "deleted_at", "is_revert", "reverts_mr_id", "additions", "deletions"}}
 	MRCommits = Table{Name: "mr_commits", Key: []string{"mr_id", "sha"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
 		"mr_id", "sha", "source", "instance", "author", "authored_at", "committed_at", "collected_at"}}
+	IssueLinks = Table{Name: "issue_links", Key: []string{"mr_id", "tracker", "issue_key"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
+		"mr_id", "tracker", "issue_key", "via", "source", "instance", "collected_at"}}
 	MRReviews = Table{Name: "mr_reviews", Key: []string{"id"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
 		"id", "mr_id", "source", "instance", "kind", "reviewer", "reviewer_is_bot", "created_at", "collected_at"}}
 	Pipelines = Table{Name: "pipelines", Key: []string{"id"}, Columns: []string{
@@ -79,7 +81,7 @@ func MetricRows(vals []MetricValue, now time.Time) Rows {
 }
 
 // RecordTables lists every record table, parents first.
-var RecordTables = []Table{MergeRequests, MRCommits, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues, IssueTransitions, Sprints}
+var RecordTables = []Table{MergeRequests, MRCommits, IssueLinks, MRReviews, Pipelines, Deployments, DeploymentChanges, Issues, IssueTransitions, Sprints}
 
 // Rows is a table with the rows of one batch, in column order.
 type Rows struct {
@@ -91,7 +93,7 @@ type Rows struct {
 // read: raw names, emails and ids have no column to land in. Duplicates of a
 // natural key within the batch keep the last occurrence (the newest page).
 func BatchRows(b *models.Batch, now time.Time) []Rows {
-	var mr, mc, rv, pl, dp, dc, is, it, sp [][]any
+	var mr, mc, il, rv, pl, dp, dc, is, it, sp [][]any
 	for i := range b.MergeRequests {
 		m := &b.MergeRequests[i]
 		mr = append(mr, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
@@ -100,6 +102,9 @@ func BatchRows(b *models.Batch, now time.Time) []Rows {
 			nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil, m.IsRevert, nullStr(m.RevertsID), nullInt(m.Additions), nullInt(m.Deletions)})
 		for _, c := range m.Commits {
 			mc = append(mc, []any{m.ID, c.SHA, m.Source, m.Instance, nullStr(c.Author.Token), c.AuthoredAt, c.CommittedAt, now})
+		}
+		for _, l := range m.IssueLinks {
+			il = append(il, []any{m.ID, l.Tracker, l.Key, nullStr(l.Via), m.Source, m.Instance, now})
 		}
 		for _, r := range m.Reviews {
 			rv = append(rv, []any{r.ID, m.ID, m.Source, m.Instance, r.Kind, nullStr(r.Reviewer.Token), r.Reviewer.IsBot, r.CreatedAt, now})
@@ -138,7 +143,7 @@ func BatchRows(b *models.Batch, now time.Time) []Rows {
 			s.UpdatedAt.UTC(), now, nil})
 	}
 	var out []Rows
-	for _, r := range []Rows{{MergeRequests, mr}, {MRCommits, mc}, {MRReviews, rv}, {Pipelines, pl},
+	for _, r := range []Rows{{MergeRequests, mr}, {MRCommits, mc}, {IssueLinks, il}, {MRReviews, rv}, {Pipelines, pl},
 		{Deployments, dp}, {DeploymentChanges, dc}, {Issues, is}, {IssueTransitions, it}, {Sprints, sp}} {
 		r.Rows = dedupe(r.Table, r.Rows)
 		// Parents are always listed, even empty, so children get replaced.
@@ -312,6 +317,9 @@ func LandedSQL(table string) string {
 // children first and the deployment links to deleted merge requests too, as
 // templates whose %s is an IN list. The last statement deletes the records.
 func DeleteSQL(table string) []string {
+	if table == IssueLinks.Name { // links have no id of their own: "tracker:key" names them
+		return []string{`DELETE FROM issue_links WHERE tracker || ':' || issue_key IN (%s)`}
+	}
 	var out []string
 	for _, child := range RecordTables {
 		if child.Of == table {

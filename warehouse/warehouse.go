@@ -110,6 +110,13 @@ func ReplaceTeams(exec ExecFunc, members []TeamMember) error {
 	return nil
 }
 
+// Deletable tells whether Delete takes a table: a record table, or
+// issue_links (by "tracker:key", for links to a project purge excludes).
+func Deletable(table string) bool {
+	_, ok := StreamTable[table]
+	return ok || table == IssueLinks.Name
+}
+
 // StreamTable maps a stream name to the table holding its top-level records.
 var StreamTable = map[string]string{
 	"merge_requests": "merge_requests",

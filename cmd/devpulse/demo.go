@@ -94,6 +94,8 @@ lands everything in a fresh DuckDB file.`,
 			}
 			start := time.Now()
 			org := sandbox.Generate(seed, sandbox.DemoSize, time.Now())
+			// The payments team plans in JIRA: its branches name APP keys.
+			org.LinkJira("APP", demoJiraIssues, "acme/payments/api", "acme/mobile/ledger")
 			srv := sandbox.Start(org, sandbox.Options{Token: "demo-token"})
 			defer srv.Close()
 			jr := sandbox.StartJira(sandbox.GenerateJira(seed, 1, demoJiraIssues, time.Now()), true)

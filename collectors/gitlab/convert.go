@@ -8,6 +8,7 @@ import (
 
 	gl "gitlab.com/gitlab-org/api/client-go"
 
+	"github.com/devpulse/devpulse/issuelinks"
 	"github.com/devpulse/devpulse/models"
 )
 
@@ -106,7 +107,27 @@ func MergeRequest(host, projectPath string, m *gl.BasicMergeRequest) models.Merg
 		iid, _ := strconv.ParseInt(r[1], 10, 64)
 		out.RevertsID = models.GitLabID(host, m.ProjectID, "mr", iid)
 	}
+	// Candidates only: the pipeline keeps those of configured trackers.
+	out.IssueLinks = issuelinks.Extract(out.ID, issuelinks.Field{Via: issuelinks.ViaTitle, Text: m.Title},
+		issuelinks.Field{Via: issuelinks.ViaBranch, Text: m.SourceBranch}, issuelinks.Field{Via: issuelinks.ViaDescription, Text: m.Description})
 	return out
+}
+
+// CommitLinks adds the issues the commit messages name to an MR's links
+// (after those of its title, branch and description).
+func CommitLinks(m *models.MergeRequest, cs []*gl.Commit) {
+	seen := map[string]bool{}
+	for _, l := range m.IssueLinks {
+		seen[l.Tracker+":"+l.Key] = true
+	}
+	for _, c := range cs {
+		for _, l := range issuelinks.Extract(m.ID, issuelinks.Field{Via: issuelinks.ViaCommit, Text: c.Title + "\n" + c.Message}) {
+			if !seen[l.Tracker+":"+l.Key] {
+				seen[l.Tracker+":"+l.Key] = true
+				m.IssueLinks = append(m.IssueLinks, l)
+			}
+		}
+	}
 }
 
 // Commits converts the MR commits API answer.

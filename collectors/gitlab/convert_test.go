@@ -76,6 +76,9 @@ func TestMergeRequest_FromRecordedFixture(t *testing.T) {
 			ClosesIssues: []string{"#1"}, WebURL: "https://gitlab.com/gitlab-data/snowflake_spend/-/merge_requests/1",
 			CreatedAt: ts(t, "2019-06-28T05:21:43.743Z"), UpdatedAt: ts(t, "2019-06-28T14:32:05.270Z"),
 			MergedAt: tsp(t, "2019-06-28T14:32:06.192Z"),
+			// "Closes #1" is also Redmine's fixing keyword: a candidate the pipeline
+			// keeps only when a Redmine source is configured.
+			IssueLinks: []models.IssueLink{{MRID: "gitlab:gitlab.com:12345678:mr:1", Tracker: "redmine", Key: "1", Via: "description"}},
 		}},
 		// Squash merge: the squash commit sha is kept; commit times come from the commits API.
 		{14, models.MergeRequest{

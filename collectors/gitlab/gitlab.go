@@ -374,6 +374,7 @@ func (c *Collector) mrChildren(ctx context.Context, s models.Scope, m *models.Me
 		return err
 	}
 	m.Commits = Commits(m.ID, commits)
+	CommitLinks(m, commits)
 	notes, err := allPages(ctx, c, fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), base+"notes",
 		&gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")},
 		validNote, func(n *gl.Note) string { return strconv.FormatInt(n.ID, 10) })

@@ -686,3 +686,27 @@ func (o *Org) JobDeploys(path string, since time.Time) map[int64]string {
 	}
 	return out
 }
+
+// LinkJira makes the merge requests of the given projects name issues of a
+// JIRA project, as teams that plan in JIRA do: three in four source
+// branches start with a key (feature/app-12-cache-layer), some of them
+// reused by a later MR (follow-up work on the same ticket).
+func (o *Org) LinkJira(prefix string, issues int, paths ...string) {
+	for _, path := range paths {
+		p := o.byPath[path]
+		if p == nil || issues <= 0 {
+			continue
+		}
+		for i, m := range p.mrs {
+			if i%4 == 3 {
+				continue // unlinked: the share unlinked_change_rate reports
+			}
+			k := 1 + int(hash(p.ID, m.SourceBranch)%uint64(issues))
+			kind, rest, ok := strings.Cut(m.SourceBranch, "/")
+			if !ok {
+				kind, rest = "feature", m.SourceBranch
+			}
+			m.SourceBranch = fmt.Sprintf("%s/%s-%d-%s", kind, strings.ToLower(prefix), k, rest)
+		}
+	}
+}

@@ -494,7 +494,7 @@ func (w *DB) Landed(ctx context.Context, stream string, ids []string) (map[strin
 
 // Delete implements warehouse.Warehouse.
 func (w *DB) Delete(ctx context.Context, table string, ids []string) (n int, err error) {
-	if _, ok := warehouse.StreamTable[table]; !ok {
+	if !warehouse.Deletable(table) {
 		return 0, fmt.Errorf("duckdb: delete from %q: not a record table", table)
 	}
 	w.mu.Lock()

@@ -422,7 +422,7 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 
 // Delete implements warehouse.Warehouse.
 func (w *DB) Delete(ctx context.Context, table string, ids []string) (n int, err error) {
-	if _, ok := warehouse.StreamTable[table]; !ok {
+	if !warehouse.Deletable(table) {
 		return 0, fmt.Errorf("snowflake: delete from %q: not a record table", table)
 	}
 	w.mu.Lock()

@@ -248,6 +248,7 @@ func sample() *models.Batch {
 	m1.Labels = []string{"bug", "api"}
 	m1.Additions, m1.Deletions = &adds, &dels
 	m1.Reviews = []models.MRReview{{ID: "r1", MRID: m1.ID, Kind: "approval", Reviewer: models.Person{Username: "bob"}, CreatedAt: Base.Add(time.Hour)}}
+	m1.IssueLinks = []models.IssueLink{{MRID: m1.ID, Tracker: "jira", Key: "PAY-1", Via: "branch"}, {MRID: m1.ID, Tracker: "redmine", Key: "12", Via: "commit"}}
 	m2 := MR(2, Base) // no merge, no labels, no size: NULLs
 	m2.Title = ""
 	org := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
@@ -289,6 +290,9 @@ func testRoundTrip(t *testing.T, e Engine) {
 	}
 	if len(m1.Commits) != 2 || len(m1.Reviews) != 1 || m1.Reviews[0].Kind != "approval" || m1.Reviews[0].Reviewer.Token == "" {
 		t.Errorf("children: %d commits %+v", len(m1.Commits), m1.Reviews)
+	}
+	if fmt.Sprint(m1.IssueLinks) != fmt.Sprintf("[{%s jira PAY-1 branch} {%s redmine 12 commit}]", m1.ID, m1.ID) || len(m2.IssueLinks) != 0 {
+		t.Errorf("issue links %v / %v", m1.IssueLinks, m2.IssueLinks)
 	}
 	if m2.MergedAt != nil || m2.Additions != nil || m2.Title != "" || len(m2.Labels) != 0 || m2.ReadyAt != nil {
 		t.Errorf("NULLs came back as values: %+v", m2)
