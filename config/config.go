@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"reflect"
@@ -107,6 +108,23 @@ type Config struct {
 	Flow        Flow                `mapstructure:"flow" json:"flow"`
 	Log         Log                 `mapstructure:"log" json:"log"`
 	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
+	Ingest      Ingest              `mapstructure:"ingest" json:"ingest"`
+}
+
+// Ingest configures the deployments and incidents other tools push to
+// `devpulse schedule` (POST /api/v1/deployments, /api/v1/incidents).
+type Ingest struct {
+	// TokensEnv names the environment variable holding the accepted bearer
+	// tokens, comma-separated. No token: the endpoints are off.
+	TokensEnv string   `mapstructure:"tokens_env" json:"tokens_env"`
+	Tokens    []Secret `mapstructure:"-" json:"tokens"`
+	// MaxBodyBytes bounds a request body.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes" json:"max_body_bytes"`
+	// TLSCertFile and TLSKeyFile serve schedule.listen over HTTPS. Without
+	// them the ingest endpoints need a loopback listen address (behind a
+	// TLS-terminating proxy).
+	TLSCertFile string `mapstructure:"tls_cert_file" json:"tls_cert_file"`
+	TLSKeyFile  string `mapstructure:"tls_key_file" json:"tls_key_file"`
 }
 
 // Schedule configures `devpulse schedule` and the stream leases every
@@ -331,6 +349,7 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.benchmark_industry", "all")
 	v.SetDefault("incidents.labels", []string{"incident"})
 	v.SetDefault("incidents.not_change_labels", []string{"not-change-related"})
+	v.SetDefault("ingest.max_body_bytes", 1<<20)
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.jira_types", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")
@@ -472,6 +491,13 @@ func Load(opts Options) (*Config, error) {
 		}
 		if s.Token == "" && s.TokenEnv != "" {
 			s.Token = Secret(getenv(s.TokenEnv))
+		}
+	}
+	if c.Ingest.TokensEnv != "" {
+		for _, t := range strings.Split(getenv(c.Ingest.TokensEnv), ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				c.Ingest.Tokens = append(c.Ingest.Tokens, Secret(t))
+			}
 		}
 	}
 	sf := &c.Warehouse.Snowflake
@@ -730,6 +756,18 @@ func (c *Config) Validate() error {
 		add(bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone))
 	}
 	add(c.Schedule.validate(bad, c.Sources, c.Kinds))
+	if c.Ingest.MaxBodyBytes <= 0 {
+		add(bad("ingest.max_body_bytes", "must be positive (default 1048576)"))
+	}
+	if (c.Ingest.TLSCertFile == "") != (c.Ingest.TLSKeyFile == "") {
+		add(bad("ingest.tls_cert_file", "set both tls_cert_file and tls_key_file, or neither"))
+	}
+	if c.Ingest.TokensEnv != "" && len(c.Ingest.Tokens) == 0 && !c.withoutTokens {
+		add(bad("ingest.tokens_env", "$%s is empty: set it to one or more bearer tokens, comma-separated", c.Ingest.TokensEnv))
+	}
+	if len(c.Ingest.Tokens) > 0 && c.Ingest.TLSCertFile == "" && c.Schedule.Listen != "" && !LoopbackAddr(c.Schedule.Listen) {
+		add(bad("schedule.listen", "%s is not a loopback address and ingest is on: tokens would travel in clear; set ingest.tls_cert_file and ingest.tls_key_file, or listen on 127.0.0.1 behind a TLS proxy", c.Schedule.Listen))
+	}
 	if c.Deployments.Production == "" {
 		add(bad("deployments.production", "empty: it would count every environment as production"))
 	}
@@ -1158,4 +1196,17 @@ func CheckRegexp(expr string) error {
 		return fmt.Errorf("not a regular expression (Go RE2 syntax): %v", err)
 	}
 	return nil
+}
+
+// LoopbackAddr tells whether a listen address (host:port) binds loopback only.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

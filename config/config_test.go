@@ -144,6 +144,8 @@ func TestLoad_ValidationErrorsNameKeyAndFile(t *testing.T) {
 		{"bad titles", strings.Replace(valid, "privacy:\n", "privacy:\n  titles: show\n", 1), tokenEnv, "privacy.titles", "unknown value"},
 		{"bad timezone", valid + "metrics:\n  timezone: Mars/Olympus\n", tokenEnv, "metrics.timezone", "unknown time zone"},
 		{"unknown benchmark industry", valid + "metrics:\n  benchmark_industry: fintech\n", tokenEnv, "metrics.benchmark_industry", "no DORA 2025 reference \"fintech\" (industries and organisation sizes: all, consumer,"},
+		{"ingest on a public address in clear", valid + "schedule:\n  listen: 0.0.0.0:9090\ningest:\n  tokens_env: TEST_INGEST\n", map[string]string{"TEST_GL_TOKEN": "glpat-x", "TEST_INGEST": "t1,t2"}, "schedule.listen", "not a loopback address and ingest is on"},
+		{"ingest tokens variable empty", valid + "ingest:\n  tokens_env: TEST_INGEST_UNSET\n", tokenEnv, "ingest.tokens_env", "$TEST_INGEST_UNSET is empty"},
 		{"bad deployments.jobs", valid + "deployments:\n  jobs: \"deploy(\"\n", tokenEnv, "deployments.jobs", "not a regular expression"},
 		{"team with unknown source", valid + "teams:\n  payments: [jira:APP]\n", tokenEnv, "teams.payments", "unknown source \"jira\""},
 		{"yaml syntax", "sources: [", tokenEnv, "", "cannot parse"},
@@ -380,5 +382,20 @@ func TestLoad_EveryUnknownKeyAtOnce(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
+	}
+}
+
+func TestLoad_IngestTokensFromTheEnvironment(t *testing.T) {
+	p := write(t, valid+"schedule:\n  listen: 127.0.0.1:9090\ningest:\n  tokens_env: TEST_INGEST\n")
+	c, err := load(Options{Path: p, Env: env(map[string]string{"TEST_GL_TOKEN": "glpat-x", "TEST_INGEST": " t1 , t2,"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Ingest.Tokens) != 2 || c.Ingest.Tokens[0].Reveal() != "t1" || c.Ingest.Tokens[1].Reveal() != "t2" || c.Ingest.MaxBodyBytes != 1<<20 {
+		t.Errorf("ingest = %+v", c.Ingest)
+	}
+	js, _ := json.Marshal(c.Ingest)
+	if strings.Contains(string(js), "t1") {
+		t.Errorf("config show would print a token: %s", js)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/ingest"
 	"github.com/devpulse/devpulse/internal/version"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
@@ -213,6 +214,8 @@ type JobRunner struct {
 	Now     func() time.Time
 	// Options are the base of every run's collect options (tests set NewCollector).
 	Options pipeline.Options
+	// Ingest, when set, serves POST /api/v1/deployments and /api/v1/incidents.
+	Ingest *ingest.Handler
 
 	ready  atomic.Bool
 	report atomic.Pointer[rendered]
@@ -392,6 +395,9 @@ func (jr *JobRunner) Handler(s *Scheduler, stopping *atomic.Bool) http.Handler {
 		}
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(jr.Metrics.Registry, promhttp.HandlerOpts{}))
+	if jr.Ingest != nil {
+		jr.Ingest.Register(mux)
+	}
 	mux.HandleFunc("GET /report.json", func(w http.ResponseWriter, r *http.Request) {
 		if jr.serveWindow(w, r, true) {
 			return
@@ -441,6 +447,8 @@ func (jr *JobRunner) serveWindow(w http.ResponseWriter, r *http.Request, asJSON 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
+	// A run in this process (or another) holds the file for writing: the
+	// open waits for it, up to this request's 20 s, before answering 503.
 	wh, err := engines.OpenReadOnly(ctx, cfg, nil)
 	if err != nil {
 		w.Header().Set("Retry-After", "30")

@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	pf.StringVar(&g.warehouse, "warehouse", "", "warehouse file (overrides warehouse.path)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 
-	root.AddCommand(collectCmd(g), scheduleCmd(g), metricsCmd(g), reportCmd(g), queryCmd(g), doctorCmd(g), purgeCmd(g), configCmd(g), versionCmd(g), demoCmd(g), healthcheckCmd(g))
+	root.AddCommand(collectCmd(g), scheduleCmd(g), metricsCmd(g), reportCmd(g), queryCmd(g), doctorCmd(g), purgeCmd(g), ingestCmd(g), configCmd(g), versionCmd(g), demoCmd(g), healthcheckCmd(g))
 	completeFlagValues(g, root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -15,7 +16,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/ingest"
 	"github.com/devpulse/devpulse/schedule"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/engines"
 )
 
 func scheduleCmd(g *globals) *cobra.Command {
@@ -70,15 +74,45 @@ func runSchedule(ctx context.Context, g *globals, cfg *config.Config, listen str
 	s.OnRun = m.ObserveRun(s)
 	var stopping atomic.Bool
 
+	if len(cfg.Ingest.Tokens) > 0 {
+		if listen == "" {
+			return fmt.Errorf("schedule: ingest tokens are set but nothing listens: set schedule.listen (or --listen)")
+		}
+		if cfg.Ingest.TLSCertFile == "" && !config.LoopbackAddr(listen) {
+			return fmt.Errorf("schedule: --listen %s is not a loopback address and ingest is on: set ingest.tls_cert_file and ingest.tls_key_file, or listen on 127.0.0.1 behind a TLS proxy", listen)
+		}
+		sink, err := ingest.Service(cfg, func(ctx context.Context) (warehouse.Warehouse, error) { return engines.Open(ctx, cfg, nil) })
+		if err != nil {
+			return err
+		}
+		var tokens []string
+		for _, t := range cfg.Ingest.Tokens {
+			tokens = append(tokens, t.Reveal())
+		}
+		jr.Ingest = &ingest.Handler{Tokens: tokens, MaxBody: cfg.Ingest.MaxBodyBytes, Sink: sink, Log: log}
+	}
 	if listen != "" {
 		ln, err := net.Listen("tcp", listen)
 		if err != nil {
 			return fmt.Errorf("schedule: listen on %s: %w", listen, err)
 		}
-		srv := &http.Server{Handler: jr.Handler(s, &stopping), ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
+		srv := &http.Server{Handler: jr.Handler(s, &stopping), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute}
+		scheme := "http"
+		if cfg.Ingest.TLSCertFile != "" {
+			// Loaded here, so a missing or mismatched pair stops the start loudly.
+			pair, err := tls.LoadX509KeyPair(cfg.Ingest.TLSCertFile, cfg.Ingest.TLSKeyFile)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("schedule: ingest.tls_cert_file/tls_key_file: %w", err)
+			}
+			srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+			scheme = "https"
+			go func() { _ = srv.ServeTLS(ln, "", "") }()
+		} else {
+			go func() { _ = srv.Serve(ln) }()
+		}
 		defer srv.Close()
-		log.Info("serving health, metrics and the live report", "addr", "http://"+ln.Addr().String())
+		log.Info("serving health, metrics and the live report", "addr", scheme+"://"+ln.Addr().String(), "ingest", jr.Ingest != nil)
 	}
 	if err := jr.Start(ctx, cfg); err != nil {
 		log.Error("warehouse not reachable at start; runs will retry", "err", err)

@@ -36,6 +36,7 @@ type DB struct {
 	conn     *sql.Conn // pinned: temp staging tables live on one connection
 	path     string
 	readOnly bool
+	closed   bool
 	now      func() time.Time
 	// beforeCommit, when set (tests), runs after the rows and the cursor are
 	// written and before COMMIT: an error there must leave nothing behind.
@@ -68,7 +69,36 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	return open(ctx, path, true)
 }
 
+// writers counts this process's read-write handles of each file. DuckDB
+// shares one database between them, so only the first one migrates and
+// clears what a killed process left (runs 'running', leases): a second
+// handle (the ingest API or an overlapping job while a run writes) must not
+// mark the running run interrupted nor drop its leases, nor migrate the
+// schema concurrently. Opens are serialized per process for the same reason.
+var writers = struct {
+	sync.Mutex
+	n map[string]int
+}{n: map[string]int{}}
+
+func writerKey(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
+	writers.Lock()
+	defer writers.Unlock()
+	key := writerKey(path)
+	w, err := openLocked(ctx, path, readOnly, writers.n[key] == 0)
+	if err == nil && !readOnly {
+		writers.n[key]++
+	}
+	return w, err
+}
+
+func openLocked(ctx context.Context, path string, readOnly, firstWriter bool) (*DB, error) {
 	if dir := filepath.Dir(path); dir != "." {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, fmt.Errorf("duckdb: create directory for %s: %w", path, err)
@@ -93,36 +123,36 @@ func open(ctx context.Context, path string, readOnly bool) (*DB, error) {
 	// Timestamps are stored in UTC; the session zone decides DATE_TRUNC in the
 	// dashboard views, so pin it rather than inherit the machine's.
 	if _, err := conn.ExecContext(ctx, `SET TimeZone = 'UTC'`); err != nil {
-		w.Close()
+		w.release()
 		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
 	}
 	// Bulk batches would otherwise checkpoint the WAL every 16 MB, rewriting
 	// the file mid-load; checkpoint every 128 MB (and at close) instead. Larger is
 	// faster still but keeps that much committed data in memory until checkpointed.
 	if _, err := conn.ExecContext(ctx, `SET checkpoint_threshold = '128MB'`); err != nil && !readOnly {
-		w.Close()
+		w.release()
 		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
 	}
-	if !readOnly {
+	if !readOnly && firstWriter {
 		if err := w.migrate(ctx); err != nil {
-			w.Close()
+			w.release()
 			return nil, err
 		}
 		for _, v := range dashboards.Views() {
 			if _, err := conn.ExecContext(ctx, v.SQL); err != nil {
-				w.Close()
+				w.release()
 				return nil, fmt.Errorf("duckdb: create dashboard view %s: %w", v.Name, err)
 			}
 		}
 		// A run left 'running' by a killed process is not running any more:
 		// only one process can hold this file for writing.
 		if _, err := conn.ExecContext(ctx, `UPDATE runs SET status = 'interrupted', finished_at = COALESCE(finished_at, now()) WHERE status = 'running'`); err != nil {
-			w.Close()
+			w.release()
 			return nil, fmt.Errorf("duckdb: mark interrupted runs: %w", err)
 		}
 		// Likewise every lease in the file is stale: whoever took it is gone.
 		if _, err := conn.ExecContext(ctx, `DELETE FROM locks`); err != nil {
-			w.Close()
+			w.release()
 			return nil, fmt.Errorf("duckdb: clear stale leases: %w", err)
 		}
 	}
@@ -181,6 +211,12 @@ func lockMessage(path string, err error) error {
 		}
 		return fmt.Errorf("%w: %s is in use by %s (DuckDB allows one process at a time while one writes); wait for it to finish or stop it", ErrBusy, path, holder)
 	}
+	// The same process holds the file open for writing (a scheduled run while
+	// the live report reads): DuckDB refuses a read-only connection beside
+	// it. Busy as well: the run closes the file when it is done.
+	if strings.Contains(msg, "different configuration than existing connections") {
+		return fmt.Errorf("%w: %s is open for writing in this process (a run in progress); wait for it to finish", ErrBusy, path)
+	}
 	return err
 }
 
@@ -188,7 +224,24 @@ func lockMessage(path string, err error) error {
 func (w *DB) Path() string { return w.path }
 
 // Close releases the file.
+// release closes the handles of a DB that was never handed out (a failed
+// open, under the writers lock).
+func (w *DB) release() {
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.db.Close()
+}
+
 func (w *DB) Close() error {
+	writers.Lock()
+	if !w.readOnly && !w.closed {
+		if key := writerKey(w.path); writers.n[key] > 0 {
+			writers.n[key]--
+		}
+	}
+	w.closed = true
+	writers.Unlock()
 	if w.conn != nil {
 		w.conn.Close()
 	}
@@ -236,6 +289,10 @@ func (w *DB) Compact(ctx context.Context) (before, after int64, err error) {
 	}
 	fresh.now, fresh.beforeCommit = w.now, w.beforeCommit
 	w.db, w.conn = fresh.db, fresh.conn
+	// fresh's handle is w's again: count it once.
+	writers.Lock()
+	writers.n[writerKey(w.path)]--
+	writers.Unlock()
 	if st, err := os.Stat(w.path); err == nil {
 		after = st.Size()
 	}
