@@ -16,8 +16,10 @@ import (
 	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/collectors/jira"
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/ingest"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/report"
 	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
@@ -127,6 +129,17 @@ lands everything in a fresh DuckDB file.`,
 				return err
 			}
 			defer wh.Close()
+			// The platform team is paged through PagerDuty: its incidents
+			// arrive over the ingest API's path, not from a tracker.
+			pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
+			if err != nil {
+				return err
+			}
+			n, err := ingest.Land(ctx, wh, pol, nil, demoIncidents(time.Now()))
+			if err != nil {
+				return fmt.Errorf("demo: ingest: %w", err)
+			}
+			fmt.Fprintf(g.stdout, "ingested %d PagerDuty incidents of acme/platform/web (as POST /api/v1/incidents would)\n\n", n)
 			o, err := (&windowFlags{grain: "week"}).options(cfg, time.Now())
 			if err != nil {
 				return err
@@ -202,3 +215,20 @@ UNION ALL SELECT 'deployments', count(*) FROM deployments
 UNION ALL SELECT 'deployment_changes', count(*) FROM deployment_changes
 UNION ALL SELECT 'issues', count(*) FROM issues
 UNION ALL SELECT 'issues (incidents)', count(*) FROM issues WHERE "TYPE" = 'incident'`
+
+// demoIncidents are what a pager would push for acme/platform/web over the
+// last weeks: deterministic offsets from now, two still open.
+func demoIncidents(now time.Time) *ingest.Doc {
+	d := &ingest.Doc{}
+	for i, h := range []struct{ ago, lasted float64 }{{500, 3}, {380, 0.5}, {260, 7}, {150, 1.5}, {60, -1}, {8, -1}} {
+		start := now.Add(-time.Duration(h.ago * float64(time.Hour))).UTC().Truncate(time.Minute)
+		x := ingest.Incident{IdempotencyKey: fmt.Sprintf("pagerduty:PDEMO%d", i+1), Project: "acme/platform/web", Tool: "pagerduty",
+			Severity: "high", Labels: []string{"pagerduty"}, StartedAt: &start, Title: "dropped: free text never lands"}
+		if h.lasted >= 0 {
+			end := start.Add(time.Duration(h.lasted * float64(time.Hour)))
+			x.ResolvedAt = &end
+		}
+		d.Incidents = append(d.Incidents, x)
+	}
+	return d
+}
