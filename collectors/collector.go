@@ -42,6 +42,8 @@ type Env struct {
 	// Deployments are the configuration's deployment rules, for collectors
 	// that derive deployments (GitLab's jobs stream); a source may override.
 	Deployments config.Deployments
+	// AI says which MRs are AI-assisted, for collectors that read commits.
+	AI config.AI
 }
 
 // Refetcher is the optional ability to read given records again, children

@@ -25,7 +25,7 @@ type Type struct {
 // collector is one package and one line here.
 var Registry = map[string]Type{
 	"gitlab": {gitlab.Kind(), func(src *config.Source, env Env) (Collector, error) {
-		return gitlab.New(src, gitlab.Options{Logger: env.Logger, Stats: env.Stats, Deployments: env.Deployments})
+		return gitlab.New(src, gitlab.Options{Logger: env.Logger, Stats: env.Stats, Deployments: env.Deployments, AI: env.AI})
 	}},
 	"jira": {jira.Kind(), func(src *config.Source, env Env) (Collector, error) {
 		return jira.New(src, jira.Options{Logger: env.Logger, Stats: env.Stats})

@@ -109,6 +109,20 @@ type Config struct {
 	Log         Log                 `mapstructure:"log" json:"log"`
 	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
 	Ingest      Ingest              `mapstructure:"ingest" json:"ingest"`
+	AI          AI                  `mapstructure:"ai" json:"ai"`
+}
+
+// AI says which merged MRs count as AI-assisted (METRICS.md
+// ai_assisted_rate), decided before commit messages are dropped.
+type AI struct {
+	// Assistants: a Co-authored-by trailer whose name or email contains one
+	// of these (case-insensitive) marks the MR.
+	Assistants []string `mapstructure:"assistants" json:"assistants"`
+	// Labels mark an MR as assisted.
+	Labels []string `mapstructure:"labels" json:"labels"`
+	// AgentAccounts: MRs these accounts author are assisted (glob patterns
+	// over usernames, like metrics.bot_authors).
+	AgentAccounts []string `mapstructure:"agent_accounts" json:"agent_accounts"`
 }
 
 // Ingest configures the deployments and incidents other tools push to
@@ -350,6 +364,9 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("incidents.labels", []string{"incident"})
 	v.SetDefault("incidents.not_change_labels", []string{"not-change-related"})
 	v.SetDefault("ingest.max_body_bytes", 1<<20)
+	v.SetDefault("ai.assistants", []string{"GitHub Copilot", "Copilot", "Claude", "Cursor", "Codex", "Devin", "Gemini", "Aider", "Amazon Q"})
+	v.SetDefault("ai.labels", []string{"ai-assisted"})
+	v.SetDefault("ai.agent_accounts", []string{})
 	v.SetDefault("incidents.redmine_trackers", []string{"Incident"})
 	v.SetDefault("incidents.jira_types", []string{"Incident"})
 	v.SetDefault("incidents.attribution_window", "7d")

@@ -285,6 +285,9 @@ func compute(in Input, o Options) Set {
 	for _, m := range Flow(in, o) {
 		set[m.Name] = m
 	}
+	for _, m := range AI(in, o) {
+		set[m.Name] = m
+	}
 	return set
 }
 

@@ -117,3 +117,32 @@ func TestWaitingForReview(t *testing.T) {
 		t.Errorf("limit: %d", n)
 	}
 }
+
+// TestAI_RateAndComparison, worked by hand: MRs 1 and 2 are AI-assisted
+// (100 and 20 lines), 3 and 4 not (50 and 10 lines); MR 4 reverts MR 1 two
+// days after its merge.
+//
+//	ai_assisted_rate 2/4; assisted mr_size p50 60, other 30;
+//	reverted or hotfixed within 14 days: assisted 1/2 (MR 1), other 0/2.
+func TestAI_RateAndComparison(t *testing.T) {
+	lines := func(a, d int64, assisted bool) mrOpt {
+		return func(m *models.MergeRequest) { m.Additions, m.Deletions, m.AIAssisted = &a, &d, assisted }
+	}
+	m4 := mr(4, 50, 53, []float64{49}, lines(5, 5, false))
+	m4.IsRevert, m4.RevertsID = true, models.GitLabID("h", 1, "mr", 1)
+	in := Input{MergeRequests: []models.MergeRequest{
+		mr(1, 0, 5, []float64{-1}, lines(80, 20, true)), mr(2, 1, 6, []float64{0}, lines(15, 5, true)),
+		mr(3, 2, 7, []float64{1}, lines(40, 10, false)), m4,
+	}}
+	ms := AI(in, opts())
+	near(t, "ai_assisted_rate", find(ms, "ai_assisted_rate").Value, 0.5)
+	cmp := find(ms, "ai_comparison")
+	near(t, "assisted mr_size p50", cmp.Parts["assisted.mr_size"].P50, 60)
+	near(t, "other mr_size p50", cmp.Parts["other.mr_size"].P50, 30)
+	near(t, "assisted reverted", cmp.Parts["assisted.reverted_or_hotfixed"].Value, 0.5)
+	near(t, "other reverted", cmp.Parts["other.reverted_or_hotfixed"].Value, 0)
+	// A bot's MR counts only as an agent's (flagged assisted).
+	bot := mr(5, 3, 8, []float64{2}, func(m *models.MergeRequest) { m.Author.IsBot = true })
+	in.MergeRequests = append(in.MergeRequests, bot)
+	near(t, "ai_assisted_rate with a plain bot MR", find(AI(in, opts()), "ai_assisted_rate").Value, 0.5)
+}

@@ -54,6 +54,7 @@ type MergeRequest struct {
 	Additions       *int64   // lines added (from the MR's diffs); nil when unknown
 	Deletions       *int64   // lines removed
 	IsRevert        bool     // title `Revert "..."`, decided before titles are dropped
+	AIAssisted      bool     // an AI assistant's trailer, label or agent account (aiassist), decided before messages are dropped
 	RevertsID       string   // id of the MR it reverts ("This reverts merge request !N"), if stated
 	WebURL          string
 	CreatedAt       time.Time

@@ -189,7 +189,7 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	var mu sync.Mutex
 	var errs []error
 
-	col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats, Deployments: r.Cfg.Deployments})
+	col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats, Deployments: r.Cfg.Deployments, AI: r.Cfg.AI})
 	if err != nil {
 		return counts, records, nil, []error{err}
 	}

@@ -55,7 +55,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 	for _, name := range names {
 		src := r.Cfg.Sources[name]
 		stats := &httpx.Stats{}
-		col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats, Deployments: r.Cfg.Deployments})
+		col, err := o.NewCollector(src, collectors.Env{Logger: r.Log, Stats: stats, Deployments: r.Cfg.Deployments, AI: r.Cfg.AI})
 		if err != nil {
 			return res, err
 		}

@@ -58,7 +58,8 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		CFD        template.HTML
 		Scatter    template.HTML
 		ByType     [][2]string
-		HasTitles  bool // some slowest change has a title the policy kept
+		AI         [][]string // AI-assisted and other merged MRs side by side
+		HasTitles  bool       // some slowest change has a title the policy kept
 		Notes      []string
 		Waiting    []waiting
 		Aging      []aging
@@ -206,6 +207,16 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				}
 			}
 		}
+		if AIComparisonLine(r) != "" {
+			m := r.Set["ai_comparison"]
+			for _, g := range []string{"assisted", "other"} {
+				p := func(k string) *metrics.Metric { return m.Parts[g+"."+k] }
+				title := map[string]string{"assisted": "AI-assisted", "other": "other"}[g]
+				s.AI = append(s.AI, []string{title, fmt.Sprint(p("reverted_or_hotfixed").N), Human("lines", p("mr_size").P50),
+					Human("seconds", p("pickup_time").P50), Human("seconds", p("review_time").P50), Human("seconds", p("lead_time").P50),
+					Human("ratio", p("reverted_or_hotfixed").Value)})
+			}
+		}
 		add := func(ok bool, id, title string) {
 			if ok {
 				s.Links = append(s.Links, link{s.Anchor + "-" + id, title})
@@ -219,6 +230,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		add(true, "trends", "trends")
 		add(true, "metrics", "all metrics")
 		add(true, "changes", "slowest changes")
+		add(len(s.AI) > 0, "ai", "AI-assisted")
 		add(len(s.Incidents) > 0, "incidents", "incidents")
 		add(len(s.Aging) > 0, "wip", "work in progress")
 		add(len(s.Waiting) > 0, "waiting", "waiting for review")
@@ -487,6 +499,9 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 {{$titles := .HasTitles}}{{if .Slowest}}<table><tr><th>merge request</th>{{if $titles}}<th>title</th>{{end}}<th>coding</th><th>pickup</th><th>review</th><th>deploy</th><th>total</th></tr>
 {{range .Slowest}}<tr><td>{{if .URL}}<a href="{{.URL}}">{{.Ref}}</a>{{else}}{{.Ref}}{{end}}</td>{{if $titles}}<td>{{.Title}}</td>{{end}}<td class="num">{{.Coding}}</td><td class="num">{{.Pickup}}</td><td class="num">{{.Review}}</td><td class="num">{{.Deploy}}</td><td class="num">{{.Lead}}</td></tr>{{end}}</table>
 {{else}}<p class="muted">No change reached production in the window.</p>{{end}}
+{{if .AI}}<h3 id="{{$a}}-ai">AI-assisted merge requests beside the others (p50)</h3>
+<table><tr><th>merged MRs</th><th>n</th><th>size (lines)</th><th>pickup</th><th>review</th><th>lead time</th><th>reverted or hotfixed within 14 days</th></tr>
+{{range .AI}}<tr>{{range $i, $c := .}}<td{{if $i}} class="num"{{end}}>{{$c}}</td>{{end}}</tr>{{end}}</table>{{end}}
 {{if .Incidents}}<h3 id="{{$a}}-incidents">Incidents</h3>
 <table><tr><th>incident</th><th>opened</th><th>closed</th><th>time to restore</th><th>fails a production deployment</th></tr>
 {{range .Incidents}}<tr><td>{{.Key}}</td><td>{{.Opened}}</td><td>{{.Closed}}</td><td class="num">{{.Restore}}</td><td>{{.Fails}}</td></tr>{{end}}</table>{{end}}

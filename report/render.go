@@ -62,7 +62,7 @@ func NoDeployments(r Result) bool {
 // reviewMetrics and ciMetrics are families that share one source of data.
 var (
 	reviewMetrics = map[string]bool{"mr_throughput": true, "mr_size": true, "pickup_time": true, "review_time": true,
-		"unreviewed_merge_rate": true, "reviewers_per_mr": true}
+		"unreviewed_merge_rate": true, "reviewers_per_mr": true, "ai_assisted_rate": true}
 	ciMetrics = map[string]bool{"pipeline_success_rate": true, "pipeline_duration": true, "pipeline_queue_time": true}
 )
 
@@ -208,7 +208,7 @@ type DocPoint struct {
 // Order is how metrics are listed in the table and page.
 var Order = []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time",
 	"time_to_restore", "rework_rate", "deploy_attempt_failure_rate", "dora_score", "ticket_lead_time", "lead_time_breakdown", "mr_throughput", "unlinked_change_rate", "mr_size", "pickup_time",
-	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
+	"review_time", "unreviewed_merge_rate", "reviewers_per_mr", "ai_assisted_rate", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 	"cycle_time", "issue_lead_time", "throughput", "wip", "issue_age", "flow_efficiency", "velocity", "say_do_ratio",
 	"deployment_count"}
 
@@ -229,6 +229,7 @@ var Titles = map[string]string{
 	"issue_age": "Age of work in progress", "flow_efficiency": "Flow efficiency", "velocity": "Velocity (last 3 sprints)",
 	"say_do_ratio": "Say/do ratio", "dora_score": "DORA score (2025)",
 	"ticket_lead_time": "Ticket lead time", "unlinked_change_rate": "MRs naming no ticket",
+	"ai_assisted_rate": "AI-assisted MRs",
 	"throughput_score": "Throughput", "stability_score": "Stability",
 }
 
@@ -294,6 +295,15 @@ func docMetric(name string, m, prev *metrics.Metric) map[string]any {
 		for _, part := range []string{"coding", "pickup", "review", "deploy"} {
 			p := m.Parts[part]
 			out[part] = map[string]any{"p50": p.P50, "p85": p.P85, "n": p.N}
+		}
+		return out
+	}
+	if name == "ai_comparison" {
+		for _, g := range []string{"assisted", "other"} {
+			part := func(k string) *metrics.Metric { return m.Parts[g+"."+k] }
+			out[g] = map[string]any{"merge_requests": part("reverted_or_hotfixed").N, "mr_size_p50": part("mr_size").P50,
+				"pickup_time_p50": part("pickup_time").P50, "review_time_p50": part("review_time").P50,
+				"lead_time_p50": part("lead_time").P50, "reverted_or_hotfixed": part("reverted_or_hotfixed").Value}
 		}
 		return out
 	}
@@ -369,6 +379,9 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 			if m := r.Set[name]; m != nil {
 				s.Metrics[name] = docMetric(name, m, r.Prev[name])
 			}
+		}
+		if m := r.Set["ai_comparison"]; m != nil {
+			s.Metrics["ai_comparison"] = docMetric("ai_comparison", m, nil)
 		}
 		if s.Metrics["dora_score"] != nil {
 			scoreDoc(r, s.Metrics["dora_score"])
@@ -676,6 +689,9 @@ func writeViews(w io.Writer, r Result, o metrics.Options) {
 				sp.ReEst, Human("ratio", sp.SayDo), sp.Velocity, carried)
 		}
 	}
+	if line := AIComparisonLine(r); line != "" {
+		fmt.Fprintln(w, "  "+line)
+	}
 	if len(r.Flow) > 0 {
 		last := r.Flow[len(r.Flow)-1]
 		fmt.Fprintf(w, "  flow at the window's end: %d to do, %d in progress, %d done since it began\n", last.Todo, last.InProgress, last.Done)
@@ -687,4 +703,19 @@ func writeViews(w io.Writer, r Result, o metrics.Options) {
 			fmt.Fprintf(w, "  done by type: %s\n", strings.Join(parts, ", "))
 		}
 	}
+}
+
+// AIComparisonLine sets AI-assisted MRs beside the others in one line
+// ("" without an assisted MR in the window).
+func AIComparisonLine(r Result) string {
+	m := r.Set["ai_comparison"]
+	if m == nil || m.Parts["assisted.reverted_or_hotfixed"] == nil || m.Parts["assisted.reverted_or_hotfixed"].N == 0 {
+		return ""
+	}
+	p := func(g, k string) *metrics.Metric { return m.Parts[g+"."+k] }
+	return fmt.Sprintf("AI-assisted vs other MRs: %d/%d, size %s/%s, review %s/%s, reworked %s/%s",
+		p("assisted", "reverted_or_hotfixed").N, p("other", "reverted_or_hotfixed").N,
+		Human("lines", p("assisted", "mr_size").P50), Human("lines", p("other", "mr_size").P50),
+		Human("seconds", p("assisted", "review_time").P50), Human("seconds", p("other", "review_time").P50),
+		Human("ratio", p("assisted", "reverted_or_hotfixed").Value), Human("ratio", p("other", "reverted_or_hotfixed").Value))
 }

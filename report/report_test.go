@@ -45,7 +45,7 @@ func batch() *models.Batch {
 		if i == 0 {
 			title = "Speed up the checkout flow"
 		}
-		b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: o, ID: id, ProjectPath: project, IID: int64(i + 1),
+		b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: o, ID: id, ProjectPath: project, IID: int64(i + 1), AIAssisted: i%4 == 1,
 			Title: title, State: "merged", TargetBranch: "main", Author: models.Person{Token: "a" + string(rune('0'+i%3))},
 			CreatedAt: h(base), UpdatedAt: h(base + 10), MergedAt: hp(base + 10 + float64(i)),
 			Commits: []models.MRCommit{{MRID: id, SHA: id + "c", AuthoredAt: h(base - 5)}},

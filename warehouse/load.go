@@ -27,14 +27,14 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	mrIdx := map[string]int{}
 	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
 		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
-		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions
+		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions, COALESCE(ai_assisted, false)
 		FROM merge_requests WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
 		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)}, ProjectID: r.i(3),
 			ProjectPath: r.s(4), IID: r.i(5), Title: r.s(6), State: r.s(7), Draft: r.b(8),
 			Author: models.Person{Token: r.s(9), IsBot: r.b(10)}, SourceBranch: r.s(11), TargetBranch: r.s(12),
 			Labels: r.list(13), ClosesIssues: r.list(14), IsRevert: r.b(15), RevertsID: r.s(16), CreatedAt: r.t(17),
 			UpdatedAt: r.t(18), ReadyAt: r.tp(19), MergedAt: r.tp(20), ClosedAt: r.tp(21), SHA: r.s(22),
-			MergeCommitSHA: r.s(23), SquashCommitSHA: r.s(24), WebURL: r.s(25), Additions: r.ip(26), Deletions: r.ip(27)}
+			MergeCommitSHA: r.s(23), SquashCommitSHA: r.s(24), WebURL: r.s(25), Additions: r.ip(26), Deletions: r.ip(27), AIAssisted: r.b(28)}
 		mrIdx[m.ID] = len(b.MergeRequests)
 		b.MergeRequests = append(b.MergeRequests, m)
 	})

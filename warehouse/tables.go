@@ -27,7 +27,7 @@ var (
 		"id", "source", "instance", "project_id", "project_path", "iid", "title", "state", "draft",
 		"author", "author_is_bot", "source_branch", "target_branch", "labels", "sha", "merge_commit_sha",
 		"squash_commit_sha", "closes_issues", "web_url", "created_at", "updated_at", "ready_at", "merged_at", "closed_at",
-		"collected_at", "deleted_at", "is_revert", "reverts_mr_id", "additions", "deletions"}}
+		"collected_at", "deleted_at", "is_revert", "reverts_mr_id", "additions", "deletions", "ai_assisted"}}
 	MRCommits = Table{Name: "mr_commits", Key: []string{"mr_id", "sha"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
 		"mr_id", "sha", "source", "instance", "author", "authored_at", "committed_at", "collected_at"}}
 	IssueLinks = Table{Name: "issue_links", Key: []string{"mr_id", "tracker", "issue_key"}, Parent: "mr_id", Of: "merge_requests", Columns: []string{
@@ -99,7 +99,7 @@ func BatchRows(b *models.Batch, now time.Time) []Rows {
 		mr = append(mr, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
 			nullStr(m.Author.Token), m.Author.IsBot, m.SourceBranch, m.TargetBranch, joinLabels(m.Labels), nullStr(m.SHA),
 			nullStr(m.MergeCommitSHA), nullStr(m.SquashCommitSHA), joinLabels(m.ClosesIssues), nullStr(m.WebURL), m.CreatedAt, m.UpdatedAt,
-			nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil, m.IsRevert, nullStr(m.RevertsID), nullInt(m.Additions), nullInt(m.Deletions)})
+			nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil, m.IsRevert, nullStr(m.RevertsID), nullInt(m.Additions), nullInt(m.Deletions), m.AIAssisted})
 		for _, c := range m.Commits {
 			mc = append(mc, []any{m.ID, c.SHA, m.Source, m.Instance, nullStr(c.Author.Token), c.AuthoredAt, c.CommittedAt, now})
 		}

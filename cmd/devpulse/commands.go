@@ -403,7 +403,7 @@ func doctorCmd(g *globals) *cobra.Command {
 			sort.Strings(names)
 			for _, n := range names {
 				src := cfg.Sources[n]
-				col, err := collectors.New(src, collectors.Env{Logger: g.logger(cfg.Log), Deployments: cfg.Deployments})
+				col, err := collectors.New(src, collectors.Env{Logger: g.logger(cfg.Log), Deployments: cfg.Deployments, AI: cfg.AI})
 				if err == nil {
 					ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Minute)
 					if ch, ok := col.(collectors.Checker); ok {

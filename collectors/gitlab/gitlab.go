@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/devpulse/devpulse/aiassist"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/httpx"
 	"github.com/devpulse/devpulse/internal/version"
@@ -42,6 +43,8 @@ type Options struct {
 	// Deployments are the global deployment rules; the source's deploy_jobs
 	// keys override them.
 	Deployments config.Deployments
+	// AI decides which MRs are AI-assisted (from their commit trailers).
+	AI config.AI
 }
 
 // Collector is one configured GitLab source.
@@ -56,6 +59,7 @@ type Collector struct {
 	now     func() time.Time
 	perPage int64
 	jobs    jobRules
+	ai      aiassist.Rule
 }
 
 // New builds the collector. No request is made.
@@ -90,7 +94,8 @@ func New(src *config.Source, o Options) (*Collector, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gitlab %s: %w", src.Name, err)
 	}
-	c := &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage, jobs: jobs}
+	c := &Collector{src: src, set: set, hc: hc, api: api, host: u.Host, log: log, now: o.Now, perPage: o.PerPage, jobs: jobs,
+		ai: aiassist.Rule{Assistants: o.AI.Assistants, Labels: o.AI.Labels, AgentAccounts: o.AI.AgentAccounts}}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -375,6 +380,11 @@ func (c *Collector) mrChildren(ctx context.Context, s models.Scope, m *models.Me
 	}
 	m.Commits = Commits(m.ID, commits)
 	CommitLinks(m, commits)
+	messages := make([]string, 0, len(commits))
+	for _, cm := range commits {
+		messages = append(messages, cm.Message)
+	}
+	m.AIAssisted = c.ai.Assisted(messages, m.Labels, m.Author.Username)
 	notes, err := allPages(ctx, c, fmt.Sprintf("list notes of %s!%d", s.Path, m.IID), base+"notes",
 		&gl.ListMergeRequestNotesOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}, OrderBy: gl.Ptr("created_at"), Sort: gl.Ptr("asc")},
 		validNote, func(n *gl.Note) string { return strconv.FormatInt(n.ID, 10) })

@@ -130,3 +130,41 @@ func idOf(t *testing.T, srv *sandbox.Server, path string) int64 {
 	}
 	return p.ID
 }
+
+// An MR whose commit carries an assistant's Co-authored-by trailer is
+// flagged AI-assisted while the collector still sees the message (it never
+// lands); without the assistant in ai.assistants it is not.
+func TestMergeRequests_AIAssistedFromCommitTrailers(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	org := sandbox.Generate(3, sandbox.Size{Projects: 1, MRsPerProject: 30, PipelinesPerProject: 1, DeploymentsPerProject: 1, IssuesPerProject: 1}, now)
+	srv := sandbox.Start(org, sandbox.Options{})
+	defer srv.Close()
+	path := org.ProjectPaths()[0]
+	flagged := func(ai config.AI) (n, of int) {
+		col, err := gitlab.New(testSource(srv.URL), gitlab.Options{AI: ai})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer col.Close()
+		out := models.Output{Emit: func(_ context.Context, b *models.Batch, _ time.Time) error {
+			for _, m := range b.MergeRequests {
+				of++
+				if m.AIAssisted {
+					n++
+				}
+			}
+			return nil
+		}}
+		if err := col.Collect(context.Background(), models.Scope{Path: path, ID: idOf(t, srv, path), DefaultBranch: "main"}, "merge_requests", now.AddDate(-1, 0, 0), out); err != nil {
+			t.Fatal(err)
+		}
+		return n, of
+	}
+	n, of := flagged(config.AI{Assistants: []string{"GitHub Copilot"}})
+	if n == 0 || n == of {
+		t.Errorf("%d of %d MRs flagged: want some (one in five carries the trailer), not all", n, of)
+	}
+	if n, _ := flagged(config.AI{Assistants: []string{"Claude"}}); n != 0 {
+		t.Errorf("%d MRs flagged for an assistant no commit names", n)
+	}
+}

@@ -429,6 +429,13 @@ func (o *Org) commits(p *project, m *mr) []commitJSON {
 			AuthoredDate: ts(at), CommitterName: u.Name, CommitterEmail: u.Email, CommittedDate: ts(at),
 			Trailers: map[string]string{}, WebURL: "https://gitlab.sandbox/" + p.Path + "/-/commit/" + s}
 	}
+	// One MR in five was written with an assistant: its last commit says so
+	// in a trailer, as GitHub Copilot's and Claude Code's commits do.
+	if n := len(out); n > 0 && hash(p.ID, m.IID)%5 == 0 {
+		const coAuthor = "GitHub Copilot <175728472+Copilot@users.noreply.github.com>"
+		out[n-1].Message += "Co-authored-by: " + coAuthor + "\n"
+		out[n-1].Trailers = map[string]string{"Co-authored-by": coAuthor}
+	}
 	return out
 }
 

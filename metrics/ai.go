@@ -1,0 +1,117 @@
+package metrics
+
+import (
+	"strings"
+	"time"
+
+	"github.com/devpulse/devpulse/models"
+)
+
+// AI computes ai_assisted_rate and ai_comparison (METRICS.md, "Review and
+// delivery health"): merged MRs of the window flagged AI-assisted by the
+// collector (aiassist: a trailer, a label or an agent account), and the two
+// groups side by side. Bots count only when metrics.include_bots, except
+// agent accounts, whose MRs are the assisted ones.
+func AI(in Input, o Options) []*Metric {
+	a := analyse(in, o)
+	type group struct {
+		size, pickup, review, lead []sample
+		fixed                      []hit
+	}
+	groups := map[bool]*group{true: {}, false: {}}
+	var rate []hit
+	revertedAt := map[string][]time.Time{}
+	for i := range in.MergeRequests {
+		r := &in.MergeRequests[i]
+		if r.IsRevert && r.RevertsID != "" && r.MergedAt != nil {
+			revertedAt[r.RevertsID] = append(revertedAt[r.RevertsID], *r.MergedAt)
+		}
+	}
+	for i := range in.MergeRequests {
+		m := &in.MergeRequests[i]
+		if m.MergedAt == nil || (m.Author.IsBot && !o.IncludeBots && !m.AIAssisted) {
+			continue
+		}
+		at := *m.MergedAt
+		rate = append(rate, hit{at, m.AIAssisted})
+		g := groups[m.AIAssisted]
+		if m.Additions != nil && m.Deletions != nil {
+			g.size = append(g.size, sample{at, float64(*m.Additions + *m.Deletions)})
+		}
+		if c := a.changes[m.ID]; c != nil {
+			t := timing(c)
+			if t.Pickup != nil {
+				g.pickup = append(g.pickup, sample{at, *t.Pickup})
+			}
+			if t.Review != nil {
+				g.review = append(g.review, sample{at, *t.Review})
+			}
+			if c.ev != nil {
+				for _, cm := range m.Commits {
+					if d := c.ev.at.Sub(cm.AuthoredAt); d > 0 {
+						g.lead = append(g.lead, sample{at, d.Seconds()})
+					}
+				}
+			}
+		}
+		g.fixed = append(g.fixed, hit{at, reworked(m, in.MergeRequests, revertedAt[m.ID], a.issues)})
+	}
+	cmp := &Metric{Name: "ai_comparison", Unit: "count", Parts: map[string]*Metric{}}
+	for assisted, g := range groups {
+		name := "other"
+		if assisted {
+			name = "assisted"
+		}
+		size := o.durations(name+".mr_size", g.size)
+		size.Unit = "lines"
+		cmp.Parts[name+".mr_size"] = size
+		cmp.Parts[name+".pickup_time"] = o.durations(name+".pickup_time", g.pickup)
+		cmp.Parts[name+".review_time"] = o.durations(name+".review_time", g.review)
+		cmp.Parts[name+".lead_time"] = o.durations(name+".lead_time", g.lead)
+		cmp.Parts[name+".reverted_or_hotfixed"] = o.ratio(name+".reverted_or_hotfixed", g.fixed)
+	}
+	r := o.ratio("ai_assisted_rate", rate)
+	cmp.N = r.N
+	cmp.Value = ptr(float64(r.N))
+	return []*Metric{r, cmp}
+}
+
+// reworkWindow is how soon a revert or a hotfix counts against a change.
+const reworkWindow = 14 * 24 * time.Hour
+
+// reworked: the MR was reverted within 14 days of its merge, or a hotfix MR
+// (label hotfix or a hotfix/* branch) of its project that names one of the
+// same issues was merged within 14 days after it. Without a shared issue a
+// hotfix is not tied to a change: no file-level data is collected.
+func reworked(m *models.MergeRequest, all []models.MergeRequest, reverts []time.Time, issues map[string]*models.Issue) bool {
+	for _, at := range reverts {
+		if d := at.Sub(*m.MergedAt); d >= 0 && d <= reworkWindow {
+			return true
+		}
+	}
+	mine := map[*models.Issue]bool{}
+	for _, x := range linked(issues, m) {
+		mine[x] = true
+	}
+	if len(mine) == 0 {
+		return false
+	}
+	for i := range all {
+		h := &all[i]
+		if h.ID == m.ID || h.ProjectPath != m.ProjectPath || h.MergedAt == nil {
+			continue
+		}
+		if !hasAny(h.Labels, []string{"hotfix"}) && !strings.HasPrefix(h.SourceBranch, "hotfix/") {
+			continue
+		}
+		if d := h.MergedAt.Sub(*m.MergedAt); d <= 0 || d > reworkWindow {
+			continue
+		}
+		for _, x := range linked(issues, h) {
+			if mine[x] {
+				return true
+			}
+		}
+	}
+	return false
+}
