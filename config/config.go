@@ -305,9 +305,13 @@ type Metrics struct {
 
 // Incidents says which issues are incidents and how they are attributed.
 type Incidents struct {
-	Labels            []string `mapstructure:"labels" json:"labels"`
-	RedmineTrackers   []string `mapstructure:"redmine_trackers" json:"redmine_trackers"`
-	JiraTypes         []string `mapstructure:"jira_types" json:"jira_types"`
+	Labels          []string `mapstructure:"labels" json:"labels"`
+	RedmineTrackers []string `mapstructure:"redmine_trackers" json:"redmine_trackers"`
+	JiraTypes       []string `mapstructure:"jira_types" json:"jira_types"`
+	// JiraPriorities and RedminePriorities: issues of these priorities are
+	// incidents too (a team that files outages as Blocker bugs).
+	JiraPriorities    []string `mapstructure:"jira_priorities" json:"jira_priorities"`
+	RedminePriorities []string `mapstructure:"redmine_priorities" json:"redmine_priorities"`
 	AttributionWindow Duration `mapstructure:"attribution_window" json:"attribution_window"`
 	// NotChangeLabels mark incidents that no change caused (an outage of a
 	// provider, a capacity event): they count in time_to_restore but never
@@ -363,6 +367,8 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("metrics.benchmark_industry", "all")
 	v.SetDefault("incidents.labels", []string{"incident"})
 	v.SetDefault("incidents.not_change_labels", []string{"not-change-related"})
+	v.SetDefault("incidents.jira_priorities", []string{})
+	v.SetDefault("incidents.redmine_priorities", []string{})
 	v.SetDefault("ingest.max_body_bytes", 1<<20)
 	v.SetDefault("ai.assistants", []string{"GitHub Copilot", "Copilot", "Claude", "Cursor", "Codex", "Devin", "Gemini", "Aider", "Amazon Q"})
 	v.SetDefault("ai.labels", []string{"ai-assisted"})

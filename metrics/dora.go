@@ -144,6 +144,9 @@ func (o Options) IsIncident(x *models.Issue) bool {
 	if x.TypeClass == "incident" || strings.EqualFold(x.Type, "incident") || hasAny([]string{x.Type}, o.IncidentTypes) {
 		return true
 	}
+	if x.Priority != "" && hasAny([]string{x.Priority}, o.IncidentPriorities[x.Source]) {
+		return true
+	}
 	return hasAny(x.Labels, o.IncidentLabels)
 }
 

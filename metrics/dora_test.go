@@ -505,3 +505,23 @@ func TestIssueLinks_TicketLeadTimeReworkUnlinkedRecovery(t *testing.T) {
 	in.Issues = nil
 	absent(t, "unlinked_change_rate without a tracker", find(DORA(in, opts()), "unlinked_change_rate").Value)
 }
+
+// A JIRA Blocker (incidents.jira_priorities) is an incident: it fails the
+// deployment before it; the same priority on a Redmine issue is not one
+// unless redmine_priorities names it.
+func TestIncidents_ByPriority(t *testing.T) {
+	blocker := func(source string) models.Issue {
+		x := incident(5, 12, 15)
+		x.Type, x.TypeClass, x.Source, x.Priority = "Bug", "bug", source, "Blocker"
+		return x
+	}
+	o := opts()
+	o.IncidentPriorities = map[string][]string{"jira": {"blocker"}}
+	for _, c := range []struct {
+		source string
+		want   float64
+	}{{"jira", 1}, {"redmine", 0}} {
+		in := Input{Deployments: []models.Deployment{dep(1, 100, "production", "success", "a", 10)}, Issues: []models.Issue{blocker(c.source)}}
+		near(t, c.source+" Blocker: change_failure_rate", find(DORA(in, o), "change_failure_rate").Value, c.want)
+	}
+}

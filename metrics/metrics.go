@@ -23,18 +23,19 @@ type Input struct {
 
 // Options are the configurable choices of METRICS.md.
 type Options struct {
-	Since, Until      time.Time      // the window, half-open [Since, Until)
-	Location          *time.Location // metrics.timezone: periods are cut here
-	Grain             string         // day | week | month | quarter
-	Production        *regexp.Regexp // environment names counted as production when the tier is unknown
-	AttributionWindow time.Duration  // incidents.attribution_window (default 7 days)
-	IncludeBots       bool           // count bot MRs in throughput
-	IncidentLabels    []string       // incidents.labels (default incident)
-	NotChangeLabels   []string       // incidents.not_change_labels (default not-change-related)
-	IncidentTypes     []string       // issue types that are incidents: GitLab's incident, incidents.redmine_trackers
-	BenchmarkYear     int            // metrics.benchmark_year (default 2024): the legacy tiers
-	BenchmarkIndustry string         // metrics.benchmark_industry (default all): the Quick Check reference shown beside dora_score
-	Flow              FlowOptions
+	Since, Until       time.Time           // the window, half-open [Since, Until)
+	Location           *time.Location      // metrics.timezone: periods are cut here
+	Grain              string              // day | week | month | quarter
+	Production         *regexp.Regexp      // environment names counted as production when the tier is unknown
+	AttributionWindow  time.Duration       // incidents.attribution_window (default 7 days)
+	IncludeBots        bool                // count bot MRs in throughput
+	IncidentLabels     []string            // incidents.labels (default incident)
+	NotChangeLabels    []string            // incidents.not_change_labels (default not-change-related)
+	IncidentPriorities map[string][]string // by source (jira, redmine): incidents.jira_priorities, .redmine_priorities
+	IncidentTypes      []string            // issue types that are incidents: GitLab's incident, incidents.redmine_trackers
+	BenchmarkYear      int                 // metrics.benchmark_year (default 2024): the legacy tiers
+	BenchmarkIndustry  string              // metrics.benchmark_industry (default all): the Quick Check reference shown beside dora_score
+	Flow               FlowOptions
 	// Now is when the data was read: a period that had not ended by then is
 	// partial. Zero means Until.
 	Now time.Time

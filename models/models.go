@@ -176,6 +176,7 @@ type Issue struct {
 	// Tracker fields (JIRA, Redmine); empty for GitLab issues.
 	Status         string   // status name now
 	StatusCategory string   // todo | in_progress | done
+	Priority       string   // JIRA and Redmine priority name (Blocker, Urgent, ...)
 	StoryPoints    *float64 // now
 	SprintID       string   // current sprint (JIRA sprint, Redmine version), devpulse id
 

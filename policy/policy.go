@@ -665,6 +665,7 @@ func (p *Policy) Apply(b *models.Batch) (*Cleared, Counts) {
 		// ("Waiting for Jane Doe"); reports list them.
 		out.Issues[i].Status = m.mask(out.Issues[i].Status)
 		out.Issues[i].Type = m.mask(out.Issues[i].Type)
+		out.Issues[i].Priority = m.mask(out.Issues[i].Priority)
 		if tr := out.Issues[i].Transitions; len(tr) > 0 {
 			tr = append([]models.IssueTransition(nil), tr...) // the input is not modified
 			for j := range tr {

@@ -31,6 +31,7 @@ func MetricOptions(cfg *config.Config, since, until time.Time, grain string) (me
 	o.AttributionWindow = time.Duration(cfg.Incidents.AttributionWindow)
 	o.IncidentLabels = cfg.Incidents.Labels
 	o.NotChangeLabels = cfg.Incidents.NotChangeLabels
+	o.IncidentPriorities = map[string][]string{"jira": cfg.Incidents.JiraPriorities, "redmine": cfg.Incidents.RedminePriorities}
 	o.IncidentTypes = append(append([]string{"incident"}, cfg.Incidents.RedmineTrackers...), cfg.Incidents.JiraTypes...)
 	o.IncludeBots = cfg.Metrics.IncludeBots
 	o.BenchmarkYear = cfg.Metrics.BenchmarkYear

@@ -461,7 +461,10 @@ func (c *Collector) People(ctx context.Context, s models.Scope) ([]models.Person
 func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 	f := x.Fields
 	var s struct {
-		Summary   string `json:"summary"`
+		Summary  string `json:"summary"`
+		Priority *struct {
+			Name string `json:"name"`
+		} `json:"priority"`
 		IssueType struct {
 			Name string `json:"name"`
 		} `json:"issuetype"`
@@ -494,6 +497,9 @@ func (c *Collector) Issue(x *IssueJSON, histories []history) models.Issue {
 		Key: x.Key, Title: s.Summary, Type: s.IssueType.Name, TypeClass: models.ClassOf(s.IssueType.Name, c.set.IssueTypes), Labels: s.Labels, Status: s.Status.Name, StatusCategory: cat,
 		Author: c.person(f["reporter"]), Assignee: c.person(f["assignee"]), WebURL: strings.TrimRight(c.src.URL, "/") + "/browse/" + x.Key,
 		CreatedAt: ParseTime(s.Created), UpdatedAt: ParseTime(s.Updated)}
+	if s.Priority != nil {
+		out.Priority = s.Priority.Name
+	}
 	out.State = "opened"
 	if cat == models.CategoryDone {
 		out.State = "closed"
@@ -654,7 +660,7 @@ const scanOrder = "ORDER BY created ASC, key ASC"
 
 func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	jql := fmt.Sprintf(`(%s) AND updated >= "%s" %s`, s.Path, JQLTime(since, c.zone), scanOrder)
-	fields := "summary,issuetype,status,project,labels,created,updated,resolutiondate,reporter,assignee"
+	fields := "summary,issuetype,status,priority,project,labels,created,updated,resolutiondate,reporter,assignee"
 	if c.pointsID != "" {
 		fields += "," + c.pointsID
 	}

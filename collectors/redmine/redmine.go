@@ -199,6 +199,7 @@ type IssueJSON struct {
 	Project      ref           `json:"project"`
 	Tracker      ref           `json:"tracker"`
 	Status       ref           `json:"status"`
+	Priority     ref           `json:"priority"`
 	Author       *ref          `json:"author"`
 	AssignedTo   *ref          `json:"assigned_to"`
 	FixedVersion *ref          `json:"fixed_version"`
@@ -289,7 +290,7 @@ func (c *Collector) Issue(project string, x *IssueJSON, statuses map[int]status)
 	}
 	out := models.Issue{Origin: models.Origin{Source: "redmine", Instance: c.host}, ID: id, ProjectID: int64(x.Project.ID),
 		ProjectPath: project, Key: strconv.Itoa(x.ID), Title: x.Subject, Type: x.Tracker.Name,
-		TypeClass: models.ClassOf(x.Tracker.Name, c.set.IssueTypes), Status: st.Name,
+		TypeClass: models.ClassOf(x.Tracker.Name, c.set.IssueTypes), Status: st.Name, Priority: x.Priority.Name,
 		StatusCategory: st.Category, Author: c.person(x.Author), Assignee: c.person(x.AssignedTo),
 		WebURL: fmt.Sprintf("%s/issues/%d", c.base, x.ID), CreatedAt: ts(x.CreatedOn), UpdatedAt: ts(x.UpdatedOn)}
 	out.State = "opened"

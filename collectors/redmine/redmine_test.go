@@ -112,7 +112,7 @@ func TestIssues_FromRecordedRedmine(t *testing.T) {
 
 	// #1: created New 23:53:34, In Progress 23:53:35, Resolved 23:53:35, Closed 23:53:36.
 	one := by["1"]
-	if one.ID != "redmine:"+host+":1" || one.Type != "Feature" || one.Status != "Closed" || one.StatusCategory != "done" ||
+	if one.ID != "redmine:"+host+":1" || one.Type != "Feature" || one.Status != "Closed" || one.Priority != "Normal" || one.StatusCategory != "done" ||
 		one.State != "closed" || !one.ClosedAt.Equal(at("2026-11-25T23:53:36Z")) || one.Title != "Demo issue 1" || one.Author.Name != "Redmine Admin" {
 		t.Errorf("issue 1 = %+v", one)
 	}
