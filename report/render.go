@@ -451,6 +451,10 @@ func Human(unit string, v *float64) string {
 		return fmt.Sprintf("%.1f pts", x)
 	case "score":
 		return fmt.Sprintf("%.1f", x)
+	case "count":
+		if x != math.Trunc(x) {
+			return fmt.Sprintf("%.1f", x)
+		}
 	case "per_day":
 		if x >= 1 {
 			return fmt.Sprintf("%.1f/day", x)
