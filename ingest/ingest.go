@@ -48,6 +48,11 @@ type Incident struct {
 	StartedAt      *time.Time `json:"started_at"`
 	ResolvedAt     *time.Time `json:"resolved_at"`
 	Tool           string     `json:"tool"`
+	// CausedByDeployment is the idempotency_key of the ingested deployment
+	// that caused it, or CausedBySHA the commit deployed: the incident then
+	// fails that deployment, not the last one before it (METRICS.md (a)).
+	CausedByDeployment string `json:"caused_by_deployment"`
+	CausedBySHA        string `json:"caused_by_sha"`
 }
 
 // Doc is the file form: any number of each.
@@ -216,6 +221,12 @@ func (d *Doc) Batch(r Resolver) (*models.Batch, error) {
 		}
 		if x.Severity != "" {
 			is.Labels = append(append([]string(nil), is.Labels...), "severity::"+x.Severity)
+		}
+		switch {
+		case x.CausedByDeployment != "":
+			is.CausedBy = key("deployment", inst, x.CausedByDeployment)
+		case x.CausedBySHA != "":
+			is.CausedBy = "sha:" + x.CausedBySHA
 		}
 		b.Issues = append(b.Issues, is)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/ingest"
+	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/models"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
@@ -294,5 +295,35 @@ func TestIngest_PagerDutyAndOpsgenieWebhooks(t *testing.T) {
 	}
 	if code, _, _ := post(t, srv, "/api/v1/incidents/opsgenie?project=acme/api", "Bearer x", fixture(t, "opsgenie-create.json")); code != 401 {
 		t.Errorf("a wrong token: %d", code)
+	}
+}
+
+// An incident that names the deployment that caused it fails that one
+// (rule (a)), not the later deployment just before it (rule (b)).
+func TestIngest_IncidentNamesItsDeployment(t *testing.T) {
+	srv, wh := server(t)
+	body := `{"deployments": [
+	  {"idempotency_key": "d-old", "project": "acme/api", "sha": "aaa", "finished_at": "2026-03-02T10:00:00Z"},
+	  {"idempotency_key": "d-new", "project": "acme/api", "sha": "bbb", "finished_at": "2026-03-02T11:00:00Z"}]}`
+	if code, _, raw := post(t, srv, "/api/v1/deployments", "Bearer "+token, body); code != 200 {
+		t.Fatalf("%d %s", code, raw)
+	}
+	inc := `{"idempotency_key": "i-1", "project": "acme/api", "started_at": "2026-03-02T11:30:00Z", "caused_by_deployment": "d-old"}`
+	if code, _, raw := post(t, srv, "/api/v1/incidents", "Bearer "+token, inc); code != 200 {
+		t.Fatalf("%d %s", code, raw)
+	}
+	b, err := warehouse.Load(context.Background(), wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := metrics.DefaultOptions(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 9, 0, 0, 0, 0, time.UTC))
+	var failed []string
+	for _, r := range metrics.ProductionDeployments(metrics.Input{Deployments: b.Deployments, Issues: b.Issues}, o) {
+		if r.Failed {
+			failed = append(failed, r.SHA)
+		}
+	}
+	if strings.Join(failed, ",") != "aaa" {
+		t.Errorf("failed deployments %v, want the named one (aaa)", failed)
 	}
 }

@@ -242,7 +242,7 @@ func analyse(in Input, o Options) analysis {
 		if hasAny(x.Labels, o.NotChangeLabels) {
 			continue // counted in time_to_restore above, never a failed deployment
 		}
-		if last := attributed(x, byProject, o); last != nil {
+		if last := failedBy(x, events, byProject, o); last != nil {
 			last.failed = true
 			last.causes = append(last.causes, "incident "+x.Key)
 			links = append(links, incidentLink{x, last})
@@ -389,6 +389,32 @@ func DORA(in Input, o Options) []*Metric {
 		o.ticketLeadTime(issues, changes), o.unlinked(in)}
 }
 
+// failedBy is the deployment an incident fails: the one it names (rule (a):
+// by deployment id or deployed SHA, the latest such that finished before
+// the incident began, else the latest of them), else rule (b), attributed.
+func failedBy(x *models.Issue, events []*event, byProject map[string][]*event, o Options) *event {
+	if x.CausedBy == "" {
+		return attributed(x, byProject, o)
+	}
+	var best *event
+	for _, ev := range events { // time order
+		named := ev.sha != "" && x.CausedBy == "sha:"+ev.sha
+		for _, id := range ev.ids {
+			named = named || id == x.CausedBy
+		}
+		if !named {
+			continue
+		}
+		if best == nil || !ev.at.After(x.CreatedAt) {
+			best = ev
+		}
+	}
+	if best != nil {
+		return best
+	}
+	return attributed(x, byProject, o)
+}
+
 // attributed is the last production deployment of the incident's scope that
 // finished before it started, within incidents.attribution_window. The scope
 // is the incident's project when that project deploys (GitLab); a tracker
@@ -430,7 +456,7 @@ func IncidentDeployments(in Input, o Options) map[string][]string {
 		if hasAny(x.Labels, o.NotChangeLabels) {
 			continue
 		}
-		if ev := attributed(x, byProject, o); ev != nil {
+		if ev := failedBy(x, events, byProject, o); ev != nil {
 			out[x.ID] = ev.ids
 		}
 	}

@@ -525,3 +525,29 @@ func TestIncidents_ByPriority(t *testing.T) {
 		near(t, c.source+" Blocker: change_failure_rate", find(DORA(in, o), "change_failure_rate").Value, c.want)
 	}
 }
+
+// Rule (a): an incident that names the deployment it was caused by (by SHA
+// or deployment id, e.g. reported through the ingest) fails that one, not
+// the last deployment before it (rule (b)).
+func TestIncidents_NamedDeploymentFails(t *testing.T) {
+	deps := []models.Deployment{dep(1, 100, "production", "success", "a", 10), dep(2, 101, "production", "success", "b", 20)}
+	for _, c := range []struct{ name, causedBy, failedSHA string }{
+		{"unnamed: the last before it (b)", "", "b"},
+		{"by sha", "sha:a", "a"},
+		{"by deployment id", models.GitLabID("h", 1, "deployment", 1), "a"},
+		{"naming nothing deployed: back to (b)", "sha:zzz", "b"},
+	} {
+		x := incident(5, 22, 25)
+		x.CausedBy = c.causedBy
+		rows := ProductionDeployments(Input{Deployments: deps, Issues: []models.Issue{x}}, opts())
+		var failed []string
+		for _, r := range rows {
+			if r.Failed {
+				failed = append(failed, r.SHA)
+			}
+		}
+		if strings.Join(failed, ",") != c.failedSHA {
+			t.Errorf("%s: failed %v, want %s", c.name, failed, c.failedSHA)
+		}
+	}
+}

@@ -174,11 +174,14 @@ type Issue struct {
 	ClosedAt    *time.Time
 
 	// Tracker fields (JIRA, Redmine); empty for GitLab issues.
-	Status         string   // status name now
-	StatusCategory string   // todo | in_progress | done
-	Priority       string   // JIRA and Redmine priority name (Blocker, Urgent, ...)
-	StoryPoints    *float64 // now
-	SprintID       string   // current sprint (JIRA sprint, Redmine version), devpulse id
+	Status         string // status name now
+	StatusCategory string // todo | in_progress | done
+	Priority       string // JIRA and Redmine priority name (Blocker, Urgent, ...)
+	// CausedBy names the deployment an incident reports it was caused by:
+	// a deployment id, or "sha:<commit>" (METRICS.md failed deployment (a)).
+	CausedBy    string
+	StoryPoints *float64 // now
+	SprintID    string   // current sprint (JIRA sprint, Redmine version), devpulse id
 
 	// History, oldest first: status changes, sprint moves and re-estimates.
 	Transitions []IssueTransition

@@ -98,14 +98,14 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}
 	issueIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, "KEY", title, "TYPE", labels, state, author, assignee,
-		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id, type_class, priority
+		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id, type_class, priority, caused_by
 		FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
 		issueIdx[r.s(0)] = len(b.Issues)
 		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
 			ProjectID: r.i(3), ProjectPath: r.s(4), Key: r.s(5), Title: r.s(6), Type: r.s(7), Labels: r.list(8),
 			State: r.s(9), Author: models.Person{Token: r.s(10)}, Assignee: models.Person{Token: r.s(11)}, WebURL: r.s(12),
 			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15), Status: r.s(16), StatusCategory: r.s(17),
-			StoryPoints: r.fp(18), SprintID: r.s(19), TypeClass: r.s(20), Priority: r.s(21)})
+			StoryPoints: r.fp(18), SprintID: r.s(19), TypeClass: r.s(20), Priority: r.s(21), CausedBy: r.s(22)})
 	}); err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ var (
 	Issues = Table{Name: "issues", Key: []string{"id"}, Columns: []string{
 		"id", "source", "instance", "project_id", "project_path", "key", "title", "type", "labels", "state",
 		"author", "assignee", "web_url", "created_at", "updated_at", "closed_at", "collected_at", "deleted_at",
-		"status", "status_category", "story_points", "sprint_id", "type_class", "priority"}}
+		"status", "status_category", "story_points", "sprint_id", "type_class", "priority", "caused_by"}}
 	IssueTransitions = Table{Name: "issue_transitions", Key: []string{"id"}, Parent: "issue_id", Of: "issues", Columns: []string{
 		"id", "issue_id", "source", "instance", "field", "changed_at", "from_value", "to_value", "from_category", "to_category", "collected_at"}}
 	Sprints = Table{Name: "sprints", Key: []string{"id"}, Columns: []string{
@@ -130,7 +130,7 @@ func BatchRows(b *models.Batch, now time.Time) []Rows {
 		is = append(is, []any{x.ID, x.Source, x.Instance, x.ProjectID, x.ProjectPath, x.Key, nullStr(x.Title), nullStr(x.Type),
 			joinLabels(x.Labels), x.State, nullStr(x.Author.Token), nullStr(x.Assignee.Token), nullStr(x.WebURL),
 			x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil, nullStr(x.Status), nullStr(x.StatusCategory),
-			nullFloat(x.StoryPoints), nullStr(x.SprintID), nullStr(x.TypeClass), nullStr(x.Priority)})
+			nullFloat(x.StoryPoints), nullStr(x.SprintID), nullStr(x.TypeClass), nullStr(x.Priority), nullStr(x.CausedBy)})
 		for _, t := range x.Transitions {
 			it = append(it, []any{t.ID, x.ID, x.Source, x.Instance, t.Field, t.At.UTC(), nullStr(t.From), nullStr(t.To),
 				nullStr(t.FromCategory), nullStr(t.ToCategory), now})
