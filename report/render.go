@@ -682,6 +682,9 @@ func writeViews(w io.Writer, r Result, o metrics.Options) {
 		fmt.Fprintf(w, "  %-18s %6s %6s %6s %6s %6s %6s %6s %s\n", "sprint", "commit", "done", "added", "remov", "re-est", "say/do", "veloc", "carried")
 		for _, sp := range sd.Sprints {
 			carried := strings.Join(sp.CarriedOver, ",")
+			if carried == "" {
+				carried = "none"
+			}
 			if len(carried) > 12 {
 				carried = fmt.Sprintf("%d issues", len(sp.CarriedOver))
 			}

@@ -124,6 +124,7 @@ var StreamTable = map[string]string{
 	"deployments":    "deployments",
 	"issues":         "issues",
 	"versions":       "sprints",
+	"milestones":     "sprints",
 	"sprints":        "sprints",
 }
 

@@ -32,7 +32,7 @@ func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 		return nil, err
 	}
 	src := &config.Source{Name: "gitlab", Type: "gitlab", URL: url, Token: config.Secret(token),
-		Settings: &gitlab.Settings{Groups: []string{"acme"}, MRSize: true, DeployJobs: "^deploy$"}, Concurrency: 8, RateLimit: 2000}
+		Settings: demoGitLabSettings(), Concurrency: 8, RateLimit: 2000}
 	for k, v := range map[string]string{"timeout": "30s", "overlap": "10m", "lookback": "180d"} {
 		d, _ := config.ParseDuration(v)
 		switch k {
@@ -60,6 +60,8 @@ func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 		teams = append(teams, "jira:APP")
 	}
 	cfg.Teams = map[string][]string{"payments": teams}
+	// The GitLab board's in-dev column is work, for flow efficiency.
+	cfg.Flow.ActiveStatuses = append(cfg.Flow.ActiveStatuses, "workflow::in dev")
 	cfg.Warehouse.Path = path
 	cfg.Privacy.Secret = config.Secret(hex.EncodeToString(secret))
 	cfg.Privacy.Titles = "keep" // the demo's titles are generated, and show the masking
@@ -231,4 +233,12 @@ func demoIncidents(now time.Time) *ingest.Doc {
 		d.Incidents = append(d.Incidents, x)
 	}
 	return d
+}
+
+// demoGitLabSettings are a GitLab source's defaults (board labels included)
+// for the sandbox's group, with a deploy job for its job-deployed project.
+func demoGitLabSettings() *gitlab.Settings {
+	set := gitlab.Defaults()
+	set.Groups, set.DeployJobs = []string{"acme"}, "^deploy$"
+	return set
 }

@@ -183,7 +183,7 @@ func TestCLI_ExitCodes(t *testing.T) {
 		{[]string{"metrics", "--config", good, "--warehouse", filepath.Join(dir, "missing.duckdb")}, 1, "missing.duckdb does not exist"},
 		{[]string{"collect", "--config", good, "--source", "nope"}, 2, `--source "nope": no such source`},
 		{[]string{"collect", "--config", good, "--stream", "nope"}, 2, `--stream "nope": no selected source has it`},
-		{[]string{"collect", "--config", good, "--stream", "sprints"}, 2, `--stream "sprints": no selected source has it (they offer: deployments, issues, jobs, merge_requests, pipelines)`},
+		{[]string{"collect", "--config", good, "--stream", "sprints"}, 2, `--stream "sprints": no selected source has it (they offer: deployments, issues, jobs, merge_requests, milestones, pipelines)`},
 	}
 	for _, tc := range tests {
 		code, _, errs := runCLI(t, tc.args...)
@@ -458,7 +458,7 @@ func TestCompletion_FlagValues(t *testing.T) {
 		{[]string{"report", "--format", ""}, "table\njson\nhtml\n"},
 		{[]string{"query", "--format", ""}, "table\ncsv\njson\n"},
 		{[]string{"collect", "--config", cfg, "--source", ""}, "gl\njr\n"},
-		{[]string{"collect", "--config", cfg, "--stream", ""}, "deployments\nissues\njobs\nmerge_requests\npipelines\nsprints\n"},
+		{[]string{"collect", "--config", cfg, "--stream", ""}, "deployments\nissues\njobs\nmerge_requests\nmilestones\npipelines\nsprints\n"},
 		{[]string{"report", "--config", cfg, "--team", ""}, "payments\n"},
 		{[]string{"report", "--config", cfg, "--project", ""}, "APP\na/b\n"},
 	} {

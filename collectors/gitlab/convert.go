@@ -261,7 +261,29 @@ func Issue(host, projectPath string, x *gl.Issue) models.Issue {
 	if x.Assignee != nil {
 		out.Assignee = models.Person{Username: x.Assignee.Username, Name: x.Assignee.Name, ID: idStr(x.Assignee.ID)}
 	}
+	// A board's sprints are its milestones; a story's points its weight.
+	if x.Milestone != nil && x.Milestone.ID > 0 {
+		out.SprintID = models.GitLabID(host, x.ProjectID, "milestone", x.Milestone.ID)
+	}
+	if x.Weight > 0 {
+		w := float64(x.Weight)
+		out.StoryPoints = &w
+	}
 	return out
+}
+
+// Milestone is a milestone as a sprint: from its start date (else the day
+// after the previous milestone's due date) to the end of its due date, as
+// METRICS.md has Redmine versions. Without a due date it is no sprint.
+func Milestone(host, projectPath string, projectID int64, m *gl.Milestone) models.Sprint {
+	iso := func(t *gl.ISOTime) string {
+		if t == nil {
+			return ""
+		}
+		return time.Time(*t).Format("2006-01-02")
+	}
+	return models.Sprint{Origin: models.Origin{Source: "gitlab", Instance: host}, ID: models.GitLabID(host, projectID, "milestone", m.ID),
+		ProjectPath: projectPath, Name: m.Title, State: m.State, StartDate: iso(m.StartDate), DueDate: iso(m.DueDate), UpdatedAt: t0(m.UpdatedAt)}
 }
 
 func deploymentUpdated(d *gl.Deployment) time.Time {

@@ -239,6 +239,8 @@ func (c *Collector) Collect(ctx context.Context, s models.Scope, stream string, 
 		return c.deployments(ctx, s, since, out)
 	case "jobs":
 		return c.jobDeployments(ctx, s, since, out)
+	case "milestones":
+		return c.milestones(ctx, s, out)
 	case "issues":
 		return c.issues(ctx, s, since, out)
 	}
@@ -507,10 +509,13 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 		func(x *gl.Issue) (string, time.Time) {
 			return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
 		},
-		func(_ context.Context, list []*gl.Issue) (*models.Batch, error) {
+		func(ctx context.Context, list []*gl.Issue) (*models.Batch, error) {
 			out := make([]models.Issue, len(list))
 			for i, x := range list {
 				out[i] = Issue(c.host, s.Path, x)
+			}
+			if err := c.labelHistory(ctx, s, out, list); err != nil {
+				return nil, err
 			}
 			return &models.Batch{Issues: out}, nil
 		})

@@ -168,3 +168,56 @@ func TestMergeRequests_AIAssistedFromCommitTrailers(t *testing.T) {
 		t.Errorf("%d MRs flagged for an assistant no commit names", n)
 	}
 }
+
+// A team that plans on a GitLab board: milestones land as sprints (with
+// their start and due dates), issues carry their milestone as sprint and
+// their weight as points, and the workflow:: label history as statuses.
+func TestIssues_MilestonesWeightsAndBoardHistory(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	org := sandbox.Generate(4, sandbox.Size{Projects: 1, MRsPerProject: 1, PipelinesPerProject: 1, DeploymentsPerProject: 1, IssuesPerProject: 30}, now)
+	srv := sandbox.Start(org, sandbox.Options{})
+	defer srv.Close()
+	path := org.ProjectPaths()[0]
+	col, err := gitlab.New(testSource(srv.URL), gitlab.Options{PerPage: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer col.Close()
+	b := &models.Batch{}
+	out := models.Output{Emit: func(_ context.Context, x *models.Batch, _ time.Time) error {
+		b.Sprints = append(b.Sprints, x.Sprints...)
+		b.Issues = append(b.Issues, x.Issues...)
+		return nil
+	}}
+	scope := models.Scope{Path: path, ID: idOf(t, srv, path), DefaultBranch: "main"}
+	for _, stream := range []string{"milestones", "issues"} {
+		if err := col.Collect(context.Background(), scope, stream, now.AddDate(-1, 0, 0), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[string]bool{}
+	for _, s := range b.Sprints {
+		ids[s.ID] = true
+		if s.StartDate == "" || s.DueDate == "" || s.DueDate <= s.StartDate || !strings.Contains(s.ID, ":milestone:") {
+			t.Errorf("sprint %+v", s)
+		}
+	}
+	var planned, weighted, boarded int
+	for _, x := range b.Issues {
+		if x.SprintID != "" {
+			planned++
+			if !ids[x.SprintID] {
+				t.Errorf("%s is in sprint %s, which did not land", x.Key, x.SprintID)
+			}
+		}
+		if x.StoryPoints != nil {
+			weighted++
+		}
+		if len(x.Transitions) > 0 {
+			boarded++
+		}
+	}
+	if len(b.Sprints) < 8 || planned == 0 || weighted == 0 || boarded == 0 {
+		t.Errorf("%d sprints, %d issues in a sprint, %d with a weight, %d with a board history (of %d)", len(b.Sprints), planned, weighted, boarded, len(b.Issues))
+	}
+}

@@ -4,10 +4,11 @@ import (
 	_ "embed"
 
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/models"
 )
 
 // Streams a GitLab source offers, in collection order.
-var Streams = []string{"merge_requests", "pipelines", "deployments", "jobs", "issues"}
+var Streams = []string{"merge_requests", "pipelines", "deployments", "jobs", "issues", "milestones"}
 
 // Settings are the keys a GitLab source adds to the shared ones.
 type Settings struct {
@@ -18,16 +19,36 @@ type Settings struct {
 	DeployJobs      string `mapstructure:"deploy_jobs" json:"deploy_jobs"`
 	DeployJobStages string `mapstructure:"deploy_job_stages" json:"deploy_job_stages"`
 	DeployJobRefs   string `mapstructure:"deploy_job_refs" json:"deploy_job_refs"`
+	// WorkflowLabels map scoped board labels to a flow category (todo,
+	// in_progress, done): their add/remove history (resource_label_events)
+	// becomes the issue's status history. A label with WorkflowPrefix that is
+	// not listed is todo. Empty prefix: no label history is read.
+	WorkflowPrefix string            `mapstructure:"workflow_prefix" json:"workflow_prefix"`
+	WorkflowLabels map[string]string `mapstructure:"workflow_labels" json:"workflow_labels"`
 }
 
 // Defaults are the settings of a source that sets none of its own keys.
-func Defaults() *Settings { return &Settings{MRSize: true} }
+func Defaults() *Settings {
+	return &Settings{MRSize: true, WorkflowPrefix: "workflow::", WorkflowLabels: map[string]string{
+		"workflow::in dev": models.CategoryInProgress, "workflow::in progress": models.CategoryInProgress,
+		"workflow::doing": models.CategoryInProgress, "workflow::in review": models.CategoryInProgress,
+		"workflow::verification": models.CategoryInProgress, "workflow::blocked": models.CategoryInProgress,
+		"workflow::complete": models.CategoryDone, "workflow::done": models.CategoryDone,
+	}}
+}
 
 // Check implements config.Settings.
 func (s *Settings) Check(src *config.Source, bad func(key, format string, a ...any) error) []error {
 	var errs []error
 	if len(src.Projects) == 0 && len(s.Groups) == 0 {
 		errs = append(errs, bad("projects", "no scope: list projects (path or numeric id) and/or groups"))
+	}
+	for label, cat := range s.WorkflowLabels {
+		switch cat {
+		case models.CategoryTodo, models.CategoryInProgress, models.CategoryDone:
+		default:
+			errs = append(errs, bad("workflow_labels."+label, "category %q: want todo, in_progress or done", cat))
+		}
 	}
 	for key, expr := range map[string]string{"deploy_jobs": s.DeployJobs, "deploy_job_stages": s.DeployJobStages, "deploy_job_refs": s.DeployJobRefs} {
 		if err := config.CheckRegexp(expr); err != nil {

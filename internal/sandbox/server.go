@@ -187,12 +187,12 @@ func (o *Org) issueJSON(p *project, x *issue) map[string]any {
 	return map[string]any{
 		"id": x.ID, "iid": x.IID, "project_id": p.ID, "title": x.Title, "description": x.Description, "state": x.State,
 		"created_at": ts(x.CreatedAt), "updated_at": ts(x.UpdatedAt), "closed_at": nullTS(x.ClosedAt), "closed_by": closedBy,
-		"labels": labels, "milestone": nil, "assignees": []any{o.basicUser(x.Assignee)}, "author": o.basicUser(x.Author),
+		"labels": labels, "milestone": o.issueMilestone(p, x), "assignees": []any{o.basicUser(x.Assignee)}, "author": o.basicUser(x.Author),
 		"type": strings.ToUpper(x.Type), "assignee": o.basicUser(x.Assignee), "user_notes_count": 0, "merge_requests_count": 0,
 		"upvotes": 0, "downvotes": 0, "due_date": nil, "confidential": false, "discussion_locked": nil, "issue_type": x.Type,
 		"web_url":                fmt.Sprintf("https://gitlab.sandbox/%s/-/issues/%d", p.Path, x.IID),
 		"time_stats":             map[string]any{"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": nil, "human_total_time_spent": nil},
-		"task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "weight": nil, "blocking_issues_count": 0,
+		"task_completion_status": map[string]int{"count": 0, "completed_count": 0}, "weight": o.issueWeight(p, x), "blocking_issues_count": 0,
 		"has_tasks": false, "references": map[string]string{"short": fmt.Sprintf("#%d", x.IID), "relative": fmt.Sprintf("#%d", x.IID), "full": fmt.Sprintf("%s#%d", p.Path, x.IID)},
 		"severity": "UNKNOWN", "moved_to_id": nil, "service_desk_reply_to": nil,
 	}
@@ -297,7 +297,7 @@ func (s *Server) Touch(n int, host string) []string {
 	return ids
 }
 
-var listKinds = map[string]bool{"merge_requests": true, "pipelines": true, "deployments": true, "issues": true}
+var listKinds = map[string]bool{"merge_requests": true, "pipelines": true, "deployments": true, "issues": true, "milestones": true}
 
 // UpdateRandom gives n records of a list kind, chosen with rng, a newer
 // updated_at (each later than every earlier update), as people editing
@@ -557,6 +557,16 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 						ms = append(ms, p.mrByIID[iid])
 					}
 					return page(r, "deployment_mrs", ms, func(m *mr) any { return s.Org.mrJSON(p, m) })
+				}
+			}
+			return "not_found", "404 Not found", nil, 404
+		case rest[0] == "milestones" && len(rest) == 1:
+			return page(r, "milestones", s.Org.milestones(p), func(m map[string]any) any { return m })
+		case rest[0] == "issues" && len(rest) == 3 && rest[2] == "resource_label_events":
+			iid, _ := strconv.ParseInt(rest[1], 10, 64)
+			for _, x := range p.issues {
+				if x.IID == iid {
+					return page(r, "label_events", s.Org.labelEvents(p, x), func(e map[string]any) any { return e })
 				}
 			}
 			return "not_found", "404 Not found", nil, 404
@@ -866,4 +876,93 @@ func (s *Server) State(kind, host string) map[string]time.Time {
 		}
 	}
 	return out
+}
+
+// labelEvents serves an issue's board history in the shape of GitLab's
+// resource_label_events (docs.gitlab.com/api/resource_label_events: id,
+// user, created_at, resource_type, resource_id, label {id, name, color,
+// description}, action add|remove). Half of the plain issues move over the
+// board: ready for development, in dev, in review (those closed).
+func (o *Org) labelEvents(p *project, x *issue) []map[string]any {
+	out := []map[string]any{}
+	if x.Type != "issue" || hash(p.ID, x.IID)%2 != 0 {
+		return out
+	}
+	end := x.UpdatedAt
+	if !x.ClosedAt.IsZero() {
+		end = x.ClosedAt
+	}
+	span := end.Sub(x.CreatedAt)
+	if span <= 0 {
+		return out
+	}
+	n := int64(0)
+	ev := func(frac float64, action, label string) {
+		n++
+		at := x.CreatedAt.Add(time.Duration(frac * float64(span)))
+		out = append(out, map[string]any{"id": x.ID*10 + n, "user": o.basicUser(x.Assignee), "created_at": ts(at),
+			"resource_type": "Issue", "resource_id": x.ID, "action": action,
+			"label": map[string]any{"id": hash(label) % 10000, "name": label, "color": "#428BCA", "description": ""}})
+	}
+	ev(0.05, "add", "workflow::ready for development")
+	ev(0.3, "remove", "workflow::ready for development")
+	ev(0.3, "add", "workflow::in dev")
+	if !x.ClosedAt.IsZero() {
+		ev(0.8, "remove", "workflow::in dev")
+		ev(0.8, "add", "workflow::in review")
+	}
+	return out
+}
+
+// milestones are a project's two-week iterations over the organisation's
+// history, in the shape of GitLab's project milestones API (id, iid,
+// project_id, title, description, state, created_at, updated_at,
+// due_date, start_date, expired, web_url).
+func (o *Org) milestones(p *project) []map[string]any {
+	var out []map[string]any
+	for k := 0; k < 9; k++ {
+		start, due := o.milestoneDates(k)
+		state := "closed"
+		if !due.Before(o.Now) {
+			state = "active"
+		}
+		out = append(out, map[string]any{"id": p.ID*1000 + int64(k) + 1, "iid": k + 1, "project_id": p.ID, "title": fmt.Sprintf("Iteration %d", k+1),
+			"description": "", "state": state, "created_at": ts(start.AddDate(0, 0, -7)), "updated_at": ts(start.AddDate(0, 0, -7)),
+			"due_date": due.Format("2006-01-02"), "start_date": start.Format("2006-01-02"), "expired": due.Before(o.Now),
+			"web_url": fmt.Sprintf("https://gitlab.sandbox/%s/-/milestones/%d", p.Path, k+1)})
+	}
+	return out
+}
+
+// milestoneDates: iteration k runs 14 days from 120 days before now.
+func (o *Org) milestoneDates(k int) (start, due time.Time) {
+	base := o.Now.Add(-120 * 24 * time.Hour).Truncate(24 * time.Hour)
+	start = base.AddDate(0, 0, 14*k)
+	return start, start.AddDate(0, 0, 13)
+}
+
+// issueMilestone plans two in three plain issues into the iteration after
+// the one they were created in (committed at its start), the rest nowhere.
+func (o *Org) issueMilestone(p *project, x *issue) any {
+	if x.Type != "issue" || hash(p.ID, x.IID, "milestone")%3 == 0 {
+		return nil
+	}
+	k := 0
+	for ; k < 8; k++ {
+		if _, due := o.milestoneDates(k); !due.Before(x.CreatedAt) {
+			break
+		}
+	}
+	k = min(k+1, 8) // planned into the next one (the last iteration takes the rest)
+	start, due := o.milestoneDates(k)
+	return map[string]any{"id": p.ID*1000 + int64(k) + 1, "iid": k + 1, "project_id": p.ID, "title": fmt.Sprintf("Iteration %d", k+1),
+		"state": "active", "due_date": due.Format("2006-01-02"), "start_date": start.Format("2006-01-02"),
+		"web_url": fmt.Sprintf("https://gitlab.sandbox/%s/-/milestones/%d", p.Path, k+1)}
+}
+
+func (o *Org) issueWeight(p *project, x *issue) any {
+	if x.Type != "issue" {
+		return nil
+	}
+	return []int{1, 2, 3, 5, 8}[hash(p.ID, x.IID, "weight")%5]
 }
