@@ -361,7 +361,7 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 	var ghost []string
 	for i, v := range before {
 		if v != nil && i < len(m.Series) {
-			ghost = append(ghost, fmt.Sprintf("%.1f,%.1f", x(i), y(*v)))
+			ghost = append(ghost, fmt.Sprintf("%.0f,%.0f", x(i), y(*v)))
 		}
 	}
 	if len(ghost) > 1 {
@@ -385,14 +385,14 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 		if p.Value == nil {
 			continue
 		}
-		pt := fmt.Sprintf("%.1f,%.1f", x(i), y(*p.Value))
+		pt := fmt.Sprintf("%.0f,%.0f", x(i), y(*p.Value))
 		if prev >= 0 && (cut(p) || cut(m.Series[prev])) {
 			flush()
-			fmt.Fprintf(&sb, `<line class="ln" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke-dasharray="3 3"/>`,
+			fmt.Fprintf(&sb, `<line class="ln" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke-dasharray="3 3"/>`,
 				x(prev), y(*m.Series[prev].Value), x(i), y(*p.Value))
 		}
 		if len(run) == 0 && prev >= 0 && !cut(p) && !cut(m.Series[prev]) {
-			run = append(run, fmt.Sprintf("%.1f,%.1f", x(prev), y(*m.Series[prev].Value)))
+			run = append(run, fmt.Sprintf("%.0f,%.0f", x(prev), y(*m.Series[prev].Value)))
 		}
 		if !cut(p) {
 			run = append(run, pt)
@@ -409,7 +409,7 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 			class, note = "ph", ", partial period"
 			partials++
 		}
-		fmt.Fprintf(&sb, `<circle class="%s" cx="%.1f" cy="%.1f" r="2.5"><title>%s: %s (n=%d%s)</title></circle>`,
+		fmt.Fprintf(&sb, `<circle class="%s" cx="%.0f" cy="%.0f" r="2.5"><title>%s: %s (n=%d%s)</title></circle>`,
 			class, x(i), y(*p.Value), p.PeriodStart.Format("2 Jan"), Human(m.Unit, p.Value), p.N, note)
 	}
 	var keys []string

@@ -76,7 +76,7 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 	}{{"#8a92a3", func(p metrics.BurnPoint) float64 { return p.Scope }, "scope"}, {"#1f9d55", func(p metrics.BurnPoint) float64 { return p.Done }, "done"}} {
 		var pts []string
 		for i, p := range sp.Burn {
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(line.v(p))))
+			pts = append(pts, fmt.Sprintf("%.0f,%.0f", x(i), y(line.v(p))))
 		}
 		fmt.Fprintf(&sb, `<polyline points="%s" fill="none" stroke="%s" stroke-width="1.8"><title>%s</title></polyline>`, strings.Join(pts, " "), line.color, line.name)
 	}
@@ -204,13 +204,13 @@ func scatterChart(pts []metrics.CyclePoint, ct *metrics.Metric, o metrics.Option
 			if q.v == nil {
 				continue
 			}
-			fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#d98e04" stroke-dasharray="4 3"/>`, L, y(*q.v), W-6, y(*q.v))
-			fmt.Fprintf(&sb, `<text x="%.0f" y="%.1f" font-size="10" text-anchor="end" fill="#b07200">%s %s</text>`, W-8, y(*q.v)-3, q.name, Human("seconds", q.v))
+			fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#d98e04" stroke-dasharray="4 3"/>`, L, y(*q.v), W-6, y(*q.v))
+			fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" text-anchor="end" fill="#b07200">%s %s</text>`, W-8, y(*q.v)-3, q.name, Human("seconds", q.v))
 		}
 	}
 	for _, p := range pts {
 		v := p.Seconds
-		fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="3" fill="#3b6fb6" fill-opacity=".6"><title>%s (%s): %s, done %s</title></circle>`,
+		fmt.Fprintf(&sb, `<circle cx="%.0f" cy="%.0f" r="3" fill="#3b6fb6" fill-opacity=".6"><title>%s (%s): %s, done %s</title></circle>`,
 			x(p.DoneAt), y(v), template.HTMLEscapeString(p.Key), template.HTMLEscapeString(p.Type), Human("seconds", &v), p.DoneAt.In(o.Location).Format("2 Jan"))
 	}
 	first, last := o.Since.In(o.Location), o.Until.Add(-time.Nanosecond).In(o.Location)
