@@ -187,8 +187,16 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			s.DeployNote = fmt.Sprintf("the newest %d of %d, and every failed one", MaxDeploymentRows, n)
 		}
 		if sd := r.Set["say_do_ratio"]; sd != nil {
+			projects := map[string]bool{}
 			for _, sp := range sd.Sprints {
-				row := sprintRow{Name: sp.Name, Dates: sp.Start.In(o.Location).Format("2 Jan") + " – " + sp.End.Add(-time.Nanosecond).In(o.Location).Format("2 Jan"),
+				projects[sp.Project] = true
+			}
+			for _, sp := range sd.Sprints {
+				name := sp.Name
+				if len(projects) > 1 { // a team's sprints of several boards: say whose
+					name += " · " + sp.Project
+				}
+				row := sprintRow{Name: name, Dates: sp.Start.In(o.Location).Format("2 Jan") + " – " + sp.End.Add(-time.Nanosecond).In(o.Location).Format("2 Jan"),
 					Committed: Human("points", &sp.Committed), Done: Human("points", &sp.DoneOfCommitted), Added: Human("points", &sp.Added),
 					Removed: Human("points", &sp.Removed), ReEst: fmt.Sprintf("%+.1f pts", sp.ReEst), SayDo: Human("ratio", sp.SayDo),
 					Velocity: Human("points", &sp.Velocity), Carried: strings.Join(sp.CarriedOver, ", "), Burn: burnUpChart(sp, o.Location)}

@@ -68,7 +68,7 @@ func burnUpChart(sp metrics.SprintStat, loc *time.Location) template.HTML {
 		return L + float64(i)*pw/float64(len(sp.Burn)-1)
 	}
 	y := func(v float64) float64 { return T + ph - v/maxV*ph }
-	axes(&sb, L, T, W-6, T+ph, fmt.Sprintf("%.0f pts", maxV), fmt.Sprintf("%.0f", maxV/2))
+	axes(&sb, L, T, W-6, T+ph, fmt.Sprintf("%g pts", maxV), fmt.Sprintf("%g", maxV/2))
 	for _, line := range []struct {
 		color string
 		v     func(metrics.BurnPoint) float64

@@ -46,6 +46,7 @@ type project struct {
 	Archived      bool
 	Personal      bool // in a user's namespace (alice/shop)
 	JobDeploys    bool // no environments: deployments are CI jobs named deploy
+	PlansInJira   bool // LinkJira: no GitLab board (milestones, workflow labels)
 	mrs           []*mr
 	pipelines     []*pipeline
 	deployments   []*deployment
@@ -704,6 +705,7 @@ func (o *Org) LinkJira(prefix string, issues int, paths ...string) {
 		if p == nil || issues <= 0 {
 			continue
 		}
+		p.PlansInJira = true
 		for i, m := range p.mrs {
 			if i%4 == 3 {
 				continue // unlinked: the share unlinked_change_rate reports

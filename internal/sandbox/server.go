@@ -885,7 +885,7 @@ func (s *Server) State(kind, host string) map[string]time.Time {
 // board: ready for development, in dev, in review (those closed).
 func (o *Org) labelEvents(p *project, x *issue) []map[string]any {
 	out := []map[string]any{}
-	if x.Type != "issue" || hash(p.ID, x.IID)%2 != 0 {
+	if x.Type != "issue" || p.PlansInJira || hash(p.ID, x.IID)%2 != 0 {
 		return out
 	}
 	end := x.UpdatedAt
@@ -919,7 +919,10 @@ func (o *Org) labelEvents(p *project, x *issue) []map[string]any {
 // project_id, title, description, state, created_at, updated_at,
 // due_date, start_date, expired, web_url).
 func (o *Org) milestones(p *project) []map[string]any {
-	var out []map[string]any
+	out := []map[string]any{}
+	if p.PlansInJira {
+		return out
+	}
 	for k := 0; k < 9; k++ {
 		start, due := o.milestoneDates(k)
 		state := "closed"
@@ -941,19 +944,23 @@ func (o *Org) milestoneDates(k int) (start, due time.Time) {
 	return start, start.AddDate(0, 0, 13)
 }
 
-// issueMilestone plans two in three plain issues into the iteration after
-// the one they were created in (committed at its start), the rest nowhere.
+// issueMilestone puts two in three plain issues into the iteration in which
+// they were closed (open ones into the current one): planned there when
+// created before it began, added when created during it.
 func (o *Org) issueMilestone(p *project, x *issue) any {
-	if x.Type != "issue" || hash(p.ID, x.IID, "milestone")%3 == 0 {
+	if x.Type != "issue" || p.PlansInJira || hash(p.ID, x.IID, "milestone")%3 == 0 {
 		return nil
+	}
+	at := o.Now
+	if !x.ClosedAt.IsZero() {
+		at = x.ClosedAt
 	}
 	k := 0
 	for ; k < 8; k++ {
-		if _, due := o.milestoneDates(k); !due.Before(x.CreatedAt) {
+		if _, due := o.milestoneDates(k); !due.AddDate(0, 0, 1).Before(at) {
 			break
 		}
 	}
-	k = min(k+1, 8) // planned into the next one (the last iteration takes the rest)
 	start, due := o.milestoneDates(k)
 	return map[string]any{"id": p.ID*1000 + int64(k) + 1, "iid": k + 1, "project_id": p.ID, "title": fmt.Sprintf("Iteration %d", k+1),
 		"state": "active", "due_date": due.Format("2006-01-02"), "start_date": start.Format("2006-01-02"),
@@ -961,7 +968,7 @@ func (o *Org) issueMilestone(p *project, x *issue) any {
 }
 
 func (o *Org) issueWeight(p *project, x *issue) any {
-	if x.Type != "issue" {
+	if x.Type != "issue" || p.PlansInJira {
 		return nil
 	}
 	return []int{1, 2, 3, 5, 8}[hash(p.ID, x.IID, "weight")%5]
