@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -219,5 +220,28 @@ func TestIssues_MilestonesWeightsAndBoardHistory(t *testing.T) {
 	}
 	if len(b.Sprints) < 8 || planned == 0 || weighted == 0 || boarded == 0 {
 		t.Errorf("%d sprints, %d issues in a sprint, %d with a weight, %d with a board history (of %d)", len(b.Sprints), planned, weighted, boarded, len(b.Issues))
+	}
+}
+
+// A project with issues disabled answers its milestones list with 403 (or
+// 404): no board, not a failed stream.
+func TestMilestones_ProjectWithoutIssuesIsNoFailure(t *testing.T) {
+	for _, code := range []int{403, 404} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(code)
+			w.Write([]byte(`{"message":"403 Forbidden"}`))
+		}))
+		col, err := gitlab.New(testSource(srv.URL), gitlab.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cursor time.Time
+		out := models.Output{Emit: func(_ context.Context, b *models.Batch, c time.Time) error { cursor = c; return nil }}
+		if err := col.Collect(context.Background(), models.Scope{Path: "g/p", ID: 9}, "milestones", time.Time{}, out); err != nil || cursor.IsZero() {
+			t.Errorf("%d: %v (cursor %v)", code, err, cursor)
+		}
+		col.Close()
+		srv.Close()
 	}
 }

@@ -107,6 +107,12 @@ func (c *Collector) milestones(ctx context.Context, s models.Scope, out models.O
 		&gl.ListMilestonesOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}},
 		func(m *gl.Milestone) error { return needID("id", m.ID) },
 		func(m *gl.Milestone) string { return strconv.FormatInt(m.ID, 10) })
+	if errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) && strings.Contains(err.Error(), "403") {
+		// A project with issues (and so milestones) disabled answers 404 or
+		// 403: it has no board to read, which is no failure of the run.
+		c.log.Debug("no milestones to read", "project", s.Path, "err", err)
+		return out.Emit(ctx, &models.Batch{}, start)
+	}
 	if err != nil {
 		return err
 	}
