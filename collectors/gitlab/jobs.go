@@ -16,7 +16,16 @@ import (
 // jobRules say which CI jobs are production deployments (METRICS.md,
 // "Production deployment": deployments.jobs, .job_stages, .job_refs).
 type jobRules struct {
-	name, stage, ref *regexp.Regexp // name nil: no job is a deployment
+	name, stage, ref *regexp.Regexp            // name nil: no job is a deployment
+	byProject        map[string]*regexp.Regexp // a project's own name rule (nil: none there)
+}
+
+// nameFor is the job-name rule of a project.
+func (r jobRules) nameFor(project string) *regexp.Regexp {
+	if re, ok := r.byProject[project]; ok {
+		return re
+	}
+	return r.name
 }
 
 func newJobRules(set *Settings, global config.Deployments) (jobRules, error) {
@@ -44,6 +53,20 @@ func newJobRules(set *Settings, global config.Deployments) (jobRules, error) {
 		}
 		*x.dst = re
 	}
+	for project, expr := range set.DeployJobsByProject {
+		if r.byProject == nil {
+			r.byProject = map[string]*regexp.Regexp{}
+		}
+		if expr == "" {
+			r.byProject[project] = nil
+			continue
+		}
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return r, fmt.Errorf("deploy_jobs_by_project.%s: %w", project, err)
+		}
+		r.byProject[project] = re
+	}
 	return r, nil
 }
 
@@ -51,7 +74,7 @@ func newJobRules(set *Settings, global config.Deployments) (jobRules, error) {
 // attempt: its name (and stage) match, on a matching ref, by default the
 // project's default branch or a tag.
 func (r jobRules) deploys(s models.Scope, j *gl.Job) bool {
-	if r.name == nil || !r.name.MatchString(j.Name) {
+	if name := r.nameFor(s.Path); name == nil || !name.MatchString(j.Name) {
 		return false
 	}
 	if r.stage != nil && !r.stage.MatchString(j.Stage) {
@@ -83,7 +106,7 @@ func validJob(j *gl.Job) error {
 // created jobLookBehind before the cursor, and the cursor becomes the
 // scan's start once it completes.
 func (c *Collector) jobDeployments(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
-	if c.jobs.name == nil {
+	if c.jobs.nameFor(s.Path) == nil {
 		return nil
 	}
 	what := "list jobs of " + s.Path

@@ -30,10 +30,11 @@ func TestJobs_DeployJobsLandAsProductionDeployments(t *testing.T) {
 	jobProject := org.ProjectPaths()[1]
 
 	own := ""
+	var byProject map[string]string
 	collect := func(t *testing.T, rules config.Deployments, path string, since time.Time) ([]models.Deployment, time.Time, int64) {
 		t.Helper()
 		src := testSource(srv.URL)
-		src.Settings = &gitlab.Settings{MRSize: true, DeployJobs: own}
+		src.Settings = &gitlab.Settings{MRSize: true, DeployJobs: own, DeployJobsByProject: byProject}
 		col, err := gitlab.New(src, gitlab.Options{PerPage: 5, Deployments: rules})
 		if err != nil {
 			t.Fatal(err)
@@ -106,6 +107,16 @@ func TestJobs_DeployJobsLandAsProductionDeployments(t *testing.T) {
 		t.Errorf("stage rule ^release$ (the jobs' stage is deploy) landed %d", len(deps))
 	}
 	own = ""
+	// A project's own rule: deploy-staging counts there, and "" turns the global rule off.
+	byProject = map[string]string{jobProject: "^deploy-staging$"}
+	if deps, _, _ = collect(t, config.Deployments{Jobs: "^deploy$"}, jobProject, now.AddDate(-1, 0, 0)); len(deps) == 0 || deps[0].JobName != "deploy-staging" {
+		t.Errorf("per-project rule: %d deployments (%v)", len(deps), deps)
+	}
+	byProject = map[string]string{jobProject: ""}
+	if deps, _, n := collect(t, config.Deployments{Jobs: "^deploy$"}, jobProject, now.AddDate(-1, 0, 0)); len(deps) != 0 || n != 0 {
+		t.Errorf("per-project rule off: %d deployments, %d requests", len(deps), n)
+	}
+	byProject = nil
 	// No rule: the stream makes no request at all.
 	if deps, _, n := collect(t, config.Deployments{}, jobProject, now.AddDate(-1, 0, 0)); n != 0 || len(deps) != 0 {
 		t.Errorf("without a job rule: %d requests, %d deployments", n, len(deps))

@@ -19,6 +19,9 @@ type Settings struct {
 	DeployJobs      string `mapstructure:"deploy_jobs" json:"deploy_jobs"`
 	DeployJobStages string `mapstructure:"deploy_job_stages" json:"deploy_job_stages"`
 	DeployJobRefs   string `mapstructure:"deploy_job_refs" json:"deploy_job_refs"`
+	// DeployJobsByProject overrides deploy_jobs for single projects (path →
+	// regex; "" turns job deployments off for that project).
+	DeployJobsByProject map[string]string `mapstructure:"deploy_jobs_by_project" json:"deploy_jobs_by_project"`
 	// WorkflowLabels map scoped board labels to a flow category (todo,
 	// in_progress, done): their add/remove history (resource_label_events)
 	// becomes the issue's status history. A label with WorkflowPrefix that is
@@ -48,6 +51,11 @@ func (s *Settings) Check(src *config.Source, bad func(key, format string, a ...a
 		case models.CategoryTodo, models.CategoryInProgress, models.CategoryDone:
 		default:
 			errs = append(errs, bad("workflow_labels."+label, "category %q: want todo, in_progress or done", cat))
+		}
+	}
+	for project, expr := range s.DeployJobsByProject {
+		if err := config.CheckRegexp(expr); err != nil {
+			errs = append(errs, bad("deploy_jobs_by_project."+project, "%v", err))
 		}
 	}
 	for key, expr := range map[string]string{"deploy_jobs": s.DeployJobs, "deploy_job_stages": s.DeployJobStages, "deploy_job_refs": s.DeployJobRefs} {
