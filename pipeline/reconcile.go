@@ -118,15 +118,13 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 						res.Repaired[table] += n
 					}
 				}
-				landed, err := r.liveIDs(ctx, table, col.Instance(), name, s.Path, since)
+				landed, err := r.liveIDs(ctx, table, src.Type, col.Instance(), name, s.Path, since)
 				if err != nil {
 					return res, err
 				}
 				var gone []string
 				for _, id := range landed {
-					// A deployment landed from a CI job (the jobs stream) is never
-					// in GitLab's deployments list: not gone, only not listed there.
-					if st == "deployments" && strings.Contains(id, ":job:") {
+					if !owns(st, id) {
 						continue
 					}
 					if !listed[id] {
@@ -232,9 +230,19 @@ func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" 
 
 // liveIDs lists the live records of one scope landed by a source and
 // updated since (the window the listing covers).
-func (r *Runner) liveIDs(ctx context.Context, table, instance, source, scope string, since time.Time) ([]string, error) {
-	q := fmt.Sprintf(`SELECT id FROM %s WHERE instance = %s AND project_path = %s AND deleted_at IS NULL AND updated_at >= CAST(%s AS TIMESTAMP)`,
-		table, lit(instance), lit(scope), lit(since.UTC().Format("2006-01-02 15:04:05")))
+// owns tells whether a stream's list is where a landed record of its table
+// comes from: a deployment landed from a CI job (the jobs stream) shares the
+// deployments table but is never in GitLab's deployments list.
+func owns(stream, id string) bool {
+	return stream != "deployments" || !strings.Contains(id, ":job:")
+}
+
+// liveIDs are the live records of a scope that the source type collected:
+// records of the same project that another way landed (the ingest API's
+// deployments and incidents, source "ingest") are not the list's to delete.
+func (r *Runner) liveIDs(ctx context.Context, table, typ, instance, source, scope string, since time.Time) ([]string, error) {
+	q := fmt.Sprintf(`SELECT id FROM %s WHERE source = %s AND instance = %s AND project_path = %s AND deleted_at IS NULL AND updated_at >= CAST(%s AS TIMESTAMP)`,
+		table, lit(typ), lit(instance), lit(scope), lit(since.UTC().Format("2006-01-02 15:04:05")))
 	res, err := r.WH.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reconcile %s: landed ids of %s: %w", source, scope, err)

@@ -5,10 +5,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/devpulse/devpulse/collectors"
 	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/ingest"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
@@ -148,5 +150,29 @@ func TestReconcile_KeepsJobDeployments(t *testing.T) {
 	}
 	if n := e.count("SELECT COUNT(*) FROM deployments WHERE id LIKE '%:job:%' AND deleted_at IS NULL"); n != jobs {
 		t.Errorf("%d of %d job deployments live after reconcile", n, jobs)
+	}
+}
+
+// Deployments and incidents pushed through the ingest API for a collected
+// project are on the project's server but not in GitLab's lists: reconcile
+// must not take them for records deleted upstream (it soft-deleted them).
+func TestReconcile_KeepsIngestedRecords(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 1, MRsPerProject: 5, PipelinesPerProject: 5, DeploymentsPerProject: 3, IssuesPerProject: 3}, sandbox.Options{})
+	ctx := context.Background()
+	if _, err := e.collect(ctx, pipeline.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	project := e.srv.Org.ProjectPaths()[0]
+	at := time.Now().UTC().Add(-time.Hour)
+	pol, _ := policy.New(e.cfg.Privacy, nil)
+	doc := &ingest.Doc{Deployments: []ingest.Deployment{{IdempotencyKey: "argo-1", Project: project, FinishedAt: &at}},
+		Incidents: []ingest.Incident{{IdempotencyKey: "pd-1", Project: project, StartedAt: &at}}}
+	if n, err := ingest.Land(ctx, e.wh, pol, nil, doc); err != nil || n != 2 {
+		t.Fatalf("ingest: %d %v", n, err)
+	}
+	e.reconcile(pipeline.Options{})
+	if n := e.count("SELECT count(*) FROM deployments WHERE source = 'ingest' AND deleted_at IS NULL") +
+		e.count("SELECT count(*) FROM issues WHERE source = 'ingest' AND deleted_at IS NULL"); n != 2 {
+		t.Errorf("%d of 2 ingested records live after reconcile", n)
 	}
 }
