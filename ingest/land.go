@@ -17,6 +17,7 @@ import (
 	"github.com/devpulse/devpulse/models"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
 )
 
 // projectName is what a project path may hold (GitLab paths, JIRA keys,
@@ -29,6 +30,9 @@ type whResolver struct {
 	wh    warehouse.Warehouse
 	known map[string]string // project → instance, from the configuration
 	err   error
+	// One query per project and per MR, however many items name them.
+	instances map[string]string
+	mrs       map[string]string
 }
 
 func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
@@ -37,6 +41,15 @@ func (r *whResolver) Instance(project string) (string, bool) {
 	if !projectName.MatchString(project) {
 		return "", false
 	}
+	if inst, ok := r.instances[project]; ok {
+		return inst, inst != ""
+	}
+	inst, ok := r.instance(project)
+	r.instances[project] = inst
+	return inst, ok
+}
+
+func (r *whResolver) instance(project string) (string, bool) {
 	res, err := r.wh.Query(r.ctx, fmt.Sprintf(`SELECT instance FROM merge_requests WHERE project_path = %[1]s
 		UNION SELECT instance FROM deployments WHERE project_path = %[1]s
 		UNION SELECT instance FROM issues WHERE project_path = %[1]s ORDER BY 1`, lit(project)))
@@ -54,6 +67,16 @@ func (r *whResolver) Instance(project string) (string, bool) {
 }
 
 func (r *whResolver) MergeRequest(instance, project string, iid int64) (string, bool) {
+	k := fmt.Sprintf("%s\x00%s\x00%d", instance, project, iid)
+	if id, ok := r.mrs[k]; ok {
+		return id, id != ""
+	}
+	id, ok := r.mergeRequest(instance, project, iid)
+	r.mrs[k] = id
+	return id, ok
+}
+
+func (r *whResolver) mergeRequest(instance, project string, iid int64) (string, bool) {
 	res, err := r.wh.Query(r.ctx, fmt.Sprintf(`SELECT id FROM merge_requests WHERE instance = %s AND project_path = %s AND iid = %d`,
 		lit(instance), lit(project), iid))
 	if err != nil {
@@ -75,7 +98,7 @@ func Land(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, known
 	if err := d.Validate(); err != nil {
 		return 0, err
 	}
-	r := &whResolver{ctx: ctx, wh: wh, known: known}
+	r := &whResolver{ctx: ctx, wh: wh, known: known, instances: map[string]string{}, mrs: map[string]string{}}
 	b, err := d.Batch(r)
 	if r.err != nil {
 		return 0, fmt.Errorf("ingest: look up projects: %w", r.err)
@@ -307,21 +330,15 @@ func Service(cfg *config.Config, open func(ctx context.Context) (warehouse.Wareh
 		if err := d.Validate(); err != nil {
 			return 0, err
 		}
-		// A run holds the warehouse batch by batch: wait a little for a gap.
+		// A run holds the warehouse batch by batch; the open waits for a gap
+		// (duckdb.OpenWait), here at most 10 s before the client is told to retry.
 		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		wh, err := open(wctx)
-		for err != nil && strings.Contains(strings.ToLower(err.Error()), "lock") && wctx.Err() == nil {
-			select {
-			case <-wctx.Done():
-			case <-time.After(250 * time.Millisecond):
-				wh, err = open(wctx)
-			}
+		if errors.Is(err, duckdb.ErrBusy) {
+			return 0, fmt.Errorf("%w: %v", ErrBusy, err)
 		}
 		if err != nil {
-			if strings.Contains(strings.ToLower(err.Error()), "lock") {
-				return 0, fmt.Errorf("%w: %v", ErrBusy, err)
-			}
 			return 0, err
 		}
 		defer wh.Close()
