@@ -12,8 +12,9 @@ import (
 // collector (aiassist: a trailer, a label or an agent account), and the two
 // groups side by side. Bots count only when metrics.include_bots, except
 // agent accounts, whose MRs are the assisted ones.
-func AI(in Input, o Options) []*Metric {
-	a := analyse(in, o)
+func AI(in Input, o Options) []*Metric { return aiOf(analyse(in, o), in, o) }
+
+func aiOf(a analysis, in Input, o Options) []*Metric {
 	type group struct {
 		size, pickup, review, lead []sample
 		fixed                      []hit

@@ -199,6 +199,9 @@ type analysis struct {
 	changes  map[string]*change
 	issues   map[string]*models.Issue
 	restores []sample
+	// failedBy maps each incident id to the deployment ids of the
+	// production deployment it fails (rules (a) and (b)).
+	failedBy map[string][]string
 }
 
 // analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
@@ -229,6 +232,7 @@ func analyse(in Input, o Options) analysis {
 	}
 	var restores []sample
 	var links []incidentLink
+	failed := map[string][]string{}
 	for i := range in.Issues {
 		x := &in.Issues[i]
 		if !o.IsIncident(x) {
@@ -246,6 +250,7 @@ func analyse(in Input, o Options) analysis {
 			last.failed = true
 			last.causes = append(last.causes, "incident "+x.Key)
 			links = append(links, incidentLink{x, last})
+			failed[x.ID] = last.ids
 			if x.ClosedAt != nil {
 				last.recover = append(last.recover, *x.ClosedAt)
 			}
@@ -298,7 +303,7 @@ func analyse(in Input, o Options) analysis {
 			orig.ev.recover = append(orig.ev.recover, c.ev.at)
 		}
 	}
-	return analysis{events: events, attempts: attempts, changes: changes, issues: issues, restores: restores}
+	return analysis{events: events, attempts: attempts, changes: changes, issues: issues, restores: restores, failedBy: failed}
 }
 
 // recovered is the earliest recovery of a failed event after it finished.
@@ -326,8 +331,9 @@ func appendOnce(xs []string, x string) []string {
 
 // DORA computes the four keys, the 2024 fifth (rework rate), their 2024
 // tiers (legacy) and the 2025 Quick Check score.
-func DORA(in Input, o Options) []*Metric {
-	a := analyse(in, o)
+func DORA(in Input, o Options) []*Metric { return doraOf(analyse(in, o), in, o) }
+
+func doraOf(a analysis, in Input, o Options) []*Metric {
 	events, attempts, changes, issues, restores := a.events, a.attempts, a.changes, a.issues, a.restores
 	var deployAt []time.Time
 	var cfr, rework []hit
@@ -442,25 +448,7 @@ func attributed(x *models.Issue, byProject map[string][]*event, o Options) *even
 // IncidentDeployments maps each incident id to the deployment ids of the
 // production deployment it is attributed to (the rule (b) of METRICS.md).
 func IncidentDeployments(in Input, o Options) map[string][]string {
-	events, _ := productionEvents(in.Deployments, o)
-	byProject := map[string][]*event{}
-	for _, ev := range events {
-		byProject[ev.project] = append(byProject[ev.project], ev)
-	}
-	out := map[string][]string{}
-	for i := range in.Issues {
-		x := &in.Issues[i]
-		if !o.IsIncident(x) {
-			continue
-		}
-		if hasAny(x.Labels, o.NotChangeLabels) {
-			continue
-		}
-		if ev := failedBy(x, events, byProject, o); ev != nil {
-			out[x.ID] = ev.ids
-		}
-	}
-	return out
+	return analyse(in, o).failedBy
 }
 
 // Timing is one merged MR's way to production; absent parts are nil.
@@ -671,8 +659,10 @@ type IncidentRow struct {
 // Incidents lists the incidents opened in the window, or closed in it, newest
 // first (ties by id), with their time to restore and the deployment they
 // fail: the same attribution DORA's change failure rate counts.
-func Incidents(in Input, o Options) []IncidentRow {
-	failed := IncidentDeployments(in, o)
+func Incidents(in Input, o Options) []IncidentRow { return incidentRows(analyse(in, o), in, o) }
+
+func incidentRows(a analysis, in Input, o Options) []IncidentRow {
+	failed := a.failedBy
 	var out []IncidentRow
 	for i := range in.Issues {
 		x := &in.Issues[i]
@@ -719,7 +709,17 @@ type DeploymentRow struct {
 // ProductionDeployments lists the window's production deployments, newest
 // first, as change_failure_rate and failed_deployment_recovery_time count them.
 func ProductionDeployments(in Input, o Options) []DeploymentRow {
+	return deploymentRows(analyse(in, o), o)
+}
+
+// Delivery is both drill-downs of a scope from one analysis: the window's
+// production deployments and its incidents.
+func Delivery(in Input, o Options) ([]DeploymentRow, []IncidentRow) {
 	a := analyse(in, o)
+	return deploymentRows(a, o), incidentRows(a, in, o)
+}
+
+func deploymentRows(a analysis, o Options) []DeploymentRow {
 	var out []DeploymentRow
 	for _, ev := range a.events {
 		if !o.inWindow(ev.at) {

@@ -144,6 +144,15 @@ func (h *history) lastDone() (time.Time, bool) {
 	return h.status[len(h.status)-1].At, true
 }
 
+// cycle is an issue's cycle time (METRICS.md cycle_time): first entry into
+// in_progress to the last entry into done, for an issue done now that was
+// ever in progress. The one definition Flow and CycleTimes read.
+func (h *history) cycle() (start, done time.Time, ok bool) {
+	ip, hasIP := h.firstInProgress()
+	d, isDone := h.lastDone()
+	return ip, d, hasIP && isDone && !d.Before(ip)
+}
+
 // activeTime sums the time spent in active statuses between from and to.
 func (h *history) activeTime(from, to time.Time, active map[string]bool) time.Duration {
 	var total time.Duration
@@ -185,6 +194,7 @@ func Flow(in Input, o Options) []*Metric {
 	for _, h := range hs {
 		ip, hasIP := h.firstInProgress()
 		d, isDone := h.lastDone()
+		_, _, cycled := h.cycle()
 		if isDone {
 			done = append(done, d)
 			typ := h.x.TypeClass
@@ -195,7 +205,7 @@ func Flow(in Input, o Options) []*Metric {
 			if dd := d.Sub(h.x.CreatedAt); dd >= 0 {
 				lead = append(lead, sample{d, dd.Seconds()})
 			}
-			if hasIP && !d.Before(ip) {
+			if cycled {
 				cycle = append(cycle, sample{d, d.Sub(ip).Seconds()})
 				if o.inWindow(d) {
 					p := PeriodStart(d, o.Grain, o.Location)

@@ -93,9 +93,8 @@ func CycleTimes(in Input, o Options) []CyclePoint {
 	var out []CyclePoint
 	for i := range in.Issues {
 		h := newHistory(&in.Issues[i])
-		ip, hasIP := h.firstInProgress()
-		d, isDone := h.lastDone()
-		if !isDone || !hasIP || d.Before(ip) || !o.inWindow(d) {
+		ip, d, ok := h.cycle()
+		if !ok || !o.inWindow(d) {
 			continue
 		}
 		out = append(out, CyclePoint{Key: h.x.Key, Type: h.x.Type, DoneAt: d, Seconds: d.Sub(ip).Seconds()})

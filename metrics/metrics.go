@@ -274,7 +274,8 @@ var perSprint = map[string]bool{"velocity": true, "say_do_ratio": true}
 
 func compute(in Input, o Options) Set {
 	set := Set{}
-	for _, m := range DORA(in, o) {
+	a := analyse(in, o) // DORA's and the AI comparison's deployed changes, once
+	for _, m := range doraOf(a, in, o) {
 		set[m.Name] = m
 	}
 	for _, m := range Review(in, o) {
@@ -286,7 +287,7 @@ func compute(in Input, o Options) Set {
 	for _, m := range Flow(in, o) {
 		set[m.Name] = m
 	}
-	for _, m := range AI(in, o) {
+	for _, m := range aiOf(a, in, o) {
 		set[m.Name] = m
 	}
 	return set

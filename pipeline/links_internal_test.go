@@ -25,7 +25,7 @@ func TestKeepLinks_ConfiguredTrackersNotExcluded(t *testing.T) {
 	r := &Runner{Cfg: cfg, Policy: pol}
 	b := &models.Batch{MergeRequests: []models.MergeRequest{{ID: "m", IssueLinks: issuelinks.Extract("m",
 		issuelinks.Field{Via: issuelinks.ViaTitle, Text: "APP-1 SECRET-2 OPS-3 UTF-8"}, issuelinks.Field{Via: issuelinks.ViaDescription, Text: "refs #4"})}}}
-	r.keepLinks(b)
+	r.keepLinks(b, r.trackers())
 	if got := fmt.Sprint(b.MergeRequests[0].IssueLinks); got != "[{m jira APP-1 title}]" {
 		t.Errorf("kept %s: want APP-1 only (SECRET excluded, OPS not configured, UTF no project, no Redmine source)", got)
 	}

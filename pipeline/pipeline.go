@@ -323,11 +323,12 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 	pending := &models.Batch{}
 	var pendingCursor time.Time
 	total := 0
+	trackers := r.trackers()
 	land := func(ctx context.Context) error {
 		if pending.Len() == 0 && pendingCursor.IsZero() {
 			return nil
 		}
-		r.keepLinks(pending)
+		r.keepLinks(pending, trackers)
 		cleared, c := r.Policy.Apply(pending)
 		counts.Add(c)
 		if err := r.WH.Land(ctx, key, cleared, pendingCursor); err != nil {
@@ -407,21 +408,7 @@ func closeCollector(col collectors.Collector) {
 // keepLinks drops the candidate issue links of a batch that name no issue
 // of a configured tracker, or one of a tracker project the privacy policy
 // excludes: only keys that can join a collected issue land.
-func (r *Runner) keepLinks(b *models.Batch) {
-	t := issuelinks.Trackers{JiraProjects: map[string]bool{}}
-	for _, src := range r.Cfg.Sources {
-		switch src.Type {
-		case "jira":
-			for _, p := range src.Projects {
-				t.JiraProjects[strings.ToUpper(p)] = true
-			}
-			if len(src.Projects) == 0 {
-				t.AnyJira = true // scoped by JQL: its projects are known only from what it lands
-			}
-		case "redmine":
-			t.Redmine = true
-		}
-	}
+func (r *Runner) keepLinks(b *models.Batch, t issuelinks.Trackers) {
 	t.Filter(b)
 	for i := range b.MergeRequests {
 		m := &b.MergeRequests[i]
@@ -437,4 +424,23 @@ func (r *Runner) keepLinks(b *models.Batch) {
 		}
 		m.IssueLinks = kept
 	}
+}
+
+// trackers are the trackers the configuration collects, which links may name.
+func (r *Runner) trackers() issuelinks.Trackers {
+	t := issuelinks.Trackers{JiraProjects: map[string]bool{}}
+	for _, src := range r.Cfg.Sources {
+		switch src.Type {
+		case "jira":
+			for _, p := range src.Projects {
+				t.JiraProjects[strings.ToUpper(p)] = true
+			}
+			if len(src.Projects) == 0 {
+				t.AnyJira = true // scoped by JQL: its projects are known only from what it lands
+			}
+		case "redmine":
+			t.Redmine = true
+		}
+	}
+	return t
 }

@@ -81,13 +81,14 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 
 	for _, r := range rs {
 		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name), Notes: Notes(r)}
+		scores := Scores(r)
 		for _, name := range []string{"deployment_frequency", "lead_time_for_changes", "change_failure_rate", "failed_deployment_recovery_time"} {
 			if NoDeployments(r) {
 				break // no tiles of dashes and a red "low": the note says why
 			}
 			m := r.Set[name]
 			t := tile{Title: Titles[name], Value: Human(m.Unit, headline(m)), Trend: Trend(name, m, r.Prev[name])}
-			for _, row := range Scores(r) {
+			for _, row := range scores {
 				if row.Name == name && row.Score != nil {
 					t.Score, t.Class = Human("score", row.Score), scoreClass(row)
 				}
@@ -167,7 +168,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 				Since: a.Since.In(o.Location).Format("2 Jan 2006"), Age: Human("seconds", &age), Over: r.OverCycleP85(a)})
 		}
 		s.RefName = r.Reference.Name
-		for _, row := range Scores(r) {
+		for _, row := range scores {
 			sr := scoreRow{Title: row.Title, Measured: row.Measured, Answer: row.Answer, Score: Human("score", row.Score),
 				Ref: fmt.Sprintf("%.1f ± %.1f", row.Ref.Mean, row.Ref.Std), Tier: row.Tier, Class: scoreClass(row),
 				Summary: row.Name == "throughput" || row.Name == "stability" || row.Name == "overall"}

@@ -320,8 +320,7 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 		}
 		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
 		r.Aging = metrics.AgingWIP(in, asOf, 10)
-		r.Incidents = metrics.Incidents(in, o)
-		r.Deployments = metrics.ProductionDeployments(in, o)
+		r.Deployments, r.Incidents = metrics.Delivery(in, o)
 		if len(in.Issues) > 0 { // no tracker, no diagram (not a flat line of zeros)
 			r.Flow = metrics.CumulativeFlow(in, o)
 		}
