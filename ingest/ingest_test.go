@@ -48,7 +48,7 @@ func server(t *testing.T) (*httptest.Server, *duckdb.DB) {
 		t.Fatal(err)
 	}
 	h := &ingest.Handler{Tokens: []string{"other-token", token}, MaxBody: 4096,
-		Sink: func(ctx context.Context, d *ingest.Doc) (int, error) { return ingest.Land(ctx, wh, pol, nil, d) }}
+		Sink: func(ctx context.Context, d *ingest.Doc) (int, error) { return ingest.Land(ctx, wh, pol, d) }}
 	mux := http.NewServeMux()
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -327,3 +327,42 @@ func TestIngest_IncidentNamesItsDeployment(t *testing.T) {
 		t.Errorf("failed deployments %v, want the named one (aaa)", failed)
 	}
 }
+
+// A project in a user's namespace lands under a pseudonymized path; named
+// in clear by a pushing tool it matches nothing and is refused, so the
+// owner's name cannot land through the ingest.
+func TestIngest_PersonalNamespaceInClearIsRefused(t *testing.T) {
+	srv, wh := server(t)
+	pol, _ := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize"}, nil)
+	masked := pol.PersonalPath("alice/tool", 9)
+	b := &models.Batch{MergeRequests: []models.MergeRequest{warehousetest.MR(5, warehousetest.Base, "x")}}
+	b.MergeRequests[0].ProjectPath = masked
+	if err := wh.Land(context.Background(), warehousetest.Key, warehousetest.Clear(t, b), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, raw := post(t, srv, "/api/v1/deployments", "Bearer "+token, `{"idempotency_key": "k", "project": "alice/tool", "finished_at": "2026-03-02T10:00:00Z"}`)
+	if code != 400 || out["field"] != "project" {
+		t.Errorf("alice/tool in clear: %d %s", code, raw)
+	}
+	// Nor when the configuration lists the project by its clear path (the
+	// service resolved configured paths before anything landed: it landed alice).
+	cfg := config.Defaults()
+	cfg.Privacy.Secret = "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0"
+	cfg.Sources["gl"] = &config.Source{Name: "gl", Type: "gitlab", URL: "https://gitlab.example.com", Projects: []string{"alice/tool"}}
+	sink, err := ingest.Service(cfg, func(context.Context) (warehouse.Warehouse, error) { return noClose{wh}, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	if _, err := sink(context.Background(), &ingest.Doc{Deployments: []ingest.Deployment{{IdempotencyKey: "k", Project: "alice/tool", FinishedAt: &at}}}); err == nil {
+		t.Error("a configured personal project named in clear was accepted")
+	}
+	if n := count(t, wh, `SELECT count(*) FROM deployments`); n != 0 {
+		t.Errorf("%d deployments landed", n)
+	}
+}
+
+// noClose keeps the test's warehouse open when the service closes its handle.
+type noClose struct{ warehouse.Warehouse }
+
+func (noClose) Close() error { return nil }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -24,12 +23,15 @@ import (
 // Redmine identifiers); anything else is refused before it reaches SQL.
 var projectName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.\-/]{0,254}$`)
 
-// whResolver resolves projects from what landed, else from the configuration.
+// whResolver resolves projects from what landed, and only from that: a
+// project in a user's namespace lands under a pseudonymized path
+// (person-…/tool), so a path named in clear ("alice/tool") never matches and
+// the request is refused, rather than landing the owner's name. A project
+// can receive pushed records once its first collection has landed.
 type whResolver struct {
-	ctx   context.Context
-	wh    warehouse.Warehouse
-	known map[string]string // project → instance, from the configuration
-	err   error
+	ctx context.Context
+	wh  warehouse.Warehouse
+	err error
 	// One query per project and per MR, however many items name them.
 	instances map[string]string
 	mrs       map[string]string
@@ -62,8 +64,7 @@ func (r *whResolver) instance(project string) (string, bool) {
 			return s, true
 		}
 	}
-	inst, ok := r.known[project]
-	return inst, ok
+	return "", false
 }
 
 func (r *whResolver) MergeRequest(instance, project string, iid int64) (string, bool) {
@@ -92,13 +93,12 @@ func (r *whResolver) mergeRequest(instance, project string, iid int64) (string, 
 
 // Land validates the document, resolves its projects and lands it through
 // the privacy policy: each record by the id its idempotency key gives, so a
-// replay lands nothing new. known maps configured project paths to their
-// server, for projects nothing has landed of yet.
-func Land(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, known map[string]string, d *Doc) (int, error) {
+// replay lands nothing new.
+func Land(ctx context.Context, wh warehouse.Warehouse, pol *policy.Policy, d *Doc) (int, error) {
 	if err := d.Validate(); err != nil {
 		return 0, err
 	}
-	r := &whResolver{ctx: ctx, wh: wh, known: known, instances: map[string]string{}, mrs: map[string]string{}}
+	r := &whResolver{ctx: ctx, wh: wh, instances: map[string]string{}, mrs: map[string]string{}}
 	b, err := d.Batch(r)
 	if r.err != nil {
 		return 0, fmt.Errorf("ingest: look up projects: %w", r.err)
@@ -301,22 +301,6 @@ func decodeOne(body []byte, kind string) (*Doc, bool, error) {
 	return d, true, nil
 }
 
-// Known maps the project paths the configuration lists to their server, so
-// a project can receive deployments before anything of it has landed.
-func Known(cfg *config.Config) map[string]string {
-	out := map[string]string{}
-	for _, src := range cfg.Sources {
-		u, err := url.Parse(src.URL)
-		if err != nil || u.Host == "" {
-			continue
-		}
-		for _, p := range src.Projects {
-			out[p] = u.Host
-		}
-	}
-	return out
-}
-
 // Service is the Sink of `devpulse schedule`: each request opens the
 // warehouse, lands and closes it, like a run. A warehouse another run holds
 // (DuckDB's single writer) is ErrBusy, for the client to retry.
@@ -325,7 +309,6 @@ func Service(cfg *config.Config, open func(ctx context.Context) (warehouse.Wareh
 	if err != nil {
 		return nil, err
 	}
-	known := Known(cfg)
 	return func(ctx context.Context, d *Doc) (int, error) {
 		if err := d.Validate(); err != nil {
 			return 0, err
@@ -342,6 +325,6 @@ func Service(cfg *config.Config, open func(ctx context.Context) (warehouse.Wareh
 			return 0, err
 		}
 		defer wh.Close()
-		return Land(ctx, wh, pol, known, d)
+		return Land(ctx, wh, pol, d)
 	}, nil
 }

@@ -167,7 +167,7 @@ func TestReconcile_KeepsIngestedRecords(t *testing.T) {
 	pol, _ := policy.New(e.cfg.Privacy, nil)
 	doc := &ingest.Doc{Deployments: []ingest.Deployment{{IdempotencyKey: "argo-1", Project: project, FinishedAt: &at}},
 		Incidents: []ingest.Incident{{IdempotencyKey: "pd-1", Project: project, StartedAt: &at}}}
-	if n, err := ingest.Land(ctx, e.wh, pol, nil, doc); err != nil || n != 2 {
+	if n, err := ingest.Land(ctx, e.wh, pol, doc); err != nil || n != 2 {
 		t.Fatalf("ingest: %d %v", n, err)
 	}
 	e.reconcile(pipeline.Options{})

@@ -137,7 +137,7 @@ lands everything in a fresh DuckDB file.`,
 			if err != nil {
 				return err
 			}
-			n, err := ingest.Land(ctx, wh, pol, nil, demoIncidents(time.Now()))
+			n, err := ingest.Land(ctx, wh, pol, demoIncidents(time.Now()))
 			if err != nil {
 				return fmt.Errorf("demo: ingest: %w", err)
 			}

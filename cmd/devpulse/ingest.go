@@ -59,7 +59,7 @@ their project's team like collected ones; free text (titles, descriptions) never
 				return err
 			}
 			defer wh.Close()
-			n, err := ingest.Land(cmd.Context(), wh, pol, ingest.Known(cfg), &doc)
+			n, err := ingest.Land(cmd.Context(), wh, pol, &doc)
 			if err != nil {
 				var fe *ingest.FieldError
 				if errors.As(err, &fe) {

@@ -74,6 +74,10 @@ func TestSchedule_ServesTheIngestAPI(t *testing.T) {
 	dir := t.TempDir()
 	cfg := writeConfig(t, srv, filepath.Join(dir, "w.duckdb"))
 	addr := freePort(t)
+	// Pushed records join a project that has landed (its first collection).
+	if code, out, errs := runCLI(t, "collect", "--config", cfg, "--no-metrics"); code != 0 {
+		t.Fatalf("collect: %s %s", out, errs)
+	}
 	withSchedule(t, cfg, fmt.Sprintf("schedule:\n  listen: %s\n  jobs:\n    - name: hourly\n      cron: \"@every 1h\"\ningest:\n  tokens_env: DEVPULSE_INGEST_TOKENS\n", addr))
 	cmd := command("schedule", "--config", cfg)
 	cmd.Env = append(cmd.Env, "DEVPULSE_INGEST_TOKENS=tok-a,tok-b")
