@@ -100,7 +100,15 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 
 // deployedChanges maps each merged MR to the first production event that
 // contains it: one whose GitLab MR list names it, else the first production
-// deployment of its target branch finished at or after it was merged.
+// deployment of its target branch finished at or after it was merged and,
+// when the deployment's SHA is a merged MR's merge or squash commit, whose
+// SHA was merged no earlier than this MR. The second bound is what a CI-job
+// deployment needs (it has no MR list): a deploy job of a pipeline started
+// before a merge finishes after it without containing it, and a roll-back
+// to an older SHA contains nothing newer. The changes of a deployment are
+// then the MRs merged into its ref between the previous deployment's SHA and
+// its own, with no git clone. A SHA that no MR merged (a direct push) leaves
+// the time rule alone.
 func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*change {
 	byProject := map[string][]*event{}
 	firstListing := map[string]*event{}
@@ -110,6 +118,24 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 			if k := ev.project + "\x00" + id; firstListing[k] == nil {
 				firstListing[k] = ev
 			}
+		}
+	}
+	mergedAt := map[string]time.Time{} // project + SHA → when an MR merged it
+	for i := range mrs {
+		m := &mrs[i]
+		if m.MergedAt == nil {
+			continue
+		}
+		for _, sha := range [2]string{m.MergeCommitSHA, m.SquashCommitSHA} {
+			if sha != "" {
+				mergedAt[m.ProjectPath+"\x00"+sha] = *m.MergedAt
+			}
+		}
+	}
+	holds := make(map[*event]time.Time, len(events)) // the merge time of the SHA it deployed
+	for _, ev := range events {
+		if t, ok := mergedAt[ev.project+"\x00"+ev.sha]; ok && ev.sha != "" {
+			holds[ev] = t
 		}
 	}
 	out := make(map[string]*change, len(mrs))
@@ -123,10 +149,14 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 			evs := byProject[m.ProjectPath]
 			k := sort.Search(len(evs), func(j int) bool { return !evs[j].at.Before(*m.MergedAt) })
 			for ; k < len(evs); k++ {
-				if evs[k].ref == m.TargetBranch {
-					found = evs[k]
-					break
+				if evs[k].ref != m.TargetBranch {
+					continue
 				}
+				if t, ok := holds[evs[k]]; ok && t.Before(*m.MergedAt) {
+					continue // its SHA predates this merge
+				}
+				found = evs[k]
+				break
 			}
 		}
 		c := &change{mr: m, ev: found}

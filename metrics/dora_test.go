@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -550,4 +551,43 @@ func TestIncidents_NamedDeploymentFails(t *testing.T) {
 			t.Errorf("%s: failed %v, want %s", c.name, failed, c.failedSHA)
 		}
 	}
+}
+
+// TestDeployedChanges_BoundedBySHA: deploy jobs carry no MR list, so a
+// deployment's changes are the MRs merged between the previous deployment's
+// SHA and its own. Worked by hand (hours):
+//
+//	MR 1 merged 5 (merge commit m1), MR 2 merged 12 (squash s2), MR 3 merged 25 (m3), MR 4 merged 33
+//	j1 deploys m1, finished 13: its pipeline began before MR 2 merged, so it ships MR 1 only
+//	   (the time rule alone would give it MR 2 too)
+//	j2 deploys s2, finished 20: MR 2
+//	j3 deploys m1 again at 30, a roll-back: ships nothing (the time rule gave it MR 3)
+//	j4 deploys m3 at 40: MR 3
+//	j5 deploys x, a direct push no MR merged, at 45: the time rule, MR 4
+//
+//	lead times per commit: MR1 13-4=9, MR2 20-11=9, MR3 40-24=16, MR4 45-32=13: p50 11
+func TestDeployedChanges_BoundedBySHA(t *testing.T) {
+	job := func(id, pipeline int64, sha string, h float64) models.Deployment {
+		d := dep(id, pipeline, "production", "success", sha, h)
+		d.ID = models.GitLabID("h", 1, "job", id)
+		d.JobName = "deploy"
+		return d
+	}
+	sha := func(merge, squash string) mrOpt {
+		return func(m *models.MergeRequest) { m.MergeCommitSHA, m.SquashCommitSHA = merge, squash }
+	}
+	in := Input{
+		MergeRequests: []models.MergeRequest{mr(1, 1, 5, []float64{4}, sha("m1", "")), mr(2, 10, 12, []float64{11}, sha("", "s2")),
+			mr(3, 23, 25, []float64{24}, sha("m3", "")), mr(4, 31, 33, []float64{32})},
+		Deployments: []models.Deployment{job(1, 100, "m1", 13), job(2, 101, "s2", 20), job(3, 102, "m1", 30), job(4, 103, "m3", 40), job(5, 104, "x", 45)},
+	}
+	rows := ProductionDeployments(in, opts())
+	var got []int
+	for _, r := range rows {
+		got = append(got, r.Changes)
+	}
+	if want := []int{1, 1, 0, 1, 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("changes per deployment = %v, want %v", got, want)
+	}
+	near(t, "lead_time_for_changes p50", find(DORA(in, opts()), "lead_time_for_changes").P50, 11*3600)
 }

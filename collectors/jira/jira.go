@@ -748,6 +748,9 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			if err := g.Wait(); err != nil {
 				return err
 			}
+			if err := c.markIncidents(ctx, issues, out); err != nil {
+				return err
+			}
 			if err := out.Emit(ctx, &models.Batch{Issues: issues}, time.Time{}); err != nil {
 				return err
 			}
@@ -776,6 +779,52 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 	}
 	if cur := sc.Cursor(); !cur.IsZero() {
 		return out.Emit(ctx, &models.Batch{}, cur)
+	}
+	return nil
+}
+
+// markIncidents applies the source's incident_jql to a page of changed
+// issues: one search, "key in (the page's keys) AND (incident_jql)", asking
+// for keys only. It runs per page of changed issues, so an unchanged run
+// makes no request for it, and an issue is judged as it was when its page
+// was read: a whole-window search run before or after the scan would judge
+// an issue changed in between by another version than the one that lands.
+// A match becomes type class incident, which every incident rule reads.
+func (c *Collector) markIncidents(ctx context.Context, issues []models.Issue, out models.Output) error {
+	if c.set.IncidentJQL == "" || len(issues) == 0 {
+		return nil
+	}
+	at := map[string]int{}
+	var keys []string
+	for i := range issues {
+		x := &issues[i]
+		if out.Skips(x.ProjectPath, x.Labels, x.Type) {
+			continue
+		}
+		at[x.Key] = i
+		keys = append(keys, strconv.Quote(x.Key))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	jql := fmt.Sprintf("key in (%s) AND (%s)", strings.Join(keys, ","), c.set.IncidentJQL)
+	q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(len(keys))}, "fields": {"key"}}
+	var page struct {
+		Issues []struct {
+			Key string `json:"key"`
+		} `json:"issues"`
+	}
+	what, path := "apply incident_jql (search/jql)", "rest/api/3/search/jql"
+	if !c.cloud {
+		what, path = "apply incident_jql (search)", "rest/api/2/search"
+	}
+	if err := c.get(ctx, what, path, q, &page); err != nil {
+		return fmt.Errorf("%w (sources.%s.incident_jql is %q)", err, c.src.Name, c.set.IncidentJQL)
+	}
+	for _, x := range page.Issues {
+		if i, ok := at[x.Key]; ok {
+			issues[i].TypeClass = "incident"
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package jira
 import (
 	_ "embed"
 	"fmt"
+	"strings"
 
 	"github.com/devpulse/devpulse/config"
 )
@@ -21,6 +22,10 @@ type Settings struct {
 	// IssueTypes maps issue type names to incident | bug | story | task |
 	// other; unmapped names use the defaults.
 	IssueTypes map[string]string `mapstructure:"issue_types" json:"issue_types"`
+	// IncidentJQL marks the issues it matches as incidents, beside
+	// incidents.jira_types, jira_priorities and labels: for teams whose
+	// incidents are "priority = Highest AND component = Ops" or similar.
+	IncidentJQL string `mapstructure:"incident_jql" json:"incident_jql"`
 }
 
 // Defaults are the settings of a source that sets none of its own keys.
@@ -44,6 +49,9 @@ func (s *Settings) Check(src *config.Source, bad func(key, format string, a ...a
 		if b < 1 {
 			errs = append(errs, bad(fmt.Sprintf("boards[%d]", i), "board id must be a positive number, got %d", b))
 		}
+	}
+	if strings.Contains(strings.ToUpper(s.IncidentJQL), "ORDER BY") {
+		errs = append(errs, bad("incident_jql", "a condition only: devpulse adds it to its own search, where ORDER BY is not allowed"))
 	}
 	return append(errs, config.CheckIssueTypes(s.IssueTypes, bad)...)
 }

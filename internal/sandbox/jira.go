@@ -262,6 +262,8 @@ type JiraServer struct {
 var (
 	jqlUpdated  = regexp.MustCompile(`updated >= "([^"]+)"`)
 	jqlProjects = regexp.MustCompile(`project in \(([^)]*)\)`)
+	jqlKeys     = regexp.MustCompile(`key in \(([^)]*)\)`)
+	jqlType     = regexp.MustCompile(`issuetype (?:=|in) \(?([^)]*?)\)?(?: AND| ORDER|\)|$)`)
 )
 
 // StartJira serves org; cloud picks the search style and deploymentType.
@@ -381,12 +383,29 @@ func (s *JiraServer) search(r *http.Request) (any, int) {
 			want[strings.Trim(strings.TrimSpace(k), `"`)] = true
 		}
 	}
+	// key in (...) and issuetype = / in (...): the clauses devpulse's
+	// incident_jql pass sends, and the usual way to write such a rule.
+	list := func(re *regexp.Regexp) map[string]bool {
+		m := re.FindStringSubmatch(jql)
+		if m == nil {
+			return nil
+		}
+		out := map[string]bool{}
+		for _, k := range strings.Split(m[1], ",") {
+			out[strings.ToLower(strings.Trim(strings.TrimSpace(k), `"`))] = true
+		}
+		return out
+	}
+	keys, types := list(jqlKeys), list(jqlType)
 	var items []*jIssue
 	for _, p := range s.Org.projects {
 		if len(want) > 0 && !want[p.Key] {
 			continue
 		}
 		for _, x := range p.issues {
+			if (keys != nil && !keys[strings.ToLower(x.Key)]) || (types != nil && !types[strings.ToLower(x.Type)]) {
+				continue
+			}
 			if v := s.view(x); v != nil && !v.Updated.Before(since) {
 				items = append(items, v)
 			}
@@ -416,6 +435,10 @@ func (s *JiraServer) search(r *http.Request) (any, int) {
 	lo, hi := min(start, len(items)), min(start+max, len(items))
 	var out []any
 	for _, x := range items[lo:hi] {
+		if q.Get("fields") == "key" { // an issue bean's minimum: id, self, key
+			out = append(out, map[string]any{"id": strconv.Itoa(x.ID), "self": s.URL + "/rest/api/2/issue/" + strconv.Itoa(x.ID), "key": x.Key})
+			continue
+		}
 		out = append(out, s.Org.issueJSON(x, 100)) // both styles embed at most 100 histories here
 	}
 	if out == nil {
