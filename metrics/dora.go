@@ -434,10 +434,7 @@ func failedBy(x *models.Issue, events []*event, byProject map[string][]*event, o
 	}
 	var best *event
 	for _, ev := range events { // time order
-		named := ev.sha != "" && x.CausedBy == "sha:"+ev.sha
-		for _, id := range ev.ids {
-			named = named || id == x.CausedBy
-		}
+		named := names(x.CausedBy, ev)
 		if !named {
 			continue
 		}
@@ -449,6 +446,30 @@ func failedBy(x *models.Issue, events []*event, byProject map[string][]*event, o
 		return best
 	}
 	return attributed(x, byProject, o)
+}
+
+// names says whether an incident's cause names the event: one of its
+// deployment ids, its SHA (or a prefix of at least 7 hex digits, as a
+// person pastes it), or an MR it shipped.
+func names(cause string, ev *event) bool {
+	switch {
+	case strings.HasPrefix(cause, "sha:"):
+		sha := cause[len("sha:"):]
+		return ev.sha != "" && (sha == ev.sha || len(sha) >= 7 && strings.HasPrefix(strings.ToLower(ev.sha), strings.ToLower(sha)))
+	case strings.HasPrefix(cause, "mr:"):
+		for _, c := range ev.ships {
+			if c.mr.ID == cause[len("mr:"):] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, id := range ev.ids {
+		if id == cause {
+			return true
+		}
+	}
+	return false
 }
 
 // attributed is the last production deployment of the incident's scope that

@@ -591,3 +591,26 @@ func TestDeployedChanges_BoundedBySHA(t *testing.T) {
 	}
 	near(t, "lead_time_for_changes p50", find(DORA(in, opts()), "lead_time_for_changes").P50, 11*3600)
 }
+
+// TestFailedBy_IncidentNamesItsMROrCommit: rule (a) through what a GitLab
+// incident's description states ("caused by !1", "caused by 3f2a9c1"):
+// the named deployment fails, not the last one before the incident (rule
+// (b) would pick d2 for both).
+//
+//	MR 1 merged 5 → d1 (sha 3f2a9c1e…) at 10; MR 2 merged 15 → d2 at 20; incident 22..25
+func TestFailedBy_IncidentNamesItsMROrCommit(t *testing.T) {
+	for _, cause := range []string{"mr:" + models.GitLabID("h", 1, "mr", 1), "sha:3f2a9c1", "sha:3F2A9C1E77"} {
+		x := incident(9, 22, 25)
+		x.CausedBy = cause
+		in := Input{
+			MergeRequests: []models.MergeRequest{mr(1, 1, 5, []float64{4}), mr(2, 12, 15, []float64{14})},
+			Deployments:   []models.Deployment{dep(1, 100, "production", "success", "3f2a9c1e77aa", 10), dep(2, 101, "production", "success", "b", 20)},
+			Issues:        []models.Issue{x},
+		}
+		rows := Incidents(in, opts())
+		if len(rows) != 1 || len(rows[0].Failed) != 1 || rows[0].Failed[0] != models.GitLabID("h", 1, "deployment", 1) {
+			t.Errorf("%s: incident rows = %+v, want it to fail deployment 1", cause, rows)
+		}
+		near(t, cause+": failed_deployment_recovery_time p50", find(DORA(in, opts()), "failed_deployment_recovery_time").P50, 15*3600)
+	}
+}

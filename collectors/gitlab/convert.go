@@ -269,7 +269,35 @@ func Issue(host, projectPath string, x *gl.Issue) models.Issue {
 		w := float64(x.Weight)
 		out.StoryPoints = &w
 	}
+	if out.TypeClass == "incident" || typ == "incident" {
+		out.CausedBy = CausedBy(host, x.ProjectID, x.Description)
+	}
 	return out
+}
+
+// causedByRe finds an incident's own statement of its cause in its
+// description: "caused by !12" (an MR of the same project) or "caused by
+// 3f2a9c1" (a deployed commit, 7 to 40 hex digits).
+var causedByRe = regexp.MustCompile(`(?i)\bcaused\s+by[:\s]+(?:(!)(\d+)|([0-9a-f]{7,40}))\b`)
+
+// CausedBy derives METRICS.md's rule (a) from an incident's description
+// before the description is dropped: "mr:<id>" fails the deployment that
+// shipped that MR, "sha:<commit>" (a prefix, as people paste them) the one
+// that deployed the commit. Only the reference lands, never the text.
+func CausedBy(host string, projectID int64, description string) string {
+	m := causedByRe.FindStringSubmatch(description)
+	switch {
+	case m == nil:
+		return ""
+	case m[1] == "!":
+		iid, err := strconv.ParseInt(m[2], 10, 64)
+		if err != nil {
+			return ""
+		}
+		return "mr:" + models.GitLabID(host, projectID, "mr", iid)
+	default:
+		return "sha:" + strings.ToLower(m[3])
+	}
 }
 
 // Milestone is a milestone as a sprint: from its start date (else the day

@@ -324,3 +324,21 @@ func TestDiffSize(t *testing.T) {
 		}
 	}
 }
+
+// An incident's own statement of its cause becomes rule (a)'s reference;
+// other issues, and text that names no MR or commit, give none.
+func TestIssue_IncidentCausedBy(t *testing.T) {
+	incident := "incident"
+	for _, tc := range []struct{ typ, desc, want string }{
+		{incident, "Checkout 500s.\n\nCaused by !42 (the cache change).", "mr:" + models.GitLabID("gitlab.example", 7, "mr", 42)},
+		{incident, "caused by: 3F2A9C1E\nrolled back at 10:20", "sha:3f2a9c1e"},
+		{incident, "Caused by the provider's outage, see status page", ""},
+		{incident, "caused by abc12 (too short for a commit)", ""},
+		{"issue", "Caused by !42", ""},
+	} {
+		x := &gl.Issue{ProjectID: 7, IID: 1, IssueType: &tc.typ, Description: tc.desc}
+		if got := Issue("gitlab.example", "g/p", x).CausedBy; got != tc.want {
+			t.Errorf("%s %q: caused_by %q, want %q", tc.typ, tc.desc, got, tc.want)
+		}
+	}
+}
