@@ -20,6 +20,7 @@ type event struct {
 	sha     string
 	at      time.Time
 	listed  map[string]bool // MR ids GitLab lists for the deployments
+	holds   *time.Time      // when an MR merged the SHA it deployed, if one did
 	ships   []*change       // deployed changes attributed to this event
 	failed  bool
 	recover []time.Time // candidate recovery times
@@ -132,10 +133,9 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 			}
 		}
 	}
-	holds := make(map[*event]time.Time, len(events)) // the merge time of the SHA it deployed
 	for _, ev := range events {
 		if t, ok := mergedAt[ev.project+"\x00"+ev.sha]; ok && ev.sha != "" {
-			holds[ev] = t
+			ev.holds = &t
 		}
 	}
 	out := make(map[string]*change, len(mrs))
@@ -152,7 +152,7 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 				if evs[k].ref != m.TargetBranch {
 					continue
 				}
-				if t, ok := holds[evs[k]]; ok && t.Before(*m.MergedAt) {
+				if t := evs[k].holds; t != nil && t.Before(*m.MergedAt) {
 					continue // its SHA predates this merge
 				}
 				found = evs[k]

@@ -36,6 +36,7 @@ func main() {
 	batch := flag.Int("batch", 10000, "records landed per transaction")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase here")
 	dbPath := flag.String("db", "", "keep the warehouse in this file (default: a temporary one)")
+	spanDays := flag.Int("span-days", 365, "days before now the records are spread over (90 puts all of them inside the 90-day window)")
 	measureOnly := flag.Bool("measure-only", false, "skip generating and landing: load and compute over -db (run it as its own process to measure the metrics' memory)")
 	flag.Parse()
 	if *measureOnly {
@@ -44,7 +45,7 @@ func main() {
 	}
 
 	now := time.Now().UTC().Truncate(time.Hour)
-	start := now.AddDate(0, 0, -365)
+	start := now.AddDate(0, 0, -*spanDays)
 	r := rand.New(rand.NewPCG(1, 2))
 	o := models.Origin{Source: "gitlab", Instance: "gitlab.bench"}
 	span := now.Sub(start)

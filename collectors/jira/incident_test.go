@@ -78,3 +78,51 @@ func TestIncidentJQL_OrderByRefused(t *testing.T) {
 		t.Errorf("errors for keys %v, want incident_jql", got)
 	}
 }
+
+// TestIncidentJQL_ReadsEveryPage: a server that caps a search page below the
+// page of keys asked about (jira.search.views.default.max) answers the
+// incident_jql search in several pages; each is read, so no incident lands
+// as an ordinary issue.
+func TestIncidentJQL_ReadsEveryPage(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	for _, cloud := range []bool{true, false} {
+		org := sandbox.GenerateJira(7, 2, 60, now)
+		srv := sandbox.StartJira(org, cloud)
+		srv.KeyListMax = 3 // fewer than the matches on a page of 100
+		d := func(s string) config.Duration { v, _ := config.ParseDuration(s); return v }
+		set := &Settings{IncidentJQL: `issuetype in ("Bug", "Task", "Story")`}
+		if cloud {
+			set.Email = "reader@acme.example"
+		}
+		src := &config.Source{Name: "jr", Type: "jira", URL: srv.URL, Token: "tok", Projects: org.ProjectKeys(), Settings: set,
+			Streams: Streams, Concurrency: 2, MaxRetries: 1, Timeout: d("10s"), Overlap: d("10m"), Lookback: d("365d")}
+		l := &landedIssues{rows: map[string]models.Issue{}}
+		c, err := New(src, Options{Now: func() time.Time { return now }, PageSize: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		scopes, _ := c.Scopes(context.Background())
+		if err := c.Collect(context.Background(), scopes[0], "issues", now.AddDate(-1, 0, 0), l.output(true)); err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+		matched, missed := 0, 0
+		for _, x := range l.rows {
+			switch x.Type {
+			case "Bug", "Task", "Story":
+				if x.TypeClass == "incident" {
+					matched++
+				} else {
+					missed++
+				}
+			}
+		}
+		if matched <= 3 {
+			t.Fatalf("cloud=%v: only %d matching issues: the cap of 3 is not exercised", cloud, matched)
+		}
+		if missed > 0 {
+			t.Errorf("cloud=%v: %d issues match incident_jql but landed as ordinary issues (%d marked): the capped answer was read only in part", cloud, missed, matched)
+		}
+		srv.Close()
+	}
+}

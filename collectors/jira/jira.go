@@ -808,25 +808,59 @@ func (c *Collector) markIncidents(ctx context.Context, issues []models.Issue, ou
 		return nil
 	}
 	jql := fmt.Sprintf("key in (%s) AND (%s)", strings.Join(keys, ","), c.set.IncidentJQL)
-	q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(len(keys))}, "fields": {"key"}}
-	var page struct {
-		Issues []struct {
-			Key string `json:"key"`
-		} `json:"issues"`
-	}
 	what, path := "apply incident_jql (search/jql)", "rest/api/3/search/jql"
 	if !c.cloud {
 		what, path = "apply incident_jql (search)", "rest/api/2/search"
 	}
-	if err := c.get(ctx, what, path, q, &page); err != nil {
-		return fmt.Errorf("%w (sources.%s.incident_jql is %q)", err, c.src.Name, c.set.IncidentJQL)
-	}
-	for _, x := range page.Issues {
-		if i, ok := at[x.Key]; ok {
-			issues[i].TypeClass = "incident"
+	// A server may cap maxResults below the page's keys (jira.search.views.
+	// default.max on Server, 100 or 5,000 on Cloud): the answer is read to
+	// its end, or an incident would land as an ordinary issue, silently.
+	token, startAt, tokens := "", 0, map[string]bool{}
+	for {
+		q := url.Values{"jql": {jql}, "maxResults": {strconv.Itoa(len(keys))}, "fields": {"key"}}
+		if c.cloud && token != "" {
+			q.Set("nextPageToken", token)
+		} else if !c.cloud {
+			q.Set("startAt", strconv.Itoa(startAt))
+		}
+		var page struct {
+			Issues []struct {
+				Key string `json:"key"`
+			} `json:"issues"`
+			NextPageToken string `json:"nextPageToken"`
+			IsLast        *bool  `json:"isLast"`
+			Total         *int   `json:"total"`
+		}
+		if err := c.get(ctx, what, path, q, &page); err != nil {
+			return fmt.Errorf("%w (sources.%s.incident_jql is %q)", err, c.src.Name, c.set.IncidentJQL)
+		}
+		for _, x := range page.Issues {
+			if i, ok := at[x.Key]; ok {
+				issues[i].TypeClass = "incident"
+			}
+		}
+		if c.cloud {
+			if page.NextPageToken == "" || (page.IsLast != nil && *page.IsLast) || len(page.Issues) == 0 {
+				return nil
+			}
+			if tokens[page.NextPageToken] {
+				return fmt.Errorf("%s: the next page token repeats an earlier one: the server's pagination does not advance", what)
+			}
+			tokens[page.NextPageToken] = true
+			token = page.NextPageToken
+			continue
+		}
+		if page.Total == nil {
+			return fmt.Errorf("%s: malformed response: no \"total\", so whether every incident was read cannot be told", what)
+		}
+		startAt += len(page.Issues)
+		if startAt >= *page.Total {
+			return nil
+		}
+		if len(page.Issues) == 0 {
+			return fmt.Errorf("%s: the server reported %d matches but returned %d: incidents would be missed", what, *page.Total, startAt)
 		}
 	}
-	return nil
 }
 
 // Sprint converts an agile sprint.

@@ -257,6 +257,10 @@ type JiraServer struct {
 	// Every429 answers every n-th request with 429 Retry-After: 1 (0 = never).
 	Every429  int64
 	throttled atomic.Int64
+	// KeyListMax caps the page a "key in (...)" search answers: Jira "may
+	// return fewer items per page" than asked (search/jql reference), and a
+	// Server's jira.search.views.default.max caps every page (0 = no cap).
+	KeyListMax int
 }
 
 var (
@@ -425,6 +429,9 @@ func (s *JiraServer) search(r *http.Request) (any, int) {
 	max, _ := strconv.Atoi(q.Get("maxResults"))
 	if max <= 0 || max > 100 {
 		max = 50
+	}
+	if keys != nil && s.KeyListMax > 0 && max > s.KeyListMax {
+		max = s.KeyListMax
 	}
 	start := 0
 	if s.cloud {
