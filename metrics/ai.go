@@ -22,10 +22,14 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 	groups := map[bool]*group{true: {}, false: {}}
 	var rate []hit
 	revertedAt := map[string][]time.Time{}
+	var hotfixes []*models.MergeRequest // merged hotfix MRs: few, so reworked scans only them
 	for i := range in.MergeRequests {
 		r := &in.MergeRequests[i]
 		if r.IsRevert && r.RevertsID != "" && r.MergedAt != nil {
 			revertedAt[r.RevertsID] = append(revertedAt[r.RevertsID], *r.MergedAt)
+		}
+		if r.MergedAt != nil && (hasAny(r.Labels, []string{"hotfix"}) || strings.HasPrefix(r.SourceBranch, "hotfix/")) {
+			hotfixes = append(hotfixes, r)
 		}
 	}
 	for i := range in.MergeRequests {
@@ -34,13 +38,16 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 			continue
 		}
 		at := *m.MergedAt
+		if !o.inWindow(at) {
+			continue // every sample below is timed by the merge: the window's only are kept
+		}
 		rate = append(rate, hit{at, m.AIAssisted})
 		g := groups[m.AIAssisted]
 		if m.Additions != nil && m.Deletions != nil {
 			g.size = append(g.size, sample{at, float64(*m.Additions + *m.Deletions)})
 		}
 		if c := a.changes[m.ID]; c != nil {
-			t := timing(c)
+			t := c.t
 			if t.Pickup != nil {
 				g.pickup = append(g.pickup, sample{at, *t.Pickup})
 			}
@@ -55,7 +62,7 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 				}
 			}
 		}
-		g.fixed = append(g.fixed, hit{at, reworked(m, in.MergeRequests, revertedAt[m.ID], a.issues)})
+		g.fixed = append(g.fixed, hit{at, reworked(m, hotfixes, revertedAt[m.ID], a.issues)})
 	}
 	cmp := &Metric{Name: "ai_comparison", Unit: "count", Parts: map[string]*Metric{}}
 	for assisted, g := range groups {
@@ -81,10 +88,10 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 const reworkWindow = 14 * 24 * time.Hour
 
 // reworked: the MR was reverted within 14 days of its merge, or a hotfix MR
-// (label hotfix or a hotfix/* branch) of its project that names one of the
-// same issues was merged within 14 days after it. Without a shared issue a
+// (label hotfix or a hotfix/* branch; hotfixes holds the merged ones) of its
+// project that names one of the same issues was merged within 14 days after it. Without a shared issue a
 // hotfix is not tied to a change: no file-level data is collected.
-func reworked(m *models.MergeRequest, all []models.MergeRequest, reverts []time.Time, issues map[string]*models.Issue) bool {
+func reworked(m *models.MergeRequest, hotfixes []*models.MergeRequest, reverts []time.Time, issues map[string]*models.Issue) bool {
 	for _, at := range reverts {
 		if d := at.Sub(*m.MergedAt); d >= 0 && d <= reworkWindow {
 			return true
@@ -97,12 +104,8 @@ func reworked(m *models.MergeRequest, all []models.MergeRequest, reverts []time.
 	if len(mine) == 0 {
 		return false
 	}
-	for i := range all {
-		h := &all[i]
-		if h.ID == m.ID || h.ProjectPath != m.ProjectPath || h.MergedAt == nil {
-			continue
-		}
-		if !hasAny(h.Labels, []string{"hotfix"}) && !strings.HasPrefix(h.SourceBranch, "hotfix/") {
+	for _, h := range hotfixes {
+		if h.ID == m.ID || h.ProjectPath != m.ProjectPath {
 			continue
 		}
 		if d := h.MergedAt.Sub(*m.MergedAt); d <= 0 || d > reworkWindow {

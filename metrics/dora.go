@@ -31,6 +31,7 @@ type event struct {
 type change struct {
 	mr *models.MergeRequest
 	ev *event
+	t  Timing // its breakdown, worked out once with the attribution
 }
 
 func finish(d *models.Deployment) time.Time {
@@ -160,6 +161,7 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 			}
 		}
 		c := &change{mr: m, ev: found}
+		c.t = timing(c)
 		out[m.ID] = c
 		if found != nil {
 			found.ships = append(found.ships, c)
@@ -237,6 +239,9 @@ type analysis struct {
 // analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
 // (c) roll-backs and reverts, and the recoveries each implies.
 func analyse(in Input, o Options) analysis {
+	if in.shared != nil {
+		return *in.shared
+	}
 	events, attempts := productionEvents(in.Deployments, o)
 	changes := deployedChanges(in.MergeRequests, events)
 
@@ -380,7 +385,7 @@ func doraOf(a analysis, in Input, o Options) []*Metric {
 	// Lead time per commit, and the breakdown per change, of deployed non-bot changes.
 	var lead, coding, pickup, review, deploy []sample
 	for _, c := range changes {
-		if c.ev == nil || c.mr.Author.IsBot {
+		if c.ev == nil || c.mr.Author.IsBot || !o.inWindow(c.ev.at) { // durations keeps the window's only
 			continue
 		}
 		at := c.ev.at
@@ -389,7 +394,7 @@ func doraOf(a analysis, in Input, o Options) []*Metric {
 				lead = append(lead, sample{at, d.Seconds()})
 			}
 		}
-		t := timing(c)
+		t := c.t
 		for _, part := range []struct {
 			dst *[]sample
 			v   *float64
@@ -513,15 +518,14 @@ type Timing struct {
 // callers filter). It is what lead_time_breakdown and the report's slowest
 // MRs are made of.
 func Timings(in Input, o Options) []Timing {
-	events, _ := productionEvents(in.Deployments, o)
-	changes := deployedChanges(in.MergeRequests, events)
+	changes := analyse(in, o).changes
 	out := make([]Timing, 0, len(changes))
 	for i := range in.MergeRequests {
 		c := changes[in.MergeRequests[i].ID]
 		if c == nil || c.mr != &in.MergeRequests[i] {
 			continue
 		}
-		out = append(out, timing(c))
+		out = append(out, c.t)
 	}
 	return out
 }

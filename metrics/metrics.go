@@ -19,6 +19,21 @@ type Input struct {
 	Pipelines     []models.Pipeline
 	Issues        []models.Issue
 	Sprints       []models.Sprint
+	// shared is what Share computed once for every window of this input.
+	shared *analysis
+}
+
+// Share returns in with the attribution of changes, failures and incidents
+// to deployments done once: it depends on the records and on the options
+// other than the window (production, incidents, attribution window), so the
+// window, the whole periods around it and the previous window computed with
+// these options read the same one instead of redoing it. Options that differ
+// in anything but Since, Until and Now need their own Share.
+func Share(in Input, o Options) Input {
+	in.shared = nil
+	a := analyse(in, o)
+	in.shared = &a
+	return in
 }
 
 // Options are the configurable choices of METRICS.md.
@@ -95,6 +110,14 @@ func Percentile(xs []float64, p float64) *float64 {
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
+	return sortedPercentile(s, p)
+}
+
+// sortedPercentile is Percentile of samples already in ascending order.
+func sortedPercentile(s []float64, p float64) *float64 {
+	if len(s) == 0 {
+		return nil
+	}
 	h := p * float64(len(s)-1)
 	lo := math.Floor(h)
 	i := int(lo)
@@ -168,22 +191,32 @@ type sample struct {
 // durations makes a p50/p85 metric with its series (series values are p50).
 func (o Options) durations(name string, xs []sample) *Metric {
 	m := &Metric{Name: name, Unit: "seconds"}
-	var all []float64
-	by := map[time.Time][]float64{}
+	ps := o.periods()
+	all := make([]float64, 0, len(xs))
+	by := make([][]float64, len(ps))
 	for _, s := range xs {
 		if !o.inWindow(s.at) {
 			continue
 		}
 		all = append(all, s.v)
-		p := PeriodStart(s.at, o.Grain, o.Location)
-		by[p] = append(by[p], s.v)
+		i := periodIndex(ps, s.at)
+		by[i] = append(by[i], s.v)
 	}
 	m.N = len(all)
-	m.P50, m.P85 = Percentile(all, 0.5), Percentile(all, 0.85)
-	for _, p := range o.periods() {
-		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: Percentile(by[p], 0.5), N: len(by[p])})
+	sort.Float64s(all) // local slices: sorted in place, once
+	m.P50, m.P85 = sortedPercentile(all, 0.5), sortedPercentile(all, 0.85)
+	for i, p := range ps {
+		sort.Float64s(by[i])
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: sortedPercentile(by[i], 0.5), N: len(by[i])})
 	}
 	return m
+}
+
+// periodIndex is the index in ps (o.periods(), ascending) of the period
+// holding t, an instant inside the window: the last start at or before it,
+// the same as PeriodStart(t) without a calendar computation per sample.
+func periodIndex(ps []time.Time, t time.Time) int {
+	return sort.Search(len(ps), func(i int) bool { return ps[i].After(t) }) - 1
 }
 
 // ratio makes a numerator/denominator metric; each event carries its hit.

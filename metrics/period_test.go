@@ -119,3 +119,28 @@ func TestSeries_PeriodNotEndedIsPartial(t *testing.T) {
 		}
 	}
 }
+
+// TestPeriodIndexIsPeriodStart: the binary search over the window's periods
+// that durations uses finds the same period as the calendar computation, in
+// every grain and across DST changes.
+func TestPeriodIndexIsPeriodStart(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tz database:", err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, loc := range []*time.Location{time.UTC, berlin} {
+		for _, grain := range []string{"day", "week", "month", "quarter"} {
+			o := DefaultOptions(time.Date(2025, 1, 7, 13, 0, 0, 0, time.UTC), time.Date(2026, 11, 3, 2, 30, 0, 0, time.UTC))
+			o.Location, o.Grain = loc, grain
+			ps := o.periods()
+			span := int64(o.Until.Sub(o.Since))
+			for range 5000 {
+				at := o.Since.Add(time.Duration(r.Int64N(span)))
+				if got, want := ps[periodIndex(ps, at)], PeriodStart(at, grain, loc); !got.Equal(want) {
+					t.Fatalf("%s/%s: %v is in the period of %v, periodIndex says %v", loc, grain, at, want, got)
+				}
+			}
+		}
+	}
+}

@@ -21,6 +21,9 @@ func Review(in Input, o Options) []*Metric {
 			continue
 		}
 		at := *m.MergedAt
+		if !o.inWindow(at) {
+			continue // every value below is timed by the merge
+		}
 		if m.Author.IsBot {
 			if o.IncludeBots {
 				merged = append(merged, at)

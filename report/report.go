@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/devpulse/devpulse/benchmarks"
@@ -208,36 +210,50 @@ func (r Result) OverCycleP85(a metrics.Aging) bool {
 
 // byProject splits the records by (instance, project) once; scopes are then
 // made of whole groups instead of filtering every record for every scope.
+// Records loaded in project order (warehouse.Load) are shared, not copied.
 func byProject(b *models.Batch) map[string]*metrics.Input {
 	g := map[string]*metrics.Input{}
-	get := func(o models.Origin, p string) *metrics.Input {
-		k := o.Instance + "\x00" + p
+	get := func(k string) *metrics.Input {
 		if g[k] == nil {
 			g[k] = &metrics.Input{}
 		}
 		return g[k]
 	}
-	for _, x := range b.MergeRequests {
-		in := get(x.Origin, x.ProjectPath)
-		in.MergeRequests = append(in.MergeRequests, x)
-	}
-	for _, x := range b.Deployments {
-		in := get(x.Origin, x.ProjectPath)
-		in.Deployments = append(in.Deployments, x)
-	}
-	for _, x := range b.Pipelines {
-		in := get(x.Origin, x.ProjectPath)
-		in.Pipelines = append(in.Pipelines, x)
-	}
-	for _, x := range b.Issues {
-		in := get(x.Origin, x.ProjectPath)
-		in.Issues = append(in.Issues, x)
-	}
-	for _, x := range b.Sprints {
-		in := get(x.Origin, x.ProjectPath)
-		in.Sprints = append(in.Sprints, x)
-	}
+	key := func(o models.Origin, p string) string { return o.Instance + "\x00" + p }
+	groupRuns(b.MergeRequests, func(x *models.MergeRequest) string { return key(x.Origin, x.ProjectPath) },
+		func(k string, run []models.MergeRequest) { in := get(k); in.MergeRequests = join(in.MergeRequests, run) })
+	groupRuns(b.Deployments, func(x *models.Deployment) string { return key(x.Origin, x.ProjectPath) },
+		func(k string, run []models.Deployment) { in := get(k); in.Deployments = join(in.Deployments, run) })
+	groupRuns(b.Pipelines, func(x *models.Pipeline) string { return key(x.Origin, x.ProjectPath) },
+		func(k string, run []models.Pipeline) { in := get(k); in.Pipelines = join(in.Pipelines, run) })
+	groupRuns(b.Issues, func(x *models.Issue) string { return key(x.Origin, x.ProjectPath) },
+		func(k string, run []models.Issue) { in := get(k); in.Issues = join(in.Issues, run) })
+	groupRuns(b.Sprints, func(x *models.Sprint) string { return key(x.Origin, x.ProjectPath) },
+		func(k string, run []models.Sprint) { in := get(k); in.Sprints = join(in.Sprints, run) })
 	return g
+}
+
+// join is append that takes a first run as it is.
+func join[T any](dst, run []T) []T {
+	if dst == nil {
+		return run
+	}
+	return append(dst, run...)
+}
+
+// groupRuns hands each run of consecutive records with the same key to add,
+// capped at its length, so a later run of the same key joined to it makes
+// append copy instead of writing over the records that follow.
+func groupRuns[T any](xs []T, key func(*T) string, add func(k string, run []T)) {
+	for lo := 0; lo < len(xs); {
+		k := key(&xs[lo])
+		hi := lo + 1
+		for hi < len(xs) && key(&xs[hi]) == k {
+			hi++
+		}
+		add(k, xs[lo:hi:hi])
+		lo = hi
+	}
 }
 
 // scopeInput joins the groups a scope covers; a project scope with one
@@ -299,36 +315,56 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	if err != nil {
 		ref, _ = benchmarks.QuickCheck("all")
 	}
-	out := make([]Result, 0, len(scopes))
-	for _, s := range scopes {
-		in := scopeInput(groups, s)
-		r := Result{Scope: s, Set: metrics.Compute(in, o), Prev: metrics.Compute(in, prev)}
-		for _, t := range metrics.Timings(in, o) {
-			if t.DeployedAt != nil && !t.MR.Author.IsBot && !t.DeployedAt.Before(o.Since) && t.DeployedAt.Before(o.Until) {
-				r.Slowest = append(r.Slowest, t)
+	// Scopes are independent: computed side by side, kept in their order.
+	out := make([]Result, len(scopes))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(scopes)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = computeScope(scopeInput(groups, scopes[i]), scopes[i], o, prev, asOf, ref)
 			}
-		}
-		sort.Slice(r.Slowest, func(i, j int) bool {
-			a, b := total(r.Slowest[i]), total(r.Slowest[j])
-			if a != b {
-				return a > b
-			}
-			return r.Slowest[i].MR.ID < r.Slowest[j].MR.ID // ties in a stable, input-independent order
-		})
-		if len(r.Slowest) > 10 {
-			r.Slowest = r.Slowest[:10]
-		}
-		r.Waiting = metrics.WaitingForReview(in, asOf, 10)
-		r.Aging = metrics.AgingWIP(in, asOf, 10)
-		r.Deployments, r.Incidents = metrics.Delivery(in, o)
-		if len(in.Issues) > 0 { // no tracker, no diagram (not a flat line of zeros)
-			r.Flow = metrics.CumulativeFlow(in, o)
-		}
-		r.Cycle = metrics.CycleTimes(in, o)
-		r.Reference = ref
-		out = append(out, r)
+		}()
 	}
+	for i := range scopes {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return out
+}
+
+// computeScope derives one scope's result; the attribution to deployments
+// is shared by the window, the previous window and the drill-downs.
+func computeScope(in metrics.Input, s Scope, o, prev metrics.Options, asOf time.Time, ref benchmarks.Group) Result {
+	in = metrics.Share(in, o)
+	r := Result{Scope: s, Set: metrics.Compute(in, o), Prev: metrics.Compute(in, prev)}
+	for _, t := range metrics.Timings(in, o) {
+		if t.DeployedAt != nil && !t.MR.Author.IsBot && !t.DeployedAt.Before(o.Since) && t.DeployedAt.Before(o.Until) {
+			r.Slowest = append(r.Slowest, t)
+		}
+	}
+	sort.Slice(r.Slowest, func(i, j int) bool {
+		a, b := total(r.Slowest[i]), total(r.Slowest[j])
+		if a != b {
+			return a > b
+		}
+		return r.Slowest[i].MR.ID < r.Slowest[j].MR.ID // ties in a stable, input-independent order
+	})
+	if len(r.Slowest) > 10 {
+		r.Slowest = r.Slowest[:10]
+	}
+	r.Waiting = metrics.WaitingForReview(in, asOf, 10)
+	r.Aging = metrics.AgingWIP(in, asOf, 10)
+	r.Deployments, r.Incidents = metrics.Delivery(in, o)
+	if len(in.Issues) > 0 { // no tracker, no diagram (not a flat line of zeros)
+		r.Flow = metrics.CumulativeFlow(in, o)
+	}
+	r.Cycle = metrics.CycleTimes(in, o)
+	r.Reference = ref
+	return r
 }
 
 func total(t metrics.Timing) float64 {

@@ -14,13 +14,16 @@ import (
 // Person fields carry only the pseudonym and the bot flag, as landed.
 func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	b := &models.Batch{}
+	// Rows are streamed, never held whole, and the strings a million rows
+	// repeat (origin, project, branch, pseudonym, status) are kept once.
+	in := interner{}
 	q := func(sql string, fn func(r row)) error {
-		res, err := w.Query(ctx, sql)
+		err := w.Each(ctx, sql, func(vals []any) error {
+			fn(row{vals, in})
+			return nil
+		})
 		if err != nil {
 			return fmt.Errorf("load records: %w", err)
-		}
-		for _, r := range res.Rows {
-			fn(r)
 		}
 		return nil
 	}
@@ -28,10 +31,10 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
 		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
 		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions, COALESCE(ai_assisted, false)
-		FROM merge_requests WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
-		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)}, ProjectID: r.i(3),
-			ProjectPath: r.s(4), IID: r.i(5), Title: r.s(6), State: r.s(7), Draft: r.b(8),
-			Author: models.Person{Token: r.s(9), IsBot: r.b(10)}, SourceBranch: r.s(11), TargetBranch: r.s(12),
+		FROM merge_requests WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)}, ProjectID: r.i(3),
+			ProjectPath: r.k(4), IID: r.i(5), Title: r.s(6), State: r.k(7), Draft: r.b(8),
+			Author: models.Person{Token: r.k(9), IsBot: r.b(10)}, SourceBranch: r.k(11), TargetBranch: r.k(12),
 			Labels: r.list(13), ClosesIssues: r.list(14), IsRevert: r.b(15), RevertsID: r.s(16), CreatedAt: r.t(17),
 			UpdatedAt: r.t(18), ReadyAt: r.tp(19), MergedAt: r.tp(20), ClosedAt: r.tp(21), SHA: r.s(22),
 			MergeCommitSHA: r.s(23), SquashCommitSHA: r.s(24), WebURL: r.s(25), Additions: r.ip(26), Deletions: r.ip(27), AIAssisted: r.b(28)}
@@ -44,7 +47,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits ORDER BY mr_id, authored_at, sha`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
 			m := &b.MergeRequests[i]
-			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.s(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
+			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
 		}
 	}); err != nil {
 		return nil, err
@@ -52,7 +55,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links ORDER BY mr_id, tracker, issue_key`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
 			m := &b.MergeRequests[i]
-			m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: r.s(1), Key: r.s(2), Via: r.s(3)})
+			m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
 		}
 	}); err != nil {
 		return nil, err
@@ -60,7 +63,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews ORDER BY mr_id, created_at, id`, func(r row) {
 		if i, ok := mrIdx[r.s(1)]; ok {
 			m := &b.MergeRequests[i]
-			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.s(2), Reviewer: models.Person{Token: r.s(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
+			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
 		}
 	}); err != nil {
 		return nil, err
@@ -68,10 +71,10 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	depIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, deployment_id, environment, environment_tier, status,
 		ref, sha, pipeline_id, job_name, deployer, created_at, updated_at, finished_at
-		FROM deployments WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
-		d := models.Deployment{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)}, ProjectID: r.i(3),
-			ProjectPath: r.s(4), DeploymentID: r.i(5), Environment: r.s(6), EnvironmentTier: r.s(7), Status: r.s(8),
-			Ref: r.s(9), SHA: r.s(10), PipelineID: r.i(11), JobName: r.s(12), Deployer: models.Person{Token: r.s(13)},
+		FROM deployments WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		d := models.Deployment{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)}, ProjectID: r.i(3),
+			ProjectPath: r.k(4), DeploymentID: r.i(5), Environment: r.k(6), EnvironmentTier: r.k(7), Status: r.k(8),
+			Ref: r.k(9), SHA: r.s(10), PipelineID: r.i(11), JobName: r.k(12), Deployer: models.Person{Token: r.k(13)},
 			CreatedAt: r.t(14), UpdatedAt: r.t(15), FinishedAt: r.tp(16)}
 		depIdx[d.ID] = len(b.Deployments)
 		b.Deployments = append(b.Deployments, d)
@@ -88,10 +91,10 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}
 	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
 		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
-		FROM pipelines WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
-		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
-			ProjectID: r.i(3), ProjectPath: r.s(4), PipelineID: r.i(5), Ref: r.s(6), SHA: r.s(7), Status: r.s(8),
-			Trigger: r.s(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.s(11)}, CreatedAt: r.t(12),
+		FROM pipelines WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
+			ProjectID: r.i(3), ProjectPath: r.k(4), PipelineID: r.i(5), Ref: r.k(6), SHA: r.s(7), Status: r.k(8),
+			Trigger: r.k(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.k(11)}, CreatedAt: r.t(12),
 			UpdatedAt: r.t(13), StartedAt: r.tp(14), FinishedAt: r.tp(15), DurationS: r.fp(16), QueuedDurationS: r.fp(17)})
 	}); err != nil {
 		return nil, err
@@ -99,13 +102,13 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	issueIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, "KEY", title, "TYPE", labels, state, author, assignee,
 		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id, type_class, priority, caused_by
-		FROM issues WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
+		FROM issues WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
 		issueIdx[r.s(0)] = len(b.Issues)
-		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
-			ProjectID: r.i(3), ProjectPath: r.s(4), Key: r.s(5), Title: r.s(6), Type: r.s(7), Labels: r.list(8),
-			State: r.s(9), Author: models.Person{Token: r.s(10)}, Assignee: models.Person{Token: r.s(11)}, WebURL: r.s(12),
-			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15), Status: r.s(16), StatusCategory: r.s(17),
-			StoryPoints: r.fp(18), SprintID: r.s(19), TypeClass: r.s(20), Priority: r.s(21), CausedBy: r.s(22)})
+		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
+			ProjectID: r.i(3), ProjectPath: r.k(4), Key: r.s(5), Title: r.s(6), Type: r.k(7), Labels: r.list(8),
+			State: r.k(9), Author: models.Person{Token: r.k(10)}, Assignee: models.Person{Token: r.k(11)}, WebURL: r.s(12),
+			CreatedAt: r.t(13), UpdatedAt: r.t(14), ClosedAt: r.tp(15), Status: r.k(16), StatusCategory: r.k(17),
+			StoryPoints: r.fp(18), SprintID: r.k(19), TypeClass: r.k(20), Priority: r.k(21), CausedBy: r.s(22)})
 	}); err != nil {
 		return nil, err
 	}
@@ -113,15 +116,15 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 		FROM issue_transitions ORDER BY issue_id, changed_at, id`, func(r row) {
 		if i, ok := issueIdx[r.s(1)]; ok {
 			x := &b.Issues[i]
-			x.Transitions = append(x.Transitions, models.IssueTransition{ID: r.s(0), IssueID: x.ID, Field: r.s(2), At: r.t(3),
-				From: r.s(4), To: r.s(5), FromCategory: r.s(6), ToCategory: r.s(7)})
+			x.Transitions = append(x.Transitions, models.IssueTransition{ID: r.s(0), IssueID: x.ID, Field: r.k(2), At: r.t(3),
+				From: r.k(4), To: r.k(5), FromCategory: r.k(6), ToCategory: r.k(7)})
 		}
 	}); err != nil {
 		return nil, err
 	}
 	if err := q(`SELECT id, source, instance, project_path, name, state, start_date,
-		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY id`, func(r row) {
-		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.s(1), Instance: r.s(2)},
+		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectPath: r.s(3), Name: r.s(4), State: r.s(5), StartDate: r.date(6), DueDate: r.date(7), StartAt: r.tp(8),
 			EndAt: r.tp(9), CompleteAt: r.tp(10), UpdatedAt: r.t(11)})
 	}); err != nil {
@@ -130,13 +133,30 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	return b, nil
 }
 
-// row reads engine values (NULL as zero) by column index.
-type row []any
+// interner keeps one copy of each repeated string.
+type interner map[string]string
 
-func (r row) s(i int) string { v, _ := r[i].(string); return v }
-func (r row) b(i int) bool   { v, _ := r[i].(bool); return v }
+func (in interner) of(s string) string {
+	if v, ok := in[s]; ok {
+		return v
+	}
+	in[s] = s
+	return s
+}
+
+// row reads engine values (NULL as zero) by column index.
+type row struct {
+	v  []any
+	in interner
+}
+
+func (r row) s(i int) string { v, _ := r.v[i].(string); return v }
+
+// k is s for a value many rows repeat: stored once.
+func (r row) k(i int) string { return r.in.of(r.s(i)) }
+func (r row) b(i int) bool   { v, _ := r.v[i].(bool); return v }
 func (r row) i(i int) int64 {
-	switch v := r[i].(type) {
+	switch v := r.v[i].(type) {
 	case int64:
 		return v
 	case int32:
@@ -147,20 +167,20 @@ func (r row) i(i int) int64 {
 	return 0
 }
 func (r row) ip(i int) *int64 {
-	if r[i] == nil {
+	if r.v[i] == nil {
 		return nil
 	}
 	v := r.i(i)
 	return &v
 }
 func (r row) t(i int) time.Time {
-	v, _ := r[i].(time.Time)
+	v, _ := r.v[i].(time.Time)
 	return v.UTC()
 }
 
 // date formats a DATE column (read as midnight UTC by both engines) as YYYY-MM-DD.
 func (r row) date(i int) string {
-	v, ok := r[i].(time.Time)
+	v, ok := r.v[i].(time.Time)
 	if !ok {
 		return ""
 	}
@@ -168,7 +188,7 @@ func (r row) date(i int) string {
 }
 
 func (r row) tp(i int) *time.Time {
-	v, ok := r[i].(time.Time)
+	v, ok := r.v[i].(time.Time)
 	if !ok {
 		return nil
 	}
@@ -176,7 +196,7 @@ func (r row) tp(i int) *time.Time {
 	return &v
 }
 func (r row) fp(i int) *float64 {
-	switch v := r[i].(type) {
+	switch v := r.v[i].(type) {
 	case float64:
 		return &v
 	case int64:
@@ -187,7 +207,11 @@ func (r row) fp(i int) *float64 {
 }
 func (r row) list(i int) []string {
 	if s := r.s(i); s != "" {
-		return strings.Split(s, ",")
+		xs := strings.Split(s, ",")
+		for j, x := range xs {
+			xs[j] = r.in.of(x)
+		}
+		return xs
 	}
 	return nil
 }

@@ -76,6 +76,10 @@ type Warehouse interface {
 	FinishRun(ctx context.Context, r *Run) error
 	// Query runs read-only SQL.
 	Query(ctx context.Context, sql string) (*Result, error)
+	// Each runs read-only SQL as Query does and hands every row to fn as it
+	// is read, in a slice fn must not keep: memory stays one row, however
+	// many the answer has. An error from fn stops the scan and is returned.
+	Each(ctx context.Context, sql string, fn func(row []any) error) error
 	Close() error
 }
 

@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ func main() {
 	nInc := flag.Int("incidents", 2000, "incidents")
 	projects := flag.Int("projects", 20, "projects")
 	batch := flag.Int("batch", 10000, "records landed per transaction")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase here")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase (with -measure-only: of load and compute) here")
 	dbPath := flag.String("db", "", "keep the warehouse in this file (default: a temporary one)")
 	spanDays := flag.Int("span-days", 365, "days before now the records are spread over (90 puts all of them inside the 90-day window)")
 	measureOnly := flag.Bool("measure-only", false, "skip generating and landing: load and compute over -db (run it as its own process to measure the metrics' memory)")
@@ -180,13 +181,6 @@ func measure(path, cpuprofile string) {
 	}
 	defer wh.Close()
 	now := time.Now().UTC().Truncate(time.Hour)
-	t0 := time.Now()
-	loaded, err := warehouse.Load(ctx, wh)
-	if err != nil {
-		log.Fatal(err)
-	}
-	tl := time.Since(t0)
-	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
 	if cpuprofile != "" {
 		f, err := os.Create(cpuprofile)
 		if err != nil {
@@ -194,6 +188,17 @@ func measure(path, cpuprofile string) {
 		}
 		pprof.StartCPUProfile(f)
 	}
+	t0 := time.Now()
+	loaded, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tl := time.Since(t0)
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	fmt.Printf("after load: Go heap %d MB live, peak RSS so far %s\n", ms.HeapAlloc>>20, peakRSS())
+	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
 	t1 := time.Now()
 	rs := report.Compute(loaded, report.Scopes(nil, loaded), opts)
 	tc := time.Since(t1)

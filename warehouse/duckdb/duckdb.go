@@ -700,39 +700,62 @@ func nullIfEmpty(s string) any {
 	return s
 }
 
-// Query implements warehouse.Warehouse. On a read-write handle the statement
-// runs in a transaction that is always rolled back, so nothing it does sticks.
+// Query implements warehouse.Warehouse.
 func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
+	res := &warehouse.Result{}
+	err := w.each(ctx, q, func(cols []string) { res.Columns = cols }, func(row []any) error {
+		res.Rows = append(res.Rows, append([]any(nil), row...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Each implements warehouse.Warehouse.
+func (w *DB) Each(ctx context.Context, q string, fn func(row []any) error) error {
+	return w.each(ctx, q, nil, fn)
+}
+
+// each runs q and streams its rows. On a read-write handle the statement
+// runs in a transaction that is always rolled back, so nothing it does sticks.
+func (w *DB) each(ctx context.Context, q string, columns func([]string), fn func(row []any) error) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.readOnly {
 		if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
-			return nil, err
+			return err
 		}
 		defer w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 	}
 	rows, err := w.conn.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
 	cols, err := rows.Columns()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &warehouse.Result{Columns: cols}
+	if columns != nil {
+		columns(cols)
+	}
 	types, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, err
+		return err
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
 	}
 	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
 		for i := range vals {
-			ptrs[i] = &vals[i]
+			vals[i] = nil
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return err
 		}
 		for i, v := range vals {
 			if b, ok := v.([]byte); ok && len(b) == 16 && types[i].DatabaseTypeName() == "UUID" {
@@ -741,9 +764,11 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 			}
 			vals[i] = plainValue(v)
 		}
-		res.Rows = append(res.Rows, vals)
+		if err := fn(vals); err != nil {
+			return err
+		}
 	}
-	return res, rows.Err()
+	return rows.Err()
 }
 
 // plainValue turns the driver's types into the plain values every caller

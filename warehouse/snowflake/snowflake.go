@@ -573,46 +573,72 @@ var readVerbs = map[string]bool{"SELECT": true, "WITH": true, "SHOW": true, "DES
 // as the DuckDB engine returns them (int64, float64, bool, time.Time, string)
 // and column names Snowflake upper-cased are given back in lower case.
 func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
+	res := &warehouse.Result{}
+	err := w.each(ctx, q, func(cols []string) { res.Columns = cols }, func(row []any) error {
+		res.Rows = append(res.Rows, append([]any(nil), row...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Each implements warehouse.Warehouse: rows are handed on as the driver
+// reads its result chunks, so a large answer is never held whole.
+func (w *DB) Each(ctx context.Context, q string, fn func(row []any) error) error {
+	return w.each(ctx, q, nil, fn)
+}
+
+func (w *DB) each(ctx context.Context, q string, columns func([]string), fn func(row []any) error) error {
 	verb := strings.ToUpper(strings.Fields(strings.TrimLeft(q, "( \t\n") + " x")[0])
 	if !readVerbs[verb] {
-		return nil, fmt.Errorf("query: only reading statements (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) run here, not %s", verb)
+		return fmt.Errorf("query: only reading statements (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) run here, not %s", verb)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	rows, err := w.conn.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
+		return fmt.Errorf("query: %w", err)
 	}
 	defer rows.Close()
 	cts, err := rows.ColumnTypes()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	res := &warehouse.Result{}
-	for _, ct := range cts {
-		name := ct.Name()
-		if name == strings.ToUpper(name) {
-			name = strings.ToLower(name)
+	if columns != nil {
+		cols := make([]string, 0, len(cts))
+		for _, ct := range cts {
+			name := ct.Name()
+			if name == strings.ToUpper(name) {
+				name = strings.ToLower(name)
+			}
+			cols = append(cols, name)
 		}
-		res.Columns = append(res.Columns, name)
+		columns(cols)
+	}
+	vals := make([]any, len(cts))
+	ptrs := make([]any, len(cts))
+	for i := range vals {
+		ptrs[i] = &vals[i]
 	}
 	for rows.Next() {
-		vals := make([]any, len(cts))
-		ptrs := make([]any, len(cts))
 		for i := range vals {
-			ptrs[i] = &vals[i]
+			vals[i] = nil
 		}
 		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
+			return err
 		}
 		for i, ct := range cts {
 			if vals[i], err = normalize(vals[i], ct); err != nil {
-				return nil, fmt.Errorf("query: column %s: %w", ct.Name(), err)
+				return fmt.Errorf("query: column %s: %w", ct.Name(), err)
 			}
 		}
-		res.Rows = append(res.Rows, vals)
+		if err := fn(vals); err != nil {
+			return err
+		}
 	}
-	return res, rows.Err()
+	return rows.Err()
 }
 
 // normalize maps the driver's values (strings for numbers and booleans in
