@@ -89,15 +89,18 @@ func WindowOptions(cfg *config.Config, since, until, grain string, now time.Time
 // (an upsert: recomputing a window replaces its rows). It returns the results
 // and how many values were stored.
 func Refresh(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, o metrics.Options) ([]Result, int, error) {
-	b, err := warehouse.Load(ctx, wh)
-	if err != nil {
-		return nil, 0, err
-	}
 	teams, err := Teams(ctx, cfg, wh)
 	if err != nil {
 		return nil, 0, err
 	}
-	rs := Compute(b, Scopes(teams, b), o)
+	scopes, err := StoredScopes(ctx, teams, wh)
+	if err != nil {
+		return nil, 0, err
+	}
+	rs, err := ComputeStored(ctx, wh, scopes, o)
+	if err != nil {
+		return nil, 0, err
+	}
 	vals, err := keepWhole(ctx, wh, Values(rs, o))
 	if err != nil {
 		return nil, 0, err

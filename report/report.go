@@ -5,10 +5,12 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
-	"sort"
 	"runtime"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -81,6 +83,41 @@ func configured(cfg *config.Config) bool { return len(cfg.Sources) > 0 || len(cf
 
 // Scopes lists every project found in the records and every team.
 func Scopes(teams []warehouse.TeamMember, b *models.Batch) []Scope {
+	return ScopesOf(teams, projectsOf(b))
+}
+
+// StoredScopes lists every project with live records in the warehouse and
+// every team, without reading the records.
+func StoredScopes(ctx context.Context, teams []warehouse.TeamMember, wh warehouse.Warehouse) ([]Scope, error) {
+	ps, err := warehouse.Projects(ctx, wh)
+	if err != nil {
+		return nil, err
+	}
+	paths := make([]string, len(ps))
+	for i, p := range ps {
+		paths[i] = p.Path
+	}
+	return ScopesOf(teams, paths), nil
+}
+
+// selection is what a scope reads from the warehouse.
+func (s Scope) selection() *warehouse.Selection {
+	if s.Kind == "project" {
+		return &warehouse.Selection{Paths: []string{s.Name}}
+	}
+	sel := &warehouse.Selection{}
+	for k := range s.members {
+		inst, p, _ := strings.Cut(k, "\x00")
+		sel.Members = append(sel.Members, warehouse.ProjectRef{Instance: inst, Path: p})
+	}
+	sort.Slice(sel.Members, func(i, j int) bool {
+		a, b := sel.Members[i], sel.Members[j]
+		return a.Instance+"\x00"+a.Path < b.Instance+"\x00"+b.Path
+	})
+	return sel
+}
+
+func projectsOf(b *models.Batch) []string {
 	seen := map[string]bool{}
 	add := func(p string) { seen[p] = true }
 	for i := range b.MergeRequests {
@@ -102,7 +139,14 @@ func Scopes(teams []warehouse.TeamMember, b *models.Batch) []Scope {
 	for p := range seen {
 		projects = append(projects, p)
 	}
+	return projects
+}
+
+// ScopesOf lists the teams and then the projects (paths, on any server).
+func ScopesOf(teams []warehouse.TeamMember, projects []string) []Scope {
+	projects = append([]string(nil), projects...)
 	sort.Strings(projects)
+	projects = slices.Compact(projects)
 	var out []Scope
 	byName := map[string]*Scope{}
 	var names []string
@@ -221,7 +265,10 @@ func byProject(b *models.Batch) map[string]*metrics.Input {
 	}
 	key := func(o models.Origin, p string) string { return o.Instance + "\x00" + p }
 	groupRuns(b.MergeRequests, func(x *models.MergeRequest) string { return key(x.Origin, x.ProjectPath) },
-		func(k string, run []models.MergeRequest) { in := get(k); in.MergeRequests = join(in.MergeRequests, run) })
+		func(k string, run []models.MergeRequest) {
+			in := get(k)
+			in.MergeRequests = join(in.MergeRequests, run)
+		})
 	groupRuns(b.Deployments, func(x *models.Deployment) string { return key(x.Origin, x.ProjectPath) },
 		func(k string, run []models.Deployment) { in := get(k); in.Deployments = join(in.Deployments, run) })
 	groupRuns(b.Pipelines, func(x *models.Pipeline) string { return key(x.Origin, x.ProjectPath) },
@@ -285,16 +332,10 @@ func scopeInput(groups map[string]*metrics.Input, s Scope) metrics.Input {
 	return in
 }
 
-// Compute derives every scope's metrics. The previous window (same length,
-// just before) gives the trend.
+// Compute derives every scope's metrics from records already loaded. The
+// previous window (same length, just before) gives the trend.
 func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
-	prev := o
-	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
 	groups := byProject(b)
-	// Waiting is measured to the newest change that landed (or the window's
-	// end, if earlier): what the data knows, the same whenever the report is
-	// rendered, not a clock that makes two renders differ.
-	asOf := o.Until
 	var newest time.Time
 	for i := range b.MergeRequests {
 		if u := b.MergeRequests[i].UpdatedAt; u.After(newest) {
@@ -306,6 +347,37 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 			newest = u
 		}
 	}
+	out, _ := computeAll(scopes, o, newest, func(s Scope) (metrics.Input, error) { return scopeInput(groups, s), nil })
+	return out
+}
+
+// ComputeStored derives every scope's metrics reading each scope's records
+// from the warehouse on its own: memory follows the largest scope being
+// computed, not everything landed.
+func ComputeStored(ctx context.Context, wh warehouse.Warehouse, scopes []Scope, o metrics.Options) ([]Result, error) {
+	newest, err := warehouse.NewestUpdate(ctx, wh, "merge_requests", "issues")
+	if err != nil {
+		return nil, err
+	}
+	return computeAll(scopes, o, newest, func(s Scope) (metrics.Input, error) {
+		b, err := warehouse.LoadSelection(ctx, wh, s.selection())
+		if err != nil {
+			return metrics.Input{}, fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
+		}
+		return metrics.Input{MergeRequests: b.MergeRequests, Deployments: b.Deployments, Pipelines: b.Pipelines,
+			Issues: b.Issues, Sprints: b.Sprints}, nil
+	})
+}
+
+// computeAll computes the scopes side by side, keeping their order; input
+// gives each scope's records. newest is the latest landed update.
+func computeAll(scopes []Scope, o metrics.Options, newest time.Time, input func(Scope) (metrics.Input, error)) ([]Result, error) {
+	prev := o
+	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
+	// Waiting is measured to the newest change that landed (or the window's
+	// end, if earlier): what the data knows, the same whenever the report is
+	// rendered, not a clock that makes two renders differ.
+	asOf := o.Until
 	if !newest.IsZero() && newest.Before(asOf) {
 		asOf = newest
 	}
@@ -315,8 +387,8 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	if err != nil {
 		ref, _ = benchmarks.QuickCheck("all")
 	}
-	// Scopes are independent: computed side by side, kept in their order.
 	out := make([]Result, len(scopes))
+	errs := make([]error, len(scopes))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(scopes)) {
@@ -324,7 +396,12 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = computeScope(scopeInput(groups, scopes[i]), scopes[i], o, prev, asOf, ref)
+				in, err := input(scopes[i])
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				out[i] = computeScope(in, scopes[i], o, prev, asOf, ref)
 			}
 		}()
 	}
@@ -333,7 +410,10 @@ func Compute(b *models.Batch, scopes []Scope, o metrics.Options) []Result {
 	}
 	close(next)
 	wg.Wait()
-	return out
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // computeScope derives one scope's result; the attribution to deployments
@@ -364,7 +444,41 @@ func computeScope(in metrics.Input, s Scope, o, prev metrics.Options, asOf time.
 	}
 	r.Cycle = metrics.CycleTimes(in, o)
 	r.Reference = ref
+	detach(&r)
 	return r
+}
+
+// detach copies the few records a result points at out of the scope's
+// slices: a pointer into them would keep every record of the scope alive
+// for as long as the result, and a run holds all scopes' results.
+func detach(r *Result) {
+	mr := func(p **models.MergeRequest) {
+		if *p != nil {
+			c := **p
+			*p = &c
+		}
+	}
+	issue := func(p **models.Issue) {
+		if *p != nil {
+			c := **p
+			*p = &c
+		}
+	}
+	// Cloned too: a slice cut to its first ten keeps its whole array, whose
+	// tail points at every merged MR.
+	r.Slowest, r.Waiting, r.Aging, r.Incidents = slices.Clone(r.Slowest), slices.Clone(r.Waiting), slices.Clone(r.Aging), slices.Clone(r.Incidents)
+	for i := range r.Slowest {
+		mr(&r.Slowest[i].MR)
+	}
+	for i := range r.Waiting {
+		mr(&r.Waiting[i].MR)
+	}
+	for i := range r.Aging {
+		issue(&r.Aging[i].Issue)
+	}
+	for i := range r.Incidents {
+		issue(&r.Incidents[i].Issue)
+	}
 }
 
 func total(t metrics.Timing) float64 {
@@ -496,31 +610,13 @@ func sortedKeys(m map[string]*metrics.Metric) []string {
 // EmptyWindowHint says where the data is when no scope has anything in the
 // window (every metric n = 0): a report of dashes and a "low" tier would
 // otherwise look like a finding. "" when the window holds data.
-func EmptyWindowHint(rs []Result, b *models.Batch, o metrics.Options) string {
+func EmptyWindowHint(rs []Result, newest time.Time, o metrics.Options) string {
 	for _, r := range rs {
 		for _, m := range r.Set {
 			if m != nil && m.N > 0 {
 				return ""
 			}
 		}
-	}
-	var newest time.Time
-	see := func(t time.Time) {
-		if t.After(newest) {
-			newest = t
-		}
-	}
-	for i := range b.MergeRequests {
-		see(b.MergeRequests[i].UpdatedAt)
-	}
-	for i := range b.Pipelines {
-		see(b.Pipelines[i].UpdatedAt)
-	}
-	for i := range b.Deployments {
-		see(b.Deployments[i].UpdatedAt)
-	}
-	for i := range b.Issues {
-		see(b.Issues[i].UpdatedAt)
 	}
 	if newest.IsZero() {
 		return "the warehouse holds no records yet: run `devpulse collect` first"

@@ -456,22 +456,26 @@ func (jr *JobRunner) serveWindow(w http.ResponseWriter, r *http.Request, asJSON 
 		return true
 	}
 	defer wh.Close()
-	b, err := warehouse.Load(ctx, wh)
-	if err != nil {
-		http.Error(w, "load records: "+err.Error(), http.StatusInternalServerError)
-		return true
-	}
 	teams, err := report.Teams(ctx, cfg, wh)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return true
 	}
-	scopes, err := report.Select(report.Scopes(teams, b), q["team"], q["project"])
+	all, err := report.StoredScopes(ctx, teams, wh)
+	if err != nil {
+		http.Error(w, "load records: "+err.Error(), http.StatusInternalServerError)
+		return true
+	}
+	scopes, err := report.Select(all, q["team"], q["project"])
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return true
 	}
-	rs := report.Compute(b, scopes, o)
+	rs, err := report.ComputeStored(ctx, wh, scopes, o)
+	if err != nil {
+		http.Error(w, "load records: "+err.Error(), http.StatusInternalServerError)
+		return true
+	}
 	if asJSON {
 		w.Header().Set("Content-Type", "application/json")
 		_ = report.WriteJSON(w, report.Document(rs, o, now))

@@ -9,10 +9,98 @@ import (
 	"github.com/devpulse/devpulse/models"
 )
 
+// ProjectRef is a project as records carry it: the server and the path.
+type ProjectRef struct {
+	Instance, Path string
+}
+
+// Selection narrows a load to some projects: those with one of Paths on
+// any server, and the exact Members. An empty selection selects nothing;
+// a nil one, everything.
+type Selection struct {
+	Paths   []string
+	Members []ProjectRef
+}
+
+// where is the SQL condition on a top-level table's instance and
+// project_path columns.
+func (s *Selection) where() string {
+	if s == nil {
+		return "TRUE"
+	}
+	var or []string
+	if len(s.Paths) > 0 {
+		lits := make([]string, len(s.Paths))
+		for i, p := range s.Paths {
+			lits[i] = literal(p)
+		}
+		or = append(or, "project_path IN ("+strings.Join(lits, ", ")+")")
+	}
+	for _, m := range s.Members {
+		or = append(or, "(instance = "+literal(m.Instance)+" AND project_path = "+literal(m.Path)+")")
+	}
+	if len(or) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+// literal is a SQL string literal both engines read the same way: quotes
+// doubled, and a backslash (an escape in Snowflake, not in DuckDB) spelt
+// chr(92).
+func literal(s string) string {
+	q := "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	if strings.Contains(s, `\`) {
+		q = "(" + strings.ReplaceAll(q, `\`, "' || chr(92) || '") + ")"
+	}
+	return q
+}
+
+// Projects lists every project that has a live record.
+func Projects(ctx context.Context, w Warehouse) ([]ProjectRef, error) {
+	var out []ProjectRef
+	var parts []string
+	for _, t := range []string{"merge_requests", "deployments", "pipelines", "issues", "sprints"} {
+		parts = append(parts, "SELECT instance, project_path FROM "+t+" WHERE deleted_at IS NULL")
+	}
+	err := w.Each(ctx, "SELECT DISTINCT instance, project_path FROM ("+strings.Join(parts, " UNION ALL ")+") p ORDER BY 1, 2", func(v []any) error {
+		r := row{v: v}
+		out = append(out, ProjectRef{Instance: r.s(0), Path: r.s(1)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list projects: %w", err)
+	}
+	return out, nil
+}
+
+// NewestUpdate is the latest updated_at of the tables' live records: how far
+// the landed data reaches (zero when they hold none).
+func NewestUpdate(ctx context.Context, w Warehouse, tables ...string) (time.Time, error) {
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		parts[i] = "SELECT max(updated_at) AS u FROM " + t + " WHERE deleted_at IS NULL"
+	}
+	var at time.Time
+	err := w.Each(ctx, "SELECT max(u) FROM ("+strings.Join(parts, " UNION ALL ")+") n", func(v []any) error {
+		at = row{v: v}.t(0)
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the newest update: %w", err)
+	}
+	return at, nil
+}
+
 // Load reads every live record (deleted_at IS NULL) back into models, with
 // children attached, for metrics. It only uses Query, so any engine serves.
 // Person fields carry only the pseudonym and the bot flag, as landed.
-func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
+func Load(ctx context.Context, w Warehouse) (*models.Batch, error) { return LoadSelection(ctx, w, nil) }
+
+// LoadSelection is Load narrowed to the selected projects (nil: all), so a
+// scope is read on its own and memory follows the scope, not the warehouse.
+func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Batch, error) {
+	where := sel.where()
 	b := &models.Batch{}
 	// Rows are streamed, never held whole, and the strings a million rows
 	// repeat (origin, project, branch, pseudonym, status) are kept once.
@@ -31,7 +119,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
 		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
 		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions, COALESCE(ai_assisted, false)
-		FROM merge_requests WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		FROM merge_requests WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)}, ProjectID: r.i(3),
 			ProjectPath: r.k(4), IID: r.i(5), Title: r.s(6), State: r.k(7), Draft: r.b(8),
 			Author: models.Person{Token: r.k(9), IsBot: r.b(10)}, SourceBranch: r.k(11), TargetBranch: r.k(12),
@@ -44,7 +132,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits ORDER BY mr_id, authored_at, sha`, func(r row) {
+	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, authored_at, sha`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
 			m := &b.MergeRequests[i]
 			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
@@ -52,7 +140,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links ORDER BY mr_id, tracker, issue_key`, func(r row) {
+	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, tracker, issue_key`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
 			m := &b.MergeRequests[i]
 			m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
@@ -60,7 +148,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews ORDER BY mr_id, created_at, id`, func(r row) {
+	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, created_at, id`, func(r row) {
 		if i, ok := mrIdx[r.s(1)]; ok {
 			m := &b.MergeRequests[i]
 			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
@@ -71,7 +159,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	depIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, deployment_id, environment, environment_tier, status,
 		ref, sha, pipeline_id, job_name, deployer, created_at, updated_at, finished_at
-		FROM deployments WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		FROM deployments WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		d := models.Deployment{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)}, ProjectID: r.i(3),
 			ProjectPath: r.k(4), DeploymentID: r.i(5), Environment: r.k(6), EnvironmentTier: r.k(7), Status: r.k(8),
 			Ref: r.k(9), SHA: r.s(10), PipelineID: r.i(11), JobName: r.k(12), Deployer: models.Person{Token: r.k(13)},
@@ -81,7 +169,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT deployment_id, mr_id FROM deployment_changes ORDER BY 1, 2`, func(r row) {
+	if err := q(`SELECT deployment_id, mr_id FROM deployment_changes WHERE deployment_id IN (SELECT id FROM deployments WHERE deleted_at IS NULL AND `+where+`) ORDER BY 1, 2`, func(r row) {
 		if i, ok := depIdx[r.s(0)]; ok {
 			d := &b.Deployments[i]
 			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: r.s(1)})
@@ -91,7 +179,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	}
 	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
 		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
-		FROM pipelines WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		FROM pipelines WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectID: r.i(3), ProjectPath: r.k(4), PipelineID: r.i(5), Ref: r.k(6), SHA: r.s(7), Status: r.k(8),
 			Trigger: r.k(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.k(11)}, CreatedAt: r.t(12),
@@ -102,7 +190,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 	issueIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, "KEY", title, "TYPE", labels, state, author, assignee,
 		web_url, created_at, updated_at, closed_at, status, status_category, story_points, sprint_id, type_class, priority, caused_by
-		FROM issues WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		FROM issues WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		issueIdx[r.s(0)] = len(b.Issues)
 		b.Issues = append(b.Issues, models.Issue{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectID: r.i(3), ProjectPath: r.k(4), Key: r.s(5), Title: r.s(6), Type: r.k(7), Labels: r.list(8),
@@ -113,7 +201,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 		return nil, err
 	}
 	if err := q(`SELECT id, issue_id, field, changed_at, from_value, to_value, from_category, to_category
-		FROM issue_transitions ORDER BY issue_id, changed_at, id`, func(r row) {
+		FROM issue_transitions WHERE issue_id IN (SELECT id FROM issues WHERE deleted_at IS NULL AND `+where+`) ORDER BY issue_id, changed_at, id`, func(r row) {
 		if i, ok := issueIdx[r.s(1)]; ok {
 			x := &b.Issues[i]
 			x.Transitions = append(x.Transitions, models.IssueTransition{ID: r.s(0), IssueID: x.ID, Field: r.k(2), At: r.t(3),
@@ -123,7 +211,7 @@ func Load(ctx context.Context, w Warehouse) (*models.Batch, error) {
 		return nil, err
 	}
 	if err := q(`SELECT id, source, instance, project_path, name, state, start_date,
-		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL ORDER BY instance, project_path, id`, func(r row) {
+		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectPath: r.s(3), Name: r.s(4), State: r.s(5), StartDate: r.date(6), DueDate: r.date(7), StartAt: r.tp(8),
 			EndAt: r.tp(9), CompleteAt: r.tp(10), UpdatedAt: r.t(11)})

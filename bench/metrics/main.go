@@ -14,7 +14,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -26,6 +25,7 @@ import (
 	"github.com/devpulse/devpulse/report"
 	"github.com/devpulse/devpulse/warehouse"
 	"github.com/devpulse/devpulse/warehouse/duckdb"
+	"github.com/devpulse/devpulse/warehouse/engines"
 )
 
 func main() {
@@ -172,10 +172,14 @@ func main() {
 	fmt.Printf("peak RSS: %s\n", peakRSS())
 }
 
-// measure loads a landed warehouse and computes every metric, alone in its process.
+// measure computes every metric of a landed warehouse, alone in its process,
+// the way devpulse metrics does: each scope read from the warehouse on its
+// own (report.ComputeStored).
 func measure(path, cpuprofile string) {
 	ctx := context.Background()
-	wh, err := duckdb.Open(ctx, path)
+	cfg := config.Defaults() // warehouse.memory_limit as devpulse runs it
+	cfg.Warehouse.Path = path
+	wh, err := engines.Open(ctx, cfg, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -188,31 +192,40 @@ func measure(path, cpuprofile string) {
 		}
 		pprof.StartCPUProfile(f)
 	}
+	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
 	t0 := time.Now()
-	loaded, err := warehouse.Load(ctx, wh)
+	scopes, err := report.StoredScopes(ctx, nil, wh)
 	if err != nil {
 		log.Fatal(err)
 	}
-	tl := time.Since(t0)
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	fmt.Printf("after load: Go heap %d MB live, peak RSS so far %s\n", ms.HeapAlloc>>20, peakRSS())
-	opts := metrics.DefaultOptions(now.AddDate(0, 0, -90), now)
-	t1 := time.Now()
-	rs := report.Compute(loaded, report.Scopes(nil, loaded), opts)
-	tc := time.Since(t1)
+	rs, err := report.ComputeStored(ctx, wh, scopes, opts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	tc := time.Since(t0)
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
+		if f, err := os.Create(cpuprofile + ".heap"); err == nil {
+			pprof.Lookup("heap").WriteTo(f, 0) // what the results keep alive
+			f.Close()
+		}
 	}
 	t2 := time.Now()
 	if err := wh.PutMetrics(ctx, report.Values(rs, opts)); err != nil {
 		log.Fatal(err)
 	}
 	ts := time.Since(t2)
-	fmt.Printf("measure-only: %d MRs, %d deployments: load %v + compute %d scopes %v + store %v = %v; peak RSS %s\n",
-		len(loaded.MergeRequests), len(loaded.Deployments), tl.Round(time.Millisecond), len(rs), tc.Round(time.Millisecond),
-		ts.Round(time.Millisecond), (tl + tc + ts).Round(time.Millisecond), peakRSS())
+	mrs, deps := 0, 0
+	for _, r := range rs {
+		if n := r.Set["mr_throughput"]; n != nil && n.Value != nil {
+			mrs += int(*n.Value)
+		}
+		if n := r.Set["deployment_count"]; n != nil && n.Value != nil {
+			deps += int(*n.Value)
+		}
+	}
+	fmt.Printf("measure-only: %d scopes (%d MRs merged, %d deployments in the window): load + compute %v, store %v = %v; peak RSS %s\n",
+		len(rs), mrs, deps, tc.Round(time.Millisecond), ts.Round(time.Millisecond), (tc + ts).Round(time.Millisecond), peakRSS())
 }
 
 func countRows(b *models.Batch) int {

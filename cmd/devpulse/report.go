@@ -118,20 +118,27 @@ func reportCmd(g *globals) *cobra.Command {
 }
 
 func renderReport(ctx context.Context, g *globals, cfg *config.Config, wh warehouse.Warehouse, o metrics.Options, teams, projects []string, format, out string) error {
-	b, err := warehouse.Load(ctx, wh)
-	if err != nil {
-		return err
-	}
 	stored, err := report.Teams(ctx, cfg, wh)
 	if err != nil {
 		return err
 	}
-	scopes, err := report.Select(report.Scopes(stored, b), teams, projects)
+	all, err := report.StoredScopes(ctx, stored, wh)
+	if err != nil {
+		return err
+	}
+	scopes, err := report.Select(all, teams, projects)
 	if err != nil {
 		return usageError{err}
 	}
-	rs := report.Compute(b, scopes, o)
-	if hint := report.EmptyWindowHint(rs, b, o); hint != "" {
+	rs, err := report.ComputeStored(ctx, wh, scopes, o)
+	if err != nil {
+		return err
+	}
+	newest, err := warehouse.NewestUpdate(ctx, wh, "merge_requests", "pipelines", "deployments", "issues")
+	if err != nil {
+		return err
+	}
+	if hint := report.EmptyWindowHint(rs, newest, o); hint != "" {
 		fmt.Fprintln(g.stderr, "devpulse: "+hint)
 	}
 	return writeReport(g, rs, o, format, out)

@@ -45,7 +45,16 @@ func OpenReadOnly(ctx context.Context, cfg *config.Config, busy func(holder stri
 		if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
 			return duckdb.OpenReadOnly(ctx, cfg.Warehouse.Path) // says how to create it
 		}
-		return duckdb.OpenWait(ctx, cfg.Warehouse.Path, true, time.Duration(cfg.Schedule.BusyTimeout), busy)
+		wh, err := duckdb.OpenWait(ctx, cfg.Warehouse.Path, true, time.Duration(cfg.Schedule.BusyTimeout), busy)
+		if err != nil {
+			return nil, err
+		}
+		// A report reads as much as a metrics run: the same bound on DuckDB.
+		if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
+			wh.Close()
+			return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}
+		}
+		return wh, nil
 	}
 }
 

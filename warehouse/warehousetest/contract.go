@@ -39,6 +39,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("CursorNeverMovesBack", func(t *testing.T) { testCursor(t, e) })
 	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
 	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
+	t.Run("LoadSelectionNarrowsAndStreams", func(t *testing.T) { testSelection(t, e) })
 	t.Run("MetricsIdempotent", func(t *testing.T) { testMetrics(t, e) })
 	t.Run("TeamsReplaced", func(t *testing.T) { testTeams(t, e) })
 	t.Run("DeleteWithChildren", func(t *testing.T) { testDelete(t, e) })
@@ -577,5 +578,102 @@ func testLeases(t *testing.T, e Engine) {
 	time.Sleep(500 * time.Millisecond) // b "crashed": its lease expires
 	if ok, _ := acquire("c", time.Minute); !ok {
 		t.Error("an expired lease was refused")
+	}
+}
+
+// testSelection: a load narrowed to projects returns exactly their records
+// with their children, a path with a quote or a backslash is matched as
+// written on both engines, Each streams what Query returns, and Projects
+// and NewestUpdate read the same records.
+func testSelection(t *testing.T, e Engine) {
+	ctx := context.Background()
+	w := e.Open(t)
+	b := &models.Batch{}
+	paths := []string{"acme/api", "acme/web", `o'brien\\tools`}
+	for i, p := range paths {
+		for k := range 3 {
+			m := MR(int64(10*i+k+1), Base.Add(time.Duration(10*i+k)*time.Hour), fmt.Sprintf("c%d%d", i, k))
+			m.ID = models.GitLabID("gitlab.example.com", int64(i+1), "mr", int64(k+1))
+			m.ProjectPath, m.ProjectID = p, int64(i+1)
+			m.Commits[0].MRID = m.ID
+			m.Reviews = []models.MRReview{{MRID: m.ID, ID: m.ID + ":r", Kind: "comment", Reviewer: models.Person{Username: "bob"}, CreatedAt: Base}}
+			b.MergeRequests = append(b.MergeRequests, m)
+		}
+		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: models.Origin{Source: "gitlab", Instance: "gitlab.example.com"},
+			ID: fmt.Sprintf("p%d", i), ProjectPath: p, Ref: "main", Status: "success", CreatedAt: Base, UpdatedAt: Base.Add(time.Duration(100+i) * time.Hour)})
+	}
+	land(t, w, b, Base)
+
+	all, err := warehouse.Load(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all.MergeRequests) != 9 || len(all.Pipelines) != 3 {
+		t.Fatalf("Load: %d MRs, %d pipelines, want 9 and 3", len(all.MergeRequests), len(all.Pipelines))
+	}
+	for _, sel := range []*warehouse.Selection{
+		{Paths: []string{`o'brien\\tools`}},
+		{Members: []warehouse.ProjectRef{{Instance: "gitlab.example.com", Path: "acme/web"}, {Instance: "gitlab.example.com", Path: `o'brien\\tools`}}},
+		{Members: []warehouse.ProjectRef{{Instance: "other.example.com", Path: "acme/web"}}},
+		{},
+	} {
+		want := map[string]bool{}
+		for _, p := range sel.Paths {
+			want[p] = true
+		}
+		for _, m := range sel.Members {
+			if m.Instance == "gitlab.example.com" {
+				want[m.Path] = true
+			}
+		}
+		got, err := warehouse.LoadSelection(ctx, w, sel)
+		if err != nil {
+			t.Fatalf("%+v: %v", sel, err)
+		}
+		if len(got.MergeRequests) != 3*len(want) || len(got.Pipelines) != len(want) {
+			t.Errorf("%+v: %d MRs and %d pipelines, want %d and %d", sel, len(got.MergeRequests), len(got.Pipelines), 3*len(want), len(want))
+		}
+		for _, m := range got.MergeRequests {
+			if !want[m.ProjectPath] {
+				t.Errorf("%+v: loaded an MR of %q", sel, m.ProjectPath)
+			}
+			if len(m.Commits) != 1 || len(m.Reviews) != 1 || m.Commits[0].MRID != m.ID {
+				t.Errorf("%+v: %s came with %d commits and %d reviews, want 1 and 1", sel, m.ID, len(m.Commits), len(m.Reviews))
+			}
+		}
+	}
+
+	ps, err := warehouse.Projects(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ps) != fmt.Sprintf("[{gitlab.example.com acme/api} {gitlab.example.com acme/web} {gitlab.example.com %s}]", paths[2]) {
+		t.Errorf("Projects: %v", ps)
+	}
+	for _, c := range []struct {
+		tables []string
+		want   time.Time
+	}{{[]string{"merge_requests"}, Base.Add(22 * time.Hour)}, {[]string{"merge_requests", "pipelines"}, Base.Add(102 * time.Hour)}, {[]string{"issues"}, time.Time{}}} {
+		if got, err := warehouse.NewestUpdate(ctx, w, c.tables...); err != nil || !got.Equal(c.want) {
+			t.Errorf("NewestUpdate(%v) = %v, %v; want %v", c.tables, got, err, c.want)
+		}
+	}
+
+	q := "SELECT id, project_path, updated_at FROM merge_requests ORDER BY id"
+	res, err := w.Query(ctx, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var streamed [][]any
+	if err := w.Each(ctx, q, func(r []any) error { streamed = append(streamed, append([]any(nil), r...)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(streamed, res.Rows) {
+		t.Errorf("Each gave %v, Query %v", streamed, res.Rows)
+	}
+	stop := fmt.Errorf("enough")
+	n := 0
+	if err := w.Each(ctx, q, func([]any) error { n++; return stop }); err != stop || n != 1 {
+		t.Errorf("an error from fn: Each returned %v after %d rows, want it back after 1", err, n)
 	}
 }

@@ -1,0 +1,112 @@
+package report
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/metrics"
+	"github.com/devpulse/devpulse/models"
+	"github.com/devpulse/devpulse/policy"
+	"github.com/devpulse/devpulse/warehouse"
+	"github.com/devpulse/devpulse/warehouse/duckdb"
+)
+
+// TestComputeStored_SameAsEverythingLoaded: reading each scope from the
+// warehouse on its own (what devpulse metrics and report do) gives every
+// scope exactly the result of loading everything and narrowing in memory,
+// teams across projects included, in the same order.
+func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
+	ctx := context.Background()
+	wh, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wh.Close()
+	pol, err := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize", Titles: "keep"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := batch()
+	// A second server with a project of the same path: a project scope
+	// spans both, a team only the member it names.
+	other := models.Origin{Source: "gitlab", Instance: "gitlab.other.example"}
+	for i := range 3 {
+		m := b.MergeRequests[i]
+		m.Origin, m.ID = other, m.ID+"-other"
+		m.Commits = []models.MRCommit{{MRID: m.ID, SHA: "x", AuthoredAt: m.CreatedAt.Add(-time.Hour)}}
+		m.Reviews, m.IssueLinks = nil, nil
+		b.MergeRequests = append(b.MergeRequests, m)
+	}
+	cleared, _ := pol.Apply(b)
+	if err := wh.Land(ctx, warehouse.StreamKey{Source: "t", Instance: "t", Scope: "all", Stream: "merge_requests"}, cleared, now); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Defaults()
+	cfg.Sources["gitlab"] = &config.Source{Name: "gitlab", URL: "https://gitlab.example.com"}
+	cfg.Sources["jira"] = &config.Source{Name: "jira", Type: "jira", URL: "https://jira.example.com"}
+	cfg.Teams = map[string][]string{"shop": {"gitlab:acme/api", "gitlab:acme/web", "jira:APP"}, "api": {"gitlab:acme/api"}}
+	teams := TeamMembers(cfg)
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), now)
+
+	loaded, err := warehouse.Load(ctx, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Compute(loaded, Scopes(teams, loaded), o)
+	scopes, err := StoredScopes(ctx, teams, wh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ComputeStored(ctx, wh, scopes, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != 5 {
+		t.Fatalf("%d scopes stored, %d loaded; want 5", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s %s: read on its own it differs from the whole load", want[i].Scope.Kind, want[i].Scope.Name)
+		}
+	}
+	if n := want[3].Set["mr_throughput"]; n == nil || n.Value == nil || *n.Value == 0 {
+		t.Fatalf("scope %s has no throughput: the comparison compares nothing", want[3].Scope.Name)
+	}
+}
+
+// TestDetach_ResultsKeepNoScopeRecords: the drill-downs of a result point at
+// copies, in slices no longer than they are, so a run holding every scope's
+// result does not hold every scope's records.
+func TestDetach_ResultsKeepNoScopeRecords(t *testing.T) {
+	mrs := make([]models.MergeRequest, 50)
+	issues := make([]models.Issue, 50)
+	var r Result
+	for i := range mrs {
+		r.Slowest = append(r.Slowest, metrics.Timing{MR: &mrs[i]})
+		r.Waiting = append(r.Waiting, metrics.Waiting{MR: &mrs[i]})
+		r.Aging = append(r.Aging, metrics.Aging{Issue: &issues[i]})
+		r.Incidents = append(r.Incidents, metrics.IncidentRow{Issue: &issues[i]})
+	}
+	r.Slowest, r.Waiting, r.Aging, r.Incidents = r.Slowest[:10], r.Waiting[:10], r.Aging[:10], r.Incidents[:10]
+	detach(&r)
+	if cap(r.Slowest) != 10 || cap(r.Waiting) != 10 || cap(r.Aging) != 10 || cap(r.Incidents) != 10 {
+		t.Errorf("capacities %d %d %d %d: the cut-off tail still holds the scope's records", cap(r.Slowest), cap(r.Waiting), cap(r.Aging), cap(r.Incidents))
+	}
+	in := func(p *models.MergeRequest) bool {
+		for i := range mrs {
+			if p == &mrs[i] {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range 10 {
+		if in(r.Slowest[i].MR) || in(r.Waiting[i].MR) || r.Aging[i].Issue == &issues[i] || r.Incidents[i].Issue == &issues[i] {
+			t.Fatalf("row %d still points into the scope's records", i)
+		}
+	}
+}
