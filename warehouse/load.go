@@ -1,8 +1,10 @@
 package warehouse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -132,7 +134,7 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	if err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, authored_at, sha`, func(r row) {
+	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
 			m := &b.MergeRequests[i]
 			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
@@ -148,13 +150,25 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, created_at, id`, func(r row) {
+	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
 		if i, ok := mrIdx[r.s(1)]; ok {
 			m := &b.MergeRequests[i]
 			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
 		}
 	}); err != nil {
 		return nil, err
+	}
+	// Children come unordered (a sort of millions of rows in the engine costs
+	// more than thousands of small ones here) and are put in the order the
+	// engines' ORDER BY gave: by time, NULL last, then by SHA or id.
+	for i := range b.MergeRequests {
+		m := &b.MergeRequests[i]
+		slices.SortFunc(m.Commits, func(x, y models.MRCommit) int {
+			return cmp.Or(byTime(x.AuthoredAt, y.AuthoredAt), strings.Compare(x.SHA, y.SHA))
+		})
+		slices.SortFunc(m.Reviews, func(x, y models.MRReview) int {
+			return cmp.Or(byTime(x.CreatedAt, y.CreatedAt), strings.Compare(x.ID, y.ID))
+		})
 	}
 	depIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, deployment_id, environment, environment_tier, status,
@@ -219,6 +233,19 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 		return nil, err
 	}
 	return b, nil
+}
+
+// byTime orders instants ascending with the zero time (NULL) last.
+func byTime(a, b time.Time) int {
+	switch {
+	case a.IsZero() && b.IsZero():
+		return 0
+	case a.IsZero():
+		return 1
+	case b.IsZero():
+		return -1
+	}
+	return a.Compare(b)
 }
 
 // interner keeps one copy of each repeated string.
