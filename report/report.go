@@ -359,8 +359,17 @@ func ComputeStored(ctx context.Context, wh warehouse.Warehouse, scopes []Scope, 
 	if err != nil {
 		return nil, err
 	}
+	// The earliest instant any computation below looks at: the previous
+	// window's first whole period.
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	from := metrics.PeriodStart(o.Since.Add(-o.Until.Sub(o.Since)), o.Grain, loc)
 	return computeAll(scopes, o, newest, func(s Scope) (metrics.Input, error) {
-		b, err := warehouse.LoadSelection(ctx, wh, s.selection())
+		sel := s.selection()
+		sel.PipelinesSince = from
+		b, err := warehouse.LoadSelection(ctx, wh, sel)
 		if err != nil {
 			return metrics.Input{}, fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
 		}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -41,6 +42,14 @@ func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
 		m.Reviews, m.IssueLinks = nil, nil
 		b.MergeRequests = append(b.MergeRequests, m)
 	}
+	// Pipelines around the earliest period read (the previous window's
+	// first week, from Monday 2 Feb 2026 00:00 UTC), and long before it.
+	for i, at := range []time.Time{time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 1, 23, 59, 59, 0, time.UTC),
+		time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC)} {
+		fin, dur := at, float64(100*(i+1))
+		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: b.Pipelines[0].Origin, ID: fmt.Sprintf("old%d", i), ProjectPath: "acme/api",
+			Status: "success", IsDefaultBranch: true, CreatedAt: at.Add(-time.Hour), UpdatedAt: at, FinishedAt: &fin, DurationS: &dur})
+	}
 	cleared, _ := pol.Apply(b)
 	if err := wh.Land(ctx, warehouse.StreamKey{Source: "t", Instance: "t", Scope: "all", Stream: "merge_requests"}, cleared, now); err != nil {
 		t.Fatal(err)
@@ -75,6 +84,16 @@ func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
 	}
 	if n := want[3].Set["mr_throughput"]; n == nil || n.Value == nil || *n.Value == 0 {
 		t.Fatalf("scope %s has no throughput: the comparison compares nothing", want[3].Scope.Name)
+	}
+	// The previous window, 2 Feb - 2 Mar (whole weeks), counts the pipelines
+	// of 2 Feb 00:00, 20 Feb and 1 Mar, not the ones before: the earliest
+	// is the edge a later cut-off would lose.
+	for _, r := range got {
+		if r.Scope.Name == "acme/api" {
+			if n := r.Prev["pipeline_duration"].N; n != 3 {
+				t.Errorf("acme/api's previous window counts %d pipelines, want 3", n)
+			}
+		}
 	}
 }
 

@@ -22,6 +22,11 @@ type ProjectRef struct {
 type Selection struct {
 	Paths   []string
 	Members []ProjectRef
+	// PipelinesSince, when set, leaves out the pipelines that finished (or,
+	// unfinished, were last updated) before it: CI metrics count a pipeline
+	// only in the period it finished, and nothing else reads pipelines, so a
+	// window's computation needs none from before its earliest period.
+	PipelinesSince time.Time
 }
 
 // where is the SQL condition on a top-level table's instance and
@@ -45,6 +50,20 @@ func (s *Selection) where() string {
 		return "FALSE"
 	}
 	return "(" + strings.Join(or, " OR ") + ")"
+}
+
+func (s *Selection) pipelinesSince() string {
+	if s == nil || s.PipelinesSince.IsZero() {
+		return ""
+	}
+	return " AND COALESCE(finished_at, updated_at) >= " + timestamp(s.PipelinesSince)
+}
+
+// timestamp is an instant as a literal with its offset, which both engines
+// read as that instant when comparing it with a zoned column (DuckDB
+// TIMESTAMPTZ, Snowflake TIMESTAMP_TZ), whatever the session's time zone.
+func timestamp(t time.Time) string {
+	return "'" + t.UTC().Format("2006-01-02 15:04:05.000000") + "+00:00'"
 }
 
 // literal is a SQL string literal both engines read the same way: quotes
@@ -193,7 +212,7 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	}
 	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
 		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
-		FROM pipelines WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
+		FROM pipelines WHERE deleted_at IS NULL AND `+where+sel.pipelinesSince()+` ORDER BY instance, project_path, id`, func(r row) {
 		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectID: r.i(3), ProjectPath: r.k(4), PipelineID: r.i(5), Ref: r.k(6), SHA: r.s(7), Status: r.k(8),
 			Trigger: r.k(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.k(11)}, CreatedAt: r.t(12),

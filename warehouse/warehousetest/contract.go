@@ -657,6 +657,20 @@ func testSelection(t *testing.T, e Engine) {
 		}
 	}
 
+	// Pipelines updated at Base+100h, +101h, +102h (p0, p1, p2).
+	for _, c := range []struct {
+		since time.Time
+		want  int
+	}{{Base.Add(101 * time.Hour), 2}, {Base.Add(101*time.Hour + time.Microsecond), 1}, {Base.Add(200 * time.Hour), 0}, {time.Time{}, 3}} {
+		got, err := warehouse.LoadSelection(ctx, w, &warehouse.Selection{Paths: paths, PipelinesSince: c.since.In(time.FixedZone("UTC+5", 5*3600))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Pipelines) != c.want || len(got.MergeRequests) != 9 {
+			t.Errorf("pipelines since %v: %d pipelines and %d MRs, want %d and 9", c.since, len(got.Pipelines), len(got.MergeRequests), c.want)
+		}
+	}
+
 	ps, err := warehouse.Projects(ctx, w)
 	if err != nil {
 		t.Fatal(err)
