@@ -228,20 +228,18 @@ type hit struct {
 func (o Options) ratio(name string, xs []hit) *Metric {
 	m := &Metric{Name: name, Unit: "ratio"}
 	type acc struct{ yes, n int }
-	by := map[time.Time]*acc{}
+	ps := o.periods()
+	by := make([]acc, len(ps))
 	total := acc{}
 	for _, h := range xs {
 		if !o.inWindow(h.at) {
 			continue
 		}
-		p := PeriodStart(h.at, o.Grain, o.Location)
-		if by[p] == nil {
-			by[p] = &acc{}
-		}
-		by[p].n++
+		a := &by[periodIndex(ps, h.at)]
+		a.n++
 		total.n++
 		if h.yes {
-			by[p].yes++
+			a.yes++
 			total.yes++
 		}
 	}
@@ -249,9 +247,9 @@ func (o Options) ratio(name string, xs []hit) *Metric {
 	if total.n > 0 {
 		m.Value = ptr(float64(total.yes) / float64(total.n))
 	}
-	for _, p := range o.periods() {
+	for i, p := range ps {
 		pt := Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain)}
-		if a := by[p]; a != nil && a.n > 0 {
+		if a := by[i]; a.n > 0 {
 			pt.Value, pt.N = ptr(float64(a.yes)/float64(a.n)), a.n
 		}
 		m.Series = append(m.Series, pt)
@@ -262,16 +260,17 @@ func (o Options) ratio(name string, xs []hit) *Metric {
 // counts makes a count metric with its series.
 func (o Options) counts(name string, at []time.Time) *Metric {
 	m := &Metric{Name: name, Unit: "count"}
-	by := map[time.Time]int{}
+	ps := o.periods()
+	by := make([]int, len(ps))
 	for _, t := range at {
 		if o.inWindow(t) {
-			by[PeriodStart(t, o.Grain, o.Location)]++
+			by[periodIndex(ps, t)]++
 			m.N++
 		}
 	}
 	m.Value = ptr(float64(m.N))
-	for _, p := range o.periods() {
-		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: ptr(float64(by[p])), N: by[p]})
+	for i, p := range ps {
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: ptr(float64(by[i])), N: by[i]})
 	}
 	return m
 }

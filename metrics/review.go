@@ -62,21 +62,22 @@ func Review(in Input, o Options) []*Metric {
 // means makes a mean metric (unit count) with its series.
 func (o Options) means(name string, xs []sample) *Metric {
 	m := &Metric{Name: name, Unit: "count"}
+	ps := o.periods()
 	var all []float64
-	by := map[time.Time][]float64{}
+	by := make([][]float64, len(ps))
 	for _, s := range xs {
 		if !o.inWindow(s.at) {
 			continue
 		}
 		all = append(all, s.v)
-		p := PeriodStart(s.at, o.Grain, o.Location)
-		by[p] = append(by[p], s.v)
+		i := periodIndex(ps, s.at)
+		by[i] = append(by[i], s.v)
 	}
 	m.N = len(all)
 	m.Mean = mean(all)
 	m.Value = m.Mean
-	for _, p := range o.periods() {
-		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: mean(by[p]), N: len(by[p])})
+	for i, p := range ps {
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: mean(by[i]), N: len(by[i])})
 	}
 	return m
 }
