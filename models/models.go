@@ -264,6 +264,25 @@ func (b *Batch) Len() int {
 	return len(b.MergeRequests) + len(b.Pipelines) + len(b.Deployments) + len(b.Issues) + len(b.Sprints)
 }
 
+// Rows counts the records and their children (commits, reviews, issue
+// links, deployment changes, transitions): what a landing writes, and what
+// the records hold in memory, which a count of top-level records hides (an
+// MR carries a handful of rows, a pipeline one).
+func (b *Batch) Rows() int {
+	n := b.Len()
+	for i := range b.MergeRequests {
+		m := &b.MergeRequests[i]
+		n += len(m.Commits) + len(m.Reviews) + len(m.IssueLinks)
+	}
+	for i := range b.Deployments {
+		n += len(b.Deployments[i].Changes)
+	}
+	for i := range b.Issues {
+		n += len(b.Issues[i].Transitions)
+	}
+	return n
+}
+
 // Append adds the records of o to b.
 func (b *Batch) Append(o *Batch) {
 	b.MergeRequests = append(b.MergeRequests, o.MergeRequests...)

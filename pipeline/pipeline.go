@@ -322,6 +322,7 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 	}
 	pending := &models.Batch{}
 	var pendingCursor time.Time
+	pendingRows := 0
 	total := 0
 	trackers := r.trackers()
 	land := func(ctx context.Context) error {
@@ -336,6 +337,7 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 		}
 		pending = &models.Batch{}
 		pendingCursor = time.Time{}
+		pendingRows = 0
 		return nil
 	}
 	out := models.Output{Excluded: func(project string, labels []string, typ string) bool {
@@ -360,7 +362,11 @@ func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream
 		if r.Progress != nil {
 			r.Progress.Records(key, b.Len())
 		}
-		if pending.Len() >= r.Cfg.Warehouse.BatchSize {
+		// Counted in rows, not records: 10,000 MRs with their commits and
+		// notes held by each of a source's concurrent scopes made a run's
+		// memory grow with the records until the first landing.
+		pendingRows += b.Rows()
+		if pendingRows >= r.Cfg.Warehouse.BatchSize {
 			return land(ctx)
 		}
 		return nil

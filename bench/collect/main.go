@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +37,8 @@ func main() {
 	conc := flag.Int("concurrency", 8, "source concurrency")
 	rateLimit := flag.Float64("rate", 0, "client rate limit, requests/s (0 = none)")
 	streams := flag.String("streams", "merge_requests", "comma-separated streams")
+	memwatch := flag.Duration("memwatch", 0, "every this often during the first run, read DuckDB's duckdb_memory() and keep each component's peak (0 = off)")
+	heapAt := flag.String("heapprofile", "", "with -memwatch: write the Go heap profile taken when the heap was largest here")
 	serve := flag.Bool("serve", false, "only serve the sandbox (prints its URL; token bench) until killed, for measuring `devpulse collect` in its own process")
 	flag.Parse()
 
@@ -78,6 +81,9 @@ func main() {
 		log.Fatal(err)
 	}
 	defer wh.Close()
+	if err := wh.SetMemoryLimit(context.Background(), cfg.Warehouse.MemoryLimit); err != nil { // as devpulse opens it
+		log.Fatal(err)
+	}
 	pol, err := policy.New(cfg.Privacy, cfg.Metrics.BotAuthors)
 	if err != nil {
 		log.Fatal(err)
@@ -123,7 +129,12 @@ func main() {
 				100*float64(reqs)/el.Seconds() / *rateLimit)
 		}
 	}
+	stopWatch := func() {}
+	if *memwatch > 0 {
+		stopWatch = watchMemory(wh, *memwatch, *heapAt)
+	}
 	runOnce("first run")
+	stopWatch()
 	runOnce("unchanged re-run")
 	srv.Touch((*projects)*(*mrs)/100, strings.TrimPrefix(srv.URL, "http://"))
 	runOnce("after 1% MRs changed")
@@ -166,4 +177,71 @@ func peakRSS() string {
 		}
 	}
 	return "unknown"
+}
+
+// watchMemory polls duckdb_memory() until the returned stop is called, then
+// prints each component's peak and its last value: which part of DuckDB's
+// native memory grows with the records landed.
+func watchMemory(wh *duckdb.DB, every time.Duration, heapFile string) (stop func()) {
+	peak, last := map[string]int64{}, map[string]int64{}
+	var samples int
+	var heapPeak uint64
+	read := func() {
+		if heapFile != "" {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapAlloc > heapPeak {
+				heapPeak = ms.HeapAlloc
+				if f, err := os.Create(heapFile); err == nil {
+					pprof.Lookup("heap").WriteTo(f, 0)
+					f.Close()
+				}
+			}
+		}
+		res, err := wh.Query(context.Background(), `SELECT tag, memory_usage_bytes FROM duckdb_memory()`)
+		if err != nil {
+			log.Printf("duckdb_memory(): %v", err)
+			return
+		}
+		samples++
+		for _, r := range res.Rows {
+			tag, _ := r[0].(string)
+			v, _ := r[1].(int64)
+			last[tag] = v
+			peak[tag] = max(peak[tag], v)
+		}
+	}
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				read()
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+		tags := make([]string, 0, len(peak))
+		for k := range peak {
+			tags = append(tags, k)
+		}
+		sort.Slice(tags, func(i, j int) bool { return peak[tags[i]] > peak[tags[j]] })
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("duckdb_memory() over %d samples (component: peak / at the end, MB); Go heap %d MB, Go runtime from the OS %d MB:\n",
+			samples, ms.HeapAlloc>>20, ms.Sys>>20)
+		for _, k := range tags {
+			if peak[k] > 0 {
+				fmt.Printf("  %-24s %8.1f / %8.1f\n", k, float64(peak[k])/1e6, float64(last[k])/1e6)
+			}
+		}
+	}
 }
