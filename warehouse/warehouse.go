@@ -38,6 +38,20 @@ type Result struct {
 	Rows    [][]any
 }
 
+// Gather is Query made of an engine's streaming read: each runs the
+// statement, names its columns, then hands over every row in a reused slice.
+func Gather(each func(columns func([]string), row func([]any) error) error) (*Result, error) {
+	res := &Result{}
+	err := each(func(cols []string) { res.Columns = cols }, func(row []any) error {
+		res.Rows = append(res.Rows, append([]any(nil), row...))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
 // Warehouse is a landing engine.
 type Warehouse interface {
 	// Cursor returns the stream's cursor, ok=false if it never landed.

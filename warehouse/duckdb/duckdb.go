@@ -702,15 +702,7 @@ func nullIfEmpty(s string) any {
 
 // Query implements warehouse.Warehouse.
 func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
-	res := &warehouse.Result{}
-	err := w.each(ctx, q, func(cols []string) { res.Columns = cols }, func(row []any) error {
-		res.Rows = append(res.Rows, append([]any(nil), row...))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return warehouse.Gather(func(cols func([]string), row func([]any) error) error { return w.each(ctx, q, cols, row) })
 }
 
 // Each implements warehouse.Warehouse.

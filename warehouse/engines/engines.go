@@ -23,15 +23,7 @@ func Open(ctx context.Context, cfg *config.Config, busy func(holder string)) (wa
 	case "snowflake":
 		return snowflake.Open(ctx, cfg.Warehouse.Snowflake)
 	default:
-		wh, err := duckdb.OpenWait(ctx, cfg.Warehouse.Path, false, time.Duration(cfg.Schedule.BusyTimeout), busy)
-		if err != nil {
-			return nil, err
-		}
-		if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
-			wh.Close()
-			return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}
-		}
-		return wh, nil
+		return limited(ctx, cfg)(duckdb.OpenWait(ctx, cfg.Warehouse.Path, false, time.Duration(cfg.Schedule.BusyTimeout), busy))
 	}
 }
 
@@ -45,11 +37,17 @@ func OpenReadOnly(ctx context.Context, cfg *config.Config, busy func(holder stri
 		if _, err := os.Stat(cfg.Warehouse.Path); err != nil {
 			return duckdb.OpenReadOnly(ctx, cfg.Warehouse.Path) // says how to create it
 		}
-		wh, err := duckdb.OpenWait(ctx, cfg.Warehouse.Path, true, time.Duration(cfg.Schedule.BusyTimeout), busy)
+		// A report reads as much as a metrics run: the same bound on DuckDB.
+		return limited(ctx, cfg)(duckdb.OpenWait(ctx, cfg.Warehouse.Path, true, time.Duration(cfg.Schedule.BusyTimeout), busy))
+	}
+}
+
+// limited applies warehouse.memory_limit to a DuckDB handle just opened.
+func limited(ctx context.Context, cfg *config.Config) func(*duckdb.DB, error) (warehouse.Warehouse, error) {
+	return func(wh *duckdb.DB, err error) (warehouse.Warehouse, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A report reads as much as a metrics run: the same bound on DuckDB.
 		if err := wh.SetMemoryLimit(ctx, cfg.Warehouse.MemoryLimit); err != nil {
 			wh.Close()
 			return nil, &config.ConfigError{File: cfg.File, Key: "warehouse.memory_limit", Msg: err.Error()}

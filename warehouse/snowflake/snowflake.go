@@ -573,15 +573,7 @@ var readVerbs = map[string]bool{"SELECT": true, "WITH": true, "SHOW": true, "DES
 // as the DuckDB engine returns them (int64, float64, bool, time.Time, string)
 // and column names Snowflake upper-cased are given back in lower case.
 func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
-	res := &warehouse.Result{}
-	err := w.each(ctx, q, func(cols []string) { res.Columns = cols }, func(row []any) error {
-		res.Rows = append(res.Rows, append([]any(nil), row...))
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return warehouse.Gather(func(cols func([]string), row func([]any) error) error { return w.each(ctx, q, cols, row) })
 }
 
 // Each implements warehouse.Warehouse: rows are handed on as the driver
