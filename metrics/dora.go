@@ -239,8 +239,8 @@ type analysis struct {
 // analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
 // (c) roll-backs and reverts, and the recoveries each implies.
 func analyse(in Input, o Options) analysis {
-	if in.shared != nil {
-		return *in.shared
+	if in.shared != nil && in.shared.key == o.analysisKey() {
+		return in.shared.a
 	}
 	events, attempts := productionEvents(in.Deployments, o)
 	changes := deployedChanges(in.MergeRequests, events)

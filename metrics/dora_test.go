@@ -3,6 +3,7 @@ package metrics
 import (
 	"math"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -612,5 +613,27 @@ func TestFailedBy_IncidentNamesItsMROrCommit(t *testing.T) {
 			t.Errorf("%s: incident rows = %+v, want it to fail deployment 1", cause, rows)
 		}
 		near(t, cause+": failed_deployment_recovery_time p50", find(DORA(in, opts()), "failed_deployment_recovery_time").P50, 15*3600)
+	}
+}
+
+// TestShare_NeverReusedUnderOtherOptions: an input shared under one set of
+// production and incident options gives, computed with another, exactly
+// what the other gives unshared: the shared attribution is only a cache.
+func TestShare_NeverReusedUnderOtherOptions(t *testing.T) {
+	base := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
+	at := func(h int) *time.Time { x := base.Add(time.Duration(h) * time.Hour); return &x }
+	in := Input{
+		MergeRequests: []models.MergeRequest{{ID: "m1", ProjectPath: "p", TargetBranch: "main", State: "merged", CreatedAt: base, UpdatedAt: *at(2), MergedAt: at(2)}},
+		Deployments:   []models.Deployment{{ID: "d1", ProjectPath: "p", Environment: "live", Status: "success", Ref: "main", UpdatedAt: *at(5), FinishedAt: at(5)}},
+	}
+	o := DefaultOptions(base, base.AddDate(0, 0, 7)) // "live" is not production by default
+	other := o
+	other.Production = regexp.MustCompile(`^live$`)
+	shared := Share(in, o)
+	if got, want := Compute(shared, other)["deployment_count"].Value, Compute(in, other)["deployment_count"].Value; *got != *want || *want != 1 {
+		t.Errorf("deployment_count with live as production: shared under other options %v, unshared %v (want 1)", *got, *want)
+	}
+	if got := Compute(shared, o)["deployment_count"].Value; *got != 0 {
+		t.Errorf("deployment_count under the shared options = %v, want 0", *got)
 	}
 }

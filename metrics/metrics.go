@@ -4,6 +4,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"regexp"
 	"sort"
@@ -19,20 +20,35 @@ type Input struct {
 	Pipelines     []models.Pipeline
 	Issues        []models.Issue
 	Sprints       []models.Sprint
-	// shared is what Share computed once for every window of this input.
-	shared *analysis
+	// shared is what Share computed once for every window of this input,
+	// with the options it was computed for.
+	shared *shared
+}
+
+type shared struct {
+	a   analysis
+	key string
+}
+
+// analysisKey names the options the attribution depends on; an input
+// shared under other options is worked out again, never reused.
+func (o Options) analysisKey() string {
+	prod := ""
+	if o.Production != nil {
+		prod = o.Production.String()
+	}
+	return fmt.Sprintf("%q %v %q %q %q %v", prod, o.AttributionWindow, o.IncidentLabels, o.NotChangeLabels, o.IncidentTypes, o.IncidentPriorities)
 }
 
 // Share returns in with the attribution of changes, failures and incidents
 // to deployments done once: it depends on the records and on the options
 // other than the window (production, incidents, attribution window), so the
 // window, the whole periods around it and the previous window computed with
-// these options read the same one instead of redoing it. Options that differ
-// in anything but Since, Until and Now need their own Share.
+// these options read the same one instead of redoing it. A computation with
+// other production, incident or attribution options works its own out.
 func Share(in Input, o Options) Input {
 	in.shared = nil
-	a := analyse(in, o)
-	in.shared = &a
+	in.shared = &shared{a: analyse(in, o), key: o.analysisKey()}
 	return in
 }
 

@@ -5,14 +5,12 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/devpulse/devpulse/benchmarks"
@@ -22,6 +20,7 @@ import (
 	"github.com/devpulse/devpulse/models"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
+	"golang.org/x/sync/errgroup"
 )
 
 // Scope is a project or a team.
@@ -397,29 +396,19 @@ func computeAll(scopes []Scope, o metrics.Options, newest time.Time, input func(
 		ref, _ = benchmarks.QuickCheck("all")
 	}
 	out := make([]Result, len(scopes))
-	errs := make([]error, len(scopes))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(scopes)) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				in, err := input(scopes[i])
-				if err != nil {
-					errs[i] = err
-					continue
-				}
-				out[i] = computeScope(in, scopes[i], o, prev, asOf, ref)
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, s := range scopes {
+		g.Go(func() error {
+			in, err := input(s)
+			if err != nil {
+				return err
 			}
-		}()
+			out[i] = computeScope(in, s, o, prev, asOf, ref)
+			return nil
+		})
 	}
-	for i := range scopes {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil

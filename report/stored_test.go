@@ -129,3 +129,19 @@ func TestDetach_ResultsKeepNoScopeRecords(t *testing.T) {
 		}
 	}
 }
+
+// TestComputeStored_ReadErrorIsAnError: a scope that cannot be read fails the
+// computation; it never comes back as a scope without records.
+func TestComputeStored_ReadErrorIsAnError(t *testing.T) {
+	ctx := context.Background()
+	wh, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scopes := ScopesOf(nil, []string{"acme/api", "acme/web"})
+	wh.Close()
+	rs, err := ComputeStored(ctx, wh, scopes, metrics.DefaultOptions(now.AddDate(0, 0, -28), now))
+	if err == nil || rs != nil {
+		t.Fatalf("a closed warehouse gave %d results and error %v, want no results and an error", len(rs), err)
+	}
+}
