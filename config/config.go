@@ -110,6 +110,9 @@ type Config struct {
 	Schedule    Schedule            `mapstructure:"schedule" json:"schedule"`
 	Ingest      Ingest              `mapstructure:"ingest" json:"ingest"`
 	AI          AI                  `mapstructure:"ai" json:"ai"`
+	Alerts      Alerts              `mapstructure:"alerts" json:"alerts"`
+	Goals       []Goal              `mapstructure:"goals" json:"goals"`
+	Notify      Notify              `mapstructure:"notify" json:"notify"`
 }
 
 // AI says which merged MRs count as AI-assisted (METRICS.md
@@ -387,6 +390,17 @@ func setDefaults(v *viper.Viper) {
 	v.SetDefault("schedule.busy_timeout", "2m")
 	v.SetDefault("schedule.lease_ttl", "10m")
 	v.SetDefault("schedule.failure_alert", 3)
+	v.SetDefault("alerts.series", []string{"lead_time_for_changes p50", "pipeline_duration p50", "pipeline_duration p85",
+		"pipeline_queue_time p50", "pickup_time p50", "review_time p50", "change_failure_rate", "deployment_frequency", "cycle_time p50"})
+	v.SetDefault("alerts.min_weeks", 4)
+	v.SetDefault("alerts.p_value", 0.01)
+	v.SetDefault("alerts.min_change", 0.15)
+	v.SetDefault("alerts.skip_weeks", []int{52, 53, 1})
+	v.SetDefault("notify.report_url", "")
+	v.SetDefault("notify.digest", "")
+	v.SetDefault("notify.retries", 4)
+	v.SetDefault("notify.timeout", "10s")
+	v.SetDefault("notify.improvements", false)
 }
 
 // SourceDefaults are applied to every source for keys it leaves unset.
@@ -516,6 +530,7 @@ func Load(opts Options) (*Config, error) {
 			s.Token = Secret(getenv(s.TokenEnv))
 		}
 	}
+	c.resolveWebhooks(getenv)
 	if c.Ingest.TokensEnv != "" {
 		for _, t := range strings.Split(getenv(c.Ingest.TokensEnv), ",") {
 			if t = strings.TrimSpace(t); t != "" {
@@ -779,6 +794,9 @@ func (c *Config) Validate() error {
 		add(bad("metrics.timezone", "unknown time zone %q (e.g. UTC, Europe/Berlin, Asia/Tokyo)", c.Metrics.Timezone))
 	}
 	add(c.Schedule.validate(bad, c.Sources, c.Kinds))
+	for _, err := range c.validateAlerts(bad) {
+		add(err)
+	}
 	if c.Ingest.MaxBodyBytes <= 0 {
 		add(bad("ingest.max_body_bytes", "must be positive (default 1048576)"))
 	}

@@ -36,7 +36,7 @@ func TestReference_IsGenerated(t *testing.T) {
 // Both shipped files load through the strict loader: the reference with
 // every source type, the minimal example with one token and the secret.
 func TestReference_AndExampleLoad(t *testing.T) {
-	c, err := load(Options{Path: referenceFile, Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y", "JIRA_TOKEN": "z"})})
+	c, err := load(Options{Path: referenceFile, Env: env(map[string]string{"GITLAB_TOKEN": "x", "REDMINE_API_KEY": "y", "JIRA_TOKEN": "z", "PAYMENTS_SLACK_WEBHOOK": "https://hooks.slack.com/services/T0/B0/x"})})
 	if err != nil {
 		t.Fatal(err)
 	}

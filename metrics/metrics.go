@@ -84,7 +84,10 @@ type Point struct {
 	PeriodStart time.Time // local midnight in Options.Location
 	PeriodEnd   time.Time // exclusive
 	Value       *float64
-	N           int
+	// P85 is a distribution's p85 over the period (Value is its p50);
+	// nil for other metrics.
+	P85 *float64
+	N   int
 	// Partial: the period had not ended when the data was read, so its
 	// value is over part of it and must never replace a whole one.
 	Partial bool
@@ -223,7 +226,7 @@ func (o Options) durations(name string, xs []sample) *Metric {
 	m.P50, m.P85 = sortedPercentile(all, 0.5), sortedPercentile(all, 0.85)
 	for i, p := range ps {
 		sort.Float64s(by[i])
-		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: sortedPercentile(by[i], 0.5), N: len(by[i])})
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: sortedPercentile(by[i], 0.5), P85: sortedPercentile(by[i], 0.85), N: len(by[i])})
 	}
 	return m
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/devpulse/devpulse/alerts"
 	"github.com/devpulse/devpulse/metrics"
 )
 
@@ -70,14 +71,43 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 		Slowest    []change
 		Rows       [][]string
 	}
+	type changeRow struct {
+		Scope, Anchor, Series, Kind, Since, Before, After, Change, P, State, Detected string
+		Worse, Open                                                                   bool
+	}
+	type goalRow struct {
+		Scope, Anchor, Goal, Week, Value, Status, BackTest string
+		Class                                              string
+	}
 	data := struct {
 		Since, Until, TZ, Grain, Generated string
 		Scopes                             []scope
 		CompareHeader                      []string
 		Compare                            [][]string
-	}{o.Since.In(o.Location).Format("2 Jan 2006"), o.Until.Add(-time.Nanosecond).In(o.Location).Format("2 Jan 2006"),
-		o.Location.String(), o.Grain, now.UTC().Format("2006-01-02 15:04 UTC"), nil, nil, nil}
+		Changes                            []changeRow
+		Goals                              []goalRow
+	}{Since: o.Since.In(o.Location).Format("2 Jan 2006"), Until: o.Until.Add(-time.Nanosecond).In(o.Location).Format("2 Jan 2006"),
+		TZ: o.Location.String(), Grain: o.Grain, Generated: now.UTC().Format("2006-01-02 15:04 UTC")}
 	data.CompareHeader, data.Compare = Comparison(rs)
+	for _, r := range rs {
+		for _, g := range Shown(r, o) {
+			b, a := g.Before, g.After
+			data.Changes = append(data.Changes, changeRow{Scope: r.Scope.Kind + " · " + r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name),
+				Series: SeriesTitle(g.Metric, g.Stat), Kind: g.Kind, Since: "week of " + g.FirstWeek.Format("2 Jan 2006"),
+				Before: Human(g.Unit, &b), After: Human(g.Unit, &a), Change: ChangeSize(g), P: pValue(g.P), State: g.State,
+				Detected: g.DetectedAt.UTC().Format("2 Jan 2006"), Worse: g.Kind == "regression", Open: g.State == "open"})
+		}
+		for _, gr := range r.Goals {
+			row := goalRow{Scope: r.Scope.Kind + " · " + r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name), Goal: gr.Goal.Text,
+				Status: strings.ReplaceAll(gr.Latest.Status, "_", " "), Week: "–", Value: "–",
+				BackTest: fmt.Sprintf("missed %d of %d weeks", gr.Missed, len(gr.Weeks)), Class: map[string]string{alerts.Met: "good", alerts.Missed: "bad", alerts.AtRisk: "warn"}[gr.Latest.Status]}
+			if gr.Latest.Status != alerts.NoValue {
+				v := gr.Latest.Value
+				row.Week, row.Value = "week of "+gr.Latest.Start.Format("2 Jan 2006"), Human(gr.Unit, &v)
+			}
+			data.Goals = append(data.Goals, row)
+		}
+	}
 
 	for _, r := range rs {
 		s := scope{Kind: r.Scope.Kind, Name: r.Scope.Name, Anchor: anchor(r.Scope.Kind, r.Scope.Name), Notes: Notes(r)}
@@ -115,7 +145,7 @@ func WriteHTML(w io.Writer, rs []Result, o metrics.Options, now time.Time) error
 			"mr_throughput", "mr_size", "pickup_time", "review_time", "pipeline_success_rate", "pipeline_duration", "pipeline_queue_time",
 			"wip", "cycle_time", "throughput", "say_do_ratio", "velocity"} {
 			if m := r.Set[name]; m != nil && !Hidden(r, name) {
-				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m, r.Prev[name])})
+				s.Charts = append(s.Charts, chart{Title: Titles[name] + chartSuffix(m), SVG: lineChart(m, r.Prev[name], r.marks(name, o)...)})
 			}
 		}
 		for _, name := range Order {
@@ -315,7 +345,27 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 }
 
 // lineChart draws a series with its axis labels.
-func lineChart(m, previous *metrics.Metric) template.HTML {
+// mark is a change point drawn on a trend chart: a regression (red) or an
+// improvement (green) beginning in the period holding At.
+type mark struct {
+	At    time.Time
+	Worse bool
+	Label string
+}
+
+// marks are the chart's change points: the shown changes of its metric
+// (a p85 shift is marked on the p50 line it belongs to, labelled so).
+func (r Result) marks(metric string, o metrics.Options) []mark {
+	var out []mark
+	for _, g := range Shown(r, o) {
+		if g.Metric == metric {
+			out = append(out, mark{At: g.FirstWeek, Worse: g.Kind == "regression", Label: ChangeLine(g)})
+		}
+	}
+	return out
+}
+
+func lineChart(m, previous *metrics.Metric, marks ...mark) template.HTML {
 	// Series points are whole periods, also where a period reaches past the
 	// window's edge (metrics.Compute); only a period that had not ended when
 	// the data was read is partial.
@@ -409,6 +459,23 @@ func lineChart(m, previous *metrics.Metric) template.HTML {
 		prev = i
 	}
 	flush()
+	for _, mk := range marks {
+		for i, p := range m.Series {
+			// A week's start is midnight UTC in the warehouse; the chart's
+			// periods are local midnights: compare by calendar day.
+			day := time.Date(mk.At.Year(), mk.At.Month(), mk.At.Day(), 12, 0, 0, 0, p.PeriodStart.Location())
+			if day.Before(p.PeriodStart) || !day.Before(p.PeriodEnd) {
+				continue
+			}
+			color := "#1a7f37"
+			if mk.Worse {
+				color = "#c62828"
+			}
+			fmt.Fprintf(&sb, `<line class="cp" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 2"><title>%s</title></line>`,
+				x(i), T, x(i), T+ph, color, template.HTMLEscapeString(mk.Label))
+			fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" fill="%s">%s</text>`, x(i)+3, T+9, color, map[bool]string{true: "regression", false: "improvement"}[mk.Worse])
+		}
+	}
 	for i, p := range m.Series {
 		if p.Value == nil {
 			continue
@@ -461,7 +528,7 @@ h2{margin:0 0 12px;font-size:18px}h3{font-size:14px;margin:18px 0 8px;color:#485
 tr.sum td{font-weight:600;background:#fafbfc}svg .ax{font-size:10px;fill:#8a92a3}svg .e{text-anchor:end}svg .m{text-anchor:middle}svg .ln{fill:none;stroke:#3b6fb6;stroke-width:1.8}svg .pt{fill:#3b6fb6;stroke:#3b6fb6}svg .ph{fill:#fff;stroke:#3b6fb6}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:22px}table.nw td{white-space:nowrap}table.nw td:last-child{white-space:normal}p.links a{margin-right:12px;font-size:13px;color:#2f80c9;text-decoration:none}
 .legend span{display:inline-block;margin-right:18px;font-size:13px}.legend i{display:inline-block;width:11px;height:11px;margin-right:5px;vertical-align:-1px}
-.good{color:#1f9d55}.bad{color:#c7402d}.muted{color:#8a92a3;fill:#8a92a3}
+.good{color:#1f9d55}.bad{color:#c7402d}.warn{color:#b26a00}.muted{color:#8a92a3;fill:#8a92a3}
 .charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(280px,1fr));gap:14px}
 .chart{border:1px solid #eceef2;border-radius:8px;padding:8px 10px}.chart .t{font-size:12px;color:#485063}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{text-align:left;padding:5px 8px;border-bottom:1px solid #eceef2}
@@ -474,7 +541,15 @@ nav.toc a{display:inline-block;margin:2px 12px 2px 0;color:#2f80c9;text-decorati
 <header><h1>devpulse · development condition</h1>
 <p>{{.Since}} – {{.Until}} · periods by {{.Grain}} in {{.TZ}} · people are pseudonymized; no free text is collected</p></header>
 <main>
-{{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b>{{if .Compare}} <a href="#teams">teams side by side</a>{{end}}{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
+{{if gt (len .Scopes) 1}}<nav class="toc"><b>Contents</b> <a href="#what-changed">what changed</a>{{if .Compare}} <a href="#teams">teams side by side</a>{{end}}{{range .Scopes}} <a href="#{{.Anchor}}">{{.Kind}} · {{.Name}}</a>{{end}}</nav>{{end}}
+<section id="what-changed"><h2>What changed</h2>
+{{if .Changes}}<table><tr><th>scope</th><th>series</th><th></th><th>since</th><th>median before</th><th>median after</th><th>change</th><th>p</th><th>state</th><th>detected</th></tr>
+{{range .Changes}}<tr><td><a href="#{{.Anchor}}">{{.Scope}}</a></td><td>{{.Series}}</td><td class="{{if .Worse}}bad{{else}}good{{end}}">{{.Kind}}</td><td>{{.Since}}</td><td class="num">{{.Before}}</td><td class="num">{{.After}}</td><td class="num {{if .Worse}}bad{{else}}good{{end}}">{{.Change}}</td><td class="num">{{.P}}</td><td>{{.State}}</td><td>{{.Detected}}</td></tr>{{end}}</table>
+<p class="muted">A lasting shift of a weekly series (E-Divisive change point, Mann–Whitney U at the configured p, and a median move of at least alerts.min_change); noisy single weeks are not listed. Dashed lines on the trend charts mark where each began.</p>
+{{else}}<p class="muted">No lasting shift in the watched weekly series (alerts.series): nothing got lastingly worse or better. Weeks with data stored: what <code>devpulse metrics</code> has computed; backfill with <code>devpulse metrics --since</code>.</p>{{end}}
+{{if .Goals}}<h3>Goals</h3><table><tr><th>scope</th><th>goal</th><th>latest whole week</th><th>value</th><th>state</th><th>back-test</th></tr>
+{{range .Goals}}<tr><td><a href="#{{.Anchor}}">{{.Scope}}</a></td><td>{{.Goal}}</td><td>{{.Week}}</td><td class="num">{{.Value}}</td><td class="{{.Class}}">{{.Status}}</td><td>{{.BackTest}}</td></tr>{{end}}</table>{{end}}
+</section>
 {{if .Compare}}<section id="teams"><h2>Teams side by side</h2><table><tr>{{range .CompareHeader}}<th>{{.}}</th>{{end}}</tr>
 {{range .Compare}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table></section>{{end}}
 {{range .Scopes}}<section id="{{.Anchor}}">

@@ -108,6 +108,13 @@ func Refresh(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, o 
 	if err := wh.PutMetrics(ctx, vals); err != nil {
 		return nil, 0, err
 	}
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	if _, err := Watch(ctx, cfg, wh, rs, now, true); err != nil {
+		return nil, 0, err
+	}
 	if configured(cfg) {
 		// The teams these metrics were computed for, for reports without the config.
 		if err := wh.PutTeams(ctx, teams); err != nil {

@@ -44,6 +44,44 @@ type DocScope struct {
 	// Notes say which families have no data in the window and why, so an
 	// absent figure is not read as a bad one.
 	Notes []string `json:"notes"`
+	// Changes are the regressions and improvements "What changed" shows.
+	Changes []DocRegression `json:"changes"`
+	Goals   []DocGoal       `json:"goals"`
+}
+
+// DocRegression is one lasting shift of a weekly series.
+type DocRegression struct {
+	Metric       string   `json:"metric"`
+	Stat         string   `json:"stat"`
+	Kind         string   `json:"kind"` // regression | improvement
+	FirstWeek    string   `json:"first_week"`
+	MedianBefore float64  `json:"median_before"`
+	MedianAfter  float64  `json:"median_after"`
+	Change       *float64 `json:"relative_change"` // null: from 0
+	PValue       float64  `json:"p_value"`
+	Unit         string   `json:"unit"`
+	State        string   `json:"state"` // open | resolved
+	DetectedAt   string   `json:"detected_at"`
+	Summary      string   `json:"summary"`
+}
+
+// DocGoal is one goal judged over the scope's whole weeks.
+type DocGoal struct {
+	Goal   string        `json:"goal"`
+	Metric string        `json:"metric"`
+	Stat   string        `json:"stat"`
+	Target float64       `json:"target"`
+	Unit   string        `json:"unit"`
+	Status string        `json:"status"` // of the latest whole week: met | missed | at_risk | no_data
+	Missed int           `json:"backtest_missed_weeks"`
+	Weeks  []DocGoalWeek `json:"weeks"`
+}
+
+// DocGoalWeek is one whole week's state.
+type DocGoalWeek struct {
+	Week   string  `json:"week"`
+	Value  float64 `json:"value"`
+	Status string  `json:"status"`
 }
 
 // doraMetrics need production deployments: without any they are not shown.
@@ -356,6 +394,20 @@ func Document(rs []Result, o metrics.Options, now time.Time) *Doc {
 	for _, r := range rs {
 		s := DocScope{Kind: r.Scope.Kind, Name: r.Scope.Name, Metrics: map[string]map[string]any{}, Slowest: []DocChange{}, Waiting: []DocWaiting{},
 			Notes: append([]string{}, Notes(r)...)}
+		s.Changes, s.Goals = []DocRegression{}, []DocGoal{}
+		for _, g := range Shown(r, o) {
+			s.Changes = append(s.Changes, DocRegression{Metric: g.Metric, Stat: g.Stat, Kind: g.Kind, FirstWeek: g.FirstWeek.Format("2006-01-02"),
+				MedianBefore: g.Before, MedianAfter: g.After, Change: g.Change, PValue: g.P, Unit: g.Unit, State: g.State,
+				DetectedAt: g.DetectedAt.UTC().Format(time.RFC3339), Summary: ChangeLine(g)})
+		}
+		for _, gr := range r.Goals {
+			dg := DocGoal{Goal: gr.Goal.Text, Metric: gr.Goal.Series.Metric, Stat: gr.Goal.Series.Stat, Target: gr.Goal.Target, Unit: gr.Unit,
+				Status: gr.Latest.Status, Missed: gr.Missed, Weeks: []DocGoalWeek{}}
+			for _, w := range gr.Weeks {
+				dg.Weeks = append(dg.Weeks, DocGoalWeek{Week: w.Start.Format("2006-01-02"), Value: w.Value, Status: w.Status})
+			}
+			s.Goals = append(s.Goals, dg)
+		}
 		s.Incidents = []DocIncident{}
 		for _, x := range r.Incidents {
 			d := DocIncident{ID: x.Issue.ID, Key: x.Issue.Key, OpenedAt: x.Issue.CreatedAt.In(o.Location).Format(time.RFC3339),
@@ -534,6 +586,18 @@ func WriteTable(w io.Writer, rs []Result, o metrics.Options) {
 			}
 			fmt.Fprintf(w, "  %-14s %-8s %-12s %-12s %-12s %-12s\n", name, row[1], row[2], row[3], row[4], row[5])
 		}
+	}
+	var changed []string
+	for _, r := range rs {
+		for _, g := range Shown(r, o) {
+			changed = append(changed, fmt.Sprintf("  %s %s: %s", r.Scope.Kind, r.Scope.Name, ChangeLine(g)))
+		}
+		for _, gr := range r.Goals {
+			changed = append(changed, fmt.Sprintf("  %s %s goal %s", r.Scope.Kind, r.Scope.Name, GoalLine(gr)))
+		}
+	}
+	if len(changed) > 0 {
+		fmt.Fprintf(w, "\nwhat changed\n%s\n", strings.Join(changed, "\n"))
 	}
 	for _, r := range rs {
 		fmt.Fprintf(w, "\n%s %s\n", r.Scope.Kind, r.Scope.Name)

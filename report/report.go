@@ -242,6 +242,10 @@ type Result struct {
 	Cycle       []metrics.CyclePoint // the cycle-time scatter
 	// Reference is the DORA 2025 Quick Check group dora_score is shown beside.
 	Reference benchmarks.Group
+	// Changes are the scope's regressions and improvements (METRICS.md
+	// "Regressions"), newest first; Goals its configured goals, judged.
+	Changes []warehouse.Regression
+	Goals   []GoalResult
 }
 
 // OverCycleP85 tells whether an issue in progress is older than the scope's
@@ -564,6 +568,12 @@ func metricRows(s Scope, name string, m *metrics.Metric, o metrics.Options) []wa
 		v := base
 		v.Grain, v.PeriodStart, v.PeriodEnd, v.Stat, v.Value, v.N, v.BenchmarkYear, v.Partial = o.Grain, p.PeriodStart, p.PeriodEnd, stat, p.Value, p.N, 0, p.Partial
 		out = append(out, v)
+		if stat == "p50" && m.Unit == "seconds" {
+			// The p85 series too: alerts watch pipeline_duration p85, and a
+			// dashboard of the tail needs it per period.
+			v.Stat, v.Value = "p85", p.P85
+			out = append(out, v)
+		}
 	}
 	return append(out, sprintRows(base, name, m, o)...)
 }

@@ -240,12 +240,12 @@ func nullDate(d string) any {
 
 // DateColumns are the DATE columns (the rest of the time columns are
 // timestamps with time zone): engines that bind by type need to know.
-var DateColumns = map[string]bool{"start_date": true, "due_date": true, "period_start": true, "period_end": true}
+var DateColumns = map[string]bool{"start_date": true, "due_date": true, "period_start": true, "period_end": true, "first_week": true}
 
 // OrderColumn is the column that says which of two rows with one natural key
 // is newer: updated_at where a table has it, else when it was collected or computed.
 func (t Table) OrderColumn() string {
-	for _, c := range []string{"updated_at", "computed_at"} {
+	for _, c := range []string{"updated_at", "computed_at", "sent_at"} {
 		for _, have := range t.Columns {
 			if have == c {
 				return c
@@ -348,5 +348,72 @@ func ForgetDerived(exec ExecFunc, scopes []string) (cursors, metricValues int, e
 		return 0, 0, err
 	}
 	n, err := exec(`DELETE FROM metric_values`)
+	if err != nil {
+		return 0, 0, err
+	}
+	// Regressions were found in the values that just went; the next
+	// metrics run finds them again in what is left (notifications stay, so
+	// a regression found again is not posted twice).
+	_, err = exec(`DELETE FROM regressions`)
 	return cursors, int(n), err
+}
+
+// Regressions holds the shifts alerts found in the weekly series (METRICS.md
+// "Regressions"): derived data, replaced whole by every metrics run.
+var Regressions = Table{Name: "regressions", Key: []string{"scope_kind", "scope", "metric", "stat", "kind", "first_week"},
+	Columns: []string{"scope_kind", "scope", "metric", "stat", "environment", "kind", "first_week", "median_before", "median_after",
+		"relative_change", "p_value", "unit", "state", "detected_at", "resolved_at", "updated_at"}}
+
+// Notifications records what was posted to webhooks, by a key naming the
+// event (a regression, a goal's missed week, a digest's week), so a restart
+// or a re-run never posts it twice.
+var Notifications = Table{Name: "notifications", Key: []string{"key"}, Columns: []string{"key", "sent_at"}}
+
+// Regression is one row of regressions.
+type Regression struct {
+	ScopeKind, Scope, Metric, Stat, Environment string
+	Kind                                        string // regression | improvement
+	FirstWeek                                   time.Time
+	Before, After                               float64
+	Change                                      *float64 // nil when Before is 0
+	P                                           float64
+	Unit                                        string
+	State                                       string // open | resolved
+	DetectedAt                                  time.Time
+	ResolvedAt                                  *time.Time
+}
+
+// Key names the regression for notifications: what it is, not its numbers.
+func (r Regression) Key() string {
+	return strings.Join([]string{"regression", r.ScopeKind, r.Scope, r.Metric, r.Stat, r.Kind, r.FirstWeek.Format("2006-01-02")}, "|")
+}
+
+// RegressionRows maps regressions to rows of Regressions.
+func RegressionRows(regs []Regression, now time.Time) Rows {
+	out := Rows{Table: Regressions}
+	for _, r := range regs {
+		var change, resolved any
+		if r.Change != nil {
+			change = *r.Change
+		}
+		if r.ResolvedAt != nil {
+			resolved = r.ResolvedAt.UTC()
+		}
+		d := r.FirstWeek
+		out.Rows = append(out.Rows, []any{r.ScopeKind, r.Scope, r.Metric, r.Stat, r.Environment, r.Kind,
+			time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC), r.Before, r.After, change, r.P, nullStr(r.Unit),
+			r.State, r.DetectedAt.UTC(), resolved, now})
+	}
+	out.Rows = dedupe(out.Table, out.Rows)
+	return out
+}
+
+// NotificationRows maps sent keys to rows of Notifications.
+func NotificationRows(keys []string, at time.Time) Rows {
+	out := Rows{Table: Notifications}
+	for _, k := range keys {
+		out.Rows = append(out.Rows, []any{k, at.UTC()})
+	}
+	out.Rows = dedupe(out.Table, out.Rows)
+	return out
 }

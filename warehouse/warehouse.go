@@ -70,8 +70,9 @@ type Warehouse interface {
 	// vanished upstream; metrics ignore them, a re-appearance re-lands them.
 	MarkDeleted(ctx context.Context, table string, ids []string, at time.Time) (int, error)
 	// Forget removes what was derived from records a purge removed: the
-	// cursors of the given scopes (collection_state.scope) and every metric
-	// value (the caller recomputes the windows it wants back), in one
+	// cursors of the given scopes (collection_state.scope), every metric
+	// value and every regression found in them (the caller recomputes the
+	// windows it wants back), in one
 	// transaction. It returns how many cursors and metric values went.
 	Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error)
 	// PutTeams replaces the stored teams with these (the teams the stored
@@ -80,6 +81,11 @@ type Warehouse interface {
 	// PutMetrics upserts metric values by (scope_kind, scope, metric, grain,
 	// period_start, environment, stat): recomputing a window is idempotent.
 	PutMetrics(ctx context.Context, vals []MetricValue) error
+	// PutRegressions replaces the stored regressions with these (the caller
+	// merged what was stored with what it found), in one transaction.
+	PutRegressions(ctx context.Context, regs []Regression) error
+	// PutNotified records that the events with these keys were posted.
+	PutNotified(ctx context.Context, keys []string) error
 	// Acquire takes (or, for its holder, renews) the named lease until
 	// now+ttl unless another holder has it unexpired; it returns who holds it
 	// and until when. Leases work across processes and machines.

@@ -60,6 +60,8 @@ func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 		teams = append(teams, "jira:APP")
 	}
 	cfg.Teams = map[string][]string{"payments": teams}
+	// Goals the team set itself, judged every week with a back-test.
+	cfg.Goals = []config.Goal{{Team: "payments", Goal: "pipeline_duration p50 < 20m"}, {Team: "payments", Goal: "pickup_time p50 < 1d"}}
 	// The GitLab board's in-dev column is work, for flow efficiency.
 	cfg.Flow.ActiveStatuses = append(cfg.Flow.ActiveStatuses, "workflow::in dev")
 	cfg.Warehouse.Path = path
@@ -67,6 +69,9 @@ func demoConfig(url, jiraURL, token, path string) (*config.Config, error) {
 	cfg.Privacy.Titles = "keep" // the demo's titles are generated, and show the masking
 	return cfg, cfg.Validate()
 }
+
+// demoSlowdownDays is how long ago the demo's planted CI slowdown began.
+const demoSlowdownDays = 42
 
 // demoJiraIssues is the size of the demo team's JIRA project.
 const demoJiraIssues = 120
@@ -100,6 +105,9 @@ lands everything in a fresh DuckDB file.`,
 			org := sandbox.Generate(seed, sandbox.DemoSize, time.Now())
 			// The payments team plans in JIRA: its branches name APP keys.
 			org.LinkJira("APP", demoJiraIssues, "acme/payments/api", "acme/mobile/ledger")
+			// Six weeks ago the API's CI got 70% slower (a new test suite):
+			// the lasting shift regression alerts are for.
+			org.SlowPipelines("acme/payments/api", time.Now().AddDate(0, 0, -demoSlowdownDays), 1.7)
 			srv := sandbox.Start(org, sandbox.Options{Token: "demo-token"})
 			defer srv.Close()
 			jr := sandbox.StartJira(sandbox.GenerateJira(seed, 1, demoJiraIssues, time.Now()), true)
@@ -142,6 +150,15 @@ lands everything in a fresh DuckDB file.`,
 				return fmt.Errorf("demo: ingest: %w", err)
 			}
 			fmt.Fprintf(g.stdout, "ingested %d PagerDuty incidents of acme/platform/web (as POST /api/v1/incidents would)\n\n", n)
+			// The weekly history alerts compare against: every whole week the
+			// sandbox holds, as `devpulse metrics --since` backfills it.
+			full, err := (&windowFlags{grain: "week", since: time.Now().Add(-sandbox.Span).Format("2006-01-02")}).options(cfg, time.Now())
+			if err != nil {
+				return err
+			}
+			if _, _, err := report.Refresh(ctx, cfg, wh, full); err != nil {
+				return fmt.Errorf("demo: backfill the weekly history: %w", err)
+			}
 			o, err := (&windowFlags{grain: "week"}).options(cfg, time.Now())
 			if err != nil {
 				return err

@@ -134,6 +134,9 @@ func renderReport(ctx context.Context, g *globals, cfg *config.Config, wh wareho
 	if err != nil {
 		return err
 	}
+	if _, err := report.Watch(ctx, cfg, wh, rs, o.Now, false); err != nil {
+		return err
+	}
 	newest, err := warehouse.NewestUpdate(ctx, wh, "merge_requests", "pipelines", "deployments", "issues")
 	if err != nil {
 		return err

@@ -26,8 +26,11 @@ type Size struct {
 	JobDeployProjects int
 }
 
+// Span is how far back generated records reach.
+const Span = 120 * 24 * time.Hour
+
 // DemoSize is small enough to collect in seconds, big enough for real metrics.
-var DemoSize = Size{Projects: 4, MRsPerProject: 120, PipelinesPerProject: 200, DeploymentsPerProject: 30, IssuesPerProject: 40, JobDeployProjects: 1}
+var DemoSize = Size{Projects: 4, MRsPerProject: 120, PipelinesPerProject: 600, DeploymentsPerProject: 30, IssuesPerProject: 40, JobDeployProjects: 1}
 
 type user struct {
 	ID       int64
@@ -174,7 +177,7 @@ func Generate(seed uint64, size Size, now time.Time) *Org {
 		user{ID: 1900, Username: "renovate-bot", Name: "Renovate Bot", Email: "bot@renovate.example", Bot: true},
 		user{ID: 1901, Username: "project_17_bot_3f2a", Name: "Release Token", Email: "project17_bot@noreply.acme.example", Bot: true})
 
-	span := 120 * 24 * time.Hour
+	span := Span
 	start := now.Add(-span)
 	for pi := 0; pi < size.Projects; pi++ {
 		g := groups[pi%len(groups)]
@@ -716,6 +719,30 @@ func (o *Org) LinkJira(prefix string, issues int, paths ...string) {
 				kind, rest = "feature", m.SourceBranch
 			}
 			m.SourceBranch = fmt.Sprintf("%s/%s-%d-%s", kind, strings.ToLower(prefix), k, rest)
+		}
+	}
+}
+
+// SlowPipelines makes the pipelines of a project created at or after since
+// take factor times as long: a lasting CI slowdown planted for the demo's
+// regression alerts to find (the rest of the data keeps its seed).
+func (o *Org) SlowPipelines(path string, since time.Time, factor float64) {
+	p := o.byPath[path]
+	if p == nil {
+		return
+	}
+	for _, pl := range p.pipelines {
+		if pl.CreatedAt.Before(since) || pl.Duration == 0 {
+			continue
+		}
+		pl.Duration = int64(float64(pl.Duration) * factor)
+		pl.Finished = pl.Started.Add(time.Duration(pl.Duration) * time.Second)
+		if pl.Finished.After(o.Now) {
+			pl.Status, pl.Finished, pl.Duration = "running", time.Time{}, 0
+		}
+		pl.UpdatedAt = pl.CreatedAt
+		if !pl.Finished.IsZero() {
+			pl.UpdatedAt = pl.Finished
 		}
 	}
 }

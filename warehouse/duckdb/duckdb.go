@@ -479,7 +479,7 @@ func keyColumns(t warehouse.Table) string {
 	var cols []string
 	for _, k := range t.Key {
 		typ := "VARCHAR"
-		if k == "period_start" {
+		if warehouse.DateColumns[k] {
 			typ = "DATE"
 		}
 		cols = append(cols, quote(k)+" "+typ)
@@ -602,6 +602,34 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 	rows := warehouse.MetricRows(vals, w.now().UTC())
 	if err := w.inTx(ctx, func() error { return w.upsert(ctx, rows) }); err != nil {
 		return fmt.Errorf("duckdb: store metric values: %w", err)
+	}
+	return nil
+}
+
+// PutRegressions implements warehouse.Warehouse.
+func (w *DB) PutRegressions(ctx context.Context, regs []warehouse.Regression) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := warehouse.RegressionRows(regs, w.now().UTC())
+	err := w.inTx(ctx, func() error {
+		if _, err := w.conn.ExecContext(ctx, `DELETE FROM regressions`); err != nil {
+			return err
+		}
+		return w.upsert(ctx, rows)
+	})
+	if err != nil {
+		return fmt.Errorf("duckdb: store regressions: %w", err)
+	}
+	return nil
+}
+
+// PutNotified implements warehouse.Warehouse.
+func (w *DB) PutNotified(ctx context.Context, keys []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := warehouse.NotificationRows(keys, w.now().UTC())
+	if err := w.inTx(ctx, func() error { return w.upsert(ctx, rows) }); err != nil {
+		return fmt.Errorf("duckdb: record notifications: %w", err)
 	}
 	return nil
 }

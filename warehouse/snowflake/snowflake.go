@@ -477,6 +477,42 @@ func (w *DB) PutMetrics(ctx context.Context, vals []warehouse.MetricValue) error
 	return nil
 }
 
+// PutRegressions implements warehouse.Warehouse: the rows are staged, then
+// the old ones deleted and the new merged in one transaction.
+func (w *DB) PutRegressions(ctx context.Context, regs []warehouse.Regression) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rows := warehouse.RegressionRows(regs, w.now().UTC())
+	if len(rows.Rows) > 0 {
+		if err := w.stage(ctx, rows); err != nil { // DDL: before the transaction
+			return fmt.Errorf("snowflake: store regressions: %w", err)
+		}
+	}
+	err := w.inTx(ctx, func() error {
+		if _, err := w.conn.ExecContext(ctx, `DELETE FROM regressions`); err != nil {
+			return err
+		}
+		if len(rows.Rows) == 0 {
+			return nil
+		}
+		return w.merge(ctx, rows.Table)
+	})
+	if err != nil {
+		return fmt.Errorf("snowflake: store regressions: %w", err)
+	}
+	return nil
+}
+
+// PutNotified implements warehouse.Warehouse.
+func (w *DB) PutNotified(ctx context.Context, keys []string) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.upsert(ctx, []warehouse.Rows{warehouse.NotificationRows(keys, w.now().UTC())}, nil); err != nil {
+		return fmt.Errorf("snowflake: record notifications: %w", err)
+	}
+	return nil
+}
+
 // Forget implements warehouse.Warehouse.
 func (w *DB) Forget(ctx context.Context, scopes []string) (cursors, metricValues int, err error) {
 	w.mu.Lock()

@@ -1,0 +1,12 @@
+-- 0013: shifts found in the weekly series (METRICS.md "Regressions") and what was posted about them.
+CREATE TABLE IF NOT EXISTS regressions (
+  scope_kind VARCHAR NOT NULL, scope VARCHAR NOT NULL, metric VARCHAR NOT NULL, stat VARCHAR NOT NULL,
+  environment VARCHAR NOT NULL, kind VARCHAR NOT NULL, first_week DATE NOT NULL,
+  median_before DOUBLE, median_after DOUBLE, relative_change DOUBLE, p_value DOUBLE, unit VARCHAR,
+  state VARCHAR NOT NULL, detected_at TIMESTAMPTZ NOT NULL, resolved_at TIMESTAMPTZ, updated_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (scope_kind, scope, metric, stat, kind, first_week)
+);
+CREATE TABLE IF NOT EXISTS notifications (
+  key VARCHAR NOT NULL, sent_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (key)
+);
