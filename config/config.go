@@ -1175,6 +1175,9 @@ func (s *Schedule) validate(bad func(key, format string, a ...any) error, source
 		if names[j.Name] {
 			return bad(k+".name", "%q is used twice", j.Name)
 		}
+		if j.Name == "notify.digest" {
+			return bad(k+".name", "%q is the weekly digest's own job (notify.digest): choose another name", j.Name)
+		}
 		names[j.Name] = true
 		if _, err := CronParser.Parse(j.Cron); err != nil {
 			return bad(k+".cron", "%q: %v (e.g. \"*/15 * * * *\", \"0 3 * * 0\", \"@every 1h\")", j.Cron, err)

@@ -107,6 +107,14 @@ func (s *Scheduler) SetConfig(cfg *config.Config) error {
 		}
 		es = append(es, entry{job: j, when: sch, next: sch.Next(now)})
 	}
+	if cfg.Notify.Digest != "" && len(cfg.Notify.Webhooks) > 0 {
+		sch, err := config.CronParser.Parse(cfg.Notify.Digest)
+		if err != nil {
+			return fmt.Errorf("notify.digest: %w", err)
+		}
+		// The digest reads the warehouse and posts; it collects nothing.
+		es = append(es, entry{job: config.Job{Name: DigestJob, Cron: cfg.Notify.Digest}, when: sch, next: sch.Next(now)})
+	}
 	s.mu.Lock()
 	s.cfg, s.entries = cfg, es
 	s.mu.Unlock()
@@ -195,7 +203,7 @@ func (s *Scheduler) start(ctx context.Context, cfg *config.Config, j config.Job,
 		return
 	}
 	sources := j.Sources
-	if len(sources) == 0 {
+	if len(sources) == 0 && j.Name != DigestJob {
 		for n, src := range cfg.Sources {
 			// Only the sources that have one of the job's streams run in it.
 			if len(j.Streams) == 0 || len(selectStreams(src.Streams, j.Streams)) > 0 {
@@ -213,7 +221,7 @@ func (s *Scheduler) start(ctx context.Context, cfg *config.Config, j config.Job,
 		}
 		run = append(run, src)
 	}
-	if len(run) == 0 {
+	if len(run) == 0 && j.Name != DigestJob {
 		s.mu.Unlock()
 		return
 	}

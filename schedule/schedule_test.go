@@ -228,3 +228,46 @@ func TestScheduler_FailingSourceBacksOffAndNamesTheFix(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// The weekly digest runs on a cron of its own, collects nothing (no
+// sources) and exists only when a webhook is configured to take it.
+func TestScheduler_DigestOnItsOwnCron(t *testing.T) {
+	start := time.Date(2026, 3, 1, 23, 0, 0, 0, time.UTC) // a Sunday
+	clock := newFake(start)
+	cfg := testConfig(t, "UTC", config.Job{Name: "hourly", Cron: "0 * * * *"})
+	cfg.Notify.Digest = "0 9 * * 1"
+	if s, err := New(cfg, clock, quiet, nil); err != nil || len(s.Next()) != 1 {
+		t.Fatalf("a digest without a webhook is scheduled: %v %v", s.Next(), err)
+	}
+	cfg.Notify.Webhooks = []config.Webhook{{Name: "chat", Format: "slack", URL: "https://hooks.example.com/x"}}
+	rec := &recorder{}
+	s, err := New(cfg, clock, quiet, func(ctx context.Context, cfg *config.Config, j config.Job, sources []string) Outcome {
+		rec.add(fmt.Sprintf("%s %s [%s]", clock.Now().Format("Mon 15:04"), j.Name, strings.Join(sources, "+")))
+		return Outcome{}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Next()[DigestJob].Equal(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)) {
+		t.Fatalf("next digest: %v", s.Next())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Loop(ctx); close(done) }()
+	for clock.Now().Before(start.Add(11 * time.Hour)) {
+		clock.next(t)
+		clock.sleeping(t)
+		s.Wait()
+	}
+	cancel()
+	<-done
+	var digests []string
+	for _, f := range rec.get() {
+		if strings.Contains(f, DigestJob) {
+			digests = append(digests, f)
+		}
+	}
+	if len(digests) != 1 || digests[0] != "Mon 09:00 notify.digest []" {
+		t.Errorf("digest runs: %v", digests)
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/ingest"
 	"github.com/devpulse/devpulse/internal/version"
+	"github.com/devpulse/devpulse/notify"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/report"
@@ -42,6 +43,7 @@ type Metrics struct {
 	skipped     *prometheus.CounterVec
 	jobSuccess  *prometheus.GaugeVec
 	computeSecs prometheus.Gauge
+	watch       watchSeries
 
 	mu      sync.Mutex
 	cursors map[[2]string]time.Time // oldest cursor per source/stream
@@ -121,6 +123,7 @@ func newMetrics(now func() time.Time) *Metrics {
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "devpulse_build_info",
 		Help: "Always 1; the labels name the running build."}, []string{"version", "commit", "goversion"})
 	build.WithLabelValues(version.Version, version.Commit, runtime.Version()).Set(1)
+	m.watch = newWatchSeries(m.Registry)
 	m.Registry.MustRegister(m.lastSuccess, m.records, m.requests, m.retries, m.runs, m.duration, m.failures, m.skipped, m,
 		m.jobSuccess, m.computeSecs, build)
 	return m
@@ -216,6 +219,8 @@ type JobRunner struct {
 	Options pipeline.Options
 	// Ingest, when set, serves POST /api/v1/deployments and /api/v1/incidents.
 	Ingest *ingest.Handler
+	// Sender posts notifications (nil: one from the configuration's notify).
+	Sender *notify.Sender
 
 	ready  atomic.Bool
 	report atomic.Pointer[rendered]
@@ -243,6 +248,9 @@ func (jr *JobRunner) Run(ctx context.Context, cfg *config.Config, job config.Job
 	}
 	jr.ready.Store(true)
 	defer wh.Close()
+	if job.Name == DigestJob {
+		return Outcome{Err: jr.Digest(ctx, cfg, wh)}
+	}
 	o := jr.Options
 	o.Sources, o.Streams, o.Full, o.Command = sources, job.Streams, job.Full, "schedule "+job.Name
 	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: jr.Log, Holder: ""}
@@ -319,6 +327,14 @@ func (jr *JobRunner) Refresh(ctx context.Context, cfg *config.Config, wh warehou
 	rs, _, err := report.Refresh(ctx, cfg, wh, o)
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
+	}
+	jr.Metrics.watch.observe(rs)
+	if len(cfg.Notify.Webhooks) > 0 {
+		if members, err := report.Teams(ctx, cfg, wh); err != nil {
+			jr.Log.Warn("notifications: read the teams; nothing posted this time", "err", err)
+		} else {
+			jr.post(ctx, cfg, wh, Events(cfg, rs, members))
+		}
 	}
 	var h, j bytes.Buffer
 	if err := report.WriteHTML(&h, rs, o, now); err != nil {

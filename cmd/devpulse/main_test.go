@@ -237,16 +237,34 @@ func TestQuery_JSONValuesAndColumnOrder(t *testing.T) {
 
 func TestDemo_LandsTheSandboxAndQueryReadsIt(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo.duckdb")
-	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--html", filepath.Join(t.TempDir(), "demo.html"), "--log-level", "warn")
+	page := filepath.Join(t.TempDir(), "demo.html")
+	code, stdout, stderr := runCLI(t, "demo", "--out", out, "--html", page, "--log-level", "warn")
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr)
+	}
+	// The CI slowdown planted six weeks ago is found, from its week, and shown.
+	code, js, _ := runCLI(t, "query", "--warehouse", out, "--format", "json",
+		"SELECT CAST(first_week AS VARCHAR) AS w, state FROM regressions WHERE scope = 'acme/payments/api' AND metric = 'pipeline_duration' AND kind = 'regression'")
+	var found []map[string]any
+	if code != 0 || json.Unmarshal([]byte(js), &found) != nil || len(found) == 0 {
+		t.Fatalf("no regression found for the planted slowdown: %s", js)
+	}
+	began := time.Now().AddDate(0, 0, -demoSlowdownDays)
+	for _, f := range found {
+		w, _ := time.Parse("2006-01-02", f["w"].(string)[:10])
+		if d := w.Sub(began); d < -14*24*time.Hour || d > 7*24*time.Hour || f["state"] != "open" {
+			t.Errorf("regression %v: the slowdown began %s", f, began.Format("2006-01-02"))
+		}
+	}
+	if b, _ := os.ReadFile(page); !strings.Contains(string(b), "<h2>What changed</h2>") || !strings.Contains(string(b), `class="cp"`) {
+		t.Error("the demo page has no What changed section or no change-point marker")
 	}
 	for _, want := range []string{"merge_requests      480", "issues (incidents)", "run ", ": ok in "} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, stdout)
 		}
 	}
-	code, js, stderr := runCLI(t, "query", "--warehouse", out, "--format", "json",
+	code, js, stderr = runCLI(t, "query", "--warehouse", out, "--format", "json",
 		"SELECT state, count(*) AS n FROM merge_requests GROUP BY state ORDER BY state")
 	if code != 0 {
 		t.Fatal(stderr)

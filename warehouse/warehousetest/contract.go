@@ -42,6 +42,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("LoadSelectionNarrowsAndStreams", func(t *testing.T) { testSelection(t, e) })
 	t.Run("MetricsIdempotent", func(t *testing.T) { testMetrics(t, e) })
 	t.Run("TeamsReplaced", func(t *testing.T) { testTeams(t, e) })
+	t.Run("RegressionsReplacedAndForgotten", func(t *testing.T) { testRegressions(t, e) })
 	t.Run("DeleteWithChildren", func(t *testing.T) { testDelete(t, e) })
 	t.Run("RunsRecorded", func(t *testing.T) { testRuns(t, e) })
 	t.Run("QueryErrorsAndReadOnly", func(t *testing.T) { testQuery(t, e) })
@@ -703,5 +704,58 @@ func testSelection(t *testing.T, e Engine) {
 	n := 0
 	if err := w.Each(ctx, q, func([]any) error { n++; return stop }); err != stop || n != 1 {
 		t.Errorf("an error from fn: Each returned %v after %d rows, want it back after 1", err, n)
+	}
+}
+
+// Regressions are replaced whole (the caller merged them), a change of nil
+// (a shift from 0) stays NULL, notifications are recorded once per key, and
+// a purge's Forget drops the regressions with the metric values they were
+// found in but keeps what was sent, so nothing is posted twice.
+func testRegressions(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	c := 0.55
+	resolved := Base.Add(40 * 24 * time.Hour)
+	regs := []warehouse.Regression{
+		{ScopeKind: "project", Scope: "acme/api", Metric: "pipeline_duration", Stat: "p85", Kind: "regression", FirstWeek: Base,
+			Before: 1445, After: 2242, Change: &c, P: 0.0002, Unit: "seconds", State: "open", DetectedAt: Base.Add(30 * 24 * time.Hour)},
+		{ScopeKind: "team", Scope: "payments", Metric: "change_failure_rate", Stat: "value", Environment: "production", Kind: "regression",
+			FirstWeek: Base.AddDate(0, 0, 7), Before: 0, After: 0.2, P: 0.004, Unit: "ratio", State: "resolved", DetectedAt: Base, ResolvedAt: &resolved},
+	}
+	for i := 0; i < 2; i++ {
+		if err := w.PutRegressions(ctx, regs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := w.Query(ctx, `SELECT scope, relative_change, state, CAST(first_week AS VARCHAR), resolved_at FROM regressions ORDER BY scope`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 2 || res.Rows[0][0] != "acme/api" || res.Rows[0][1] != 0.55 || res.Rows[1][1] != nil || res.Rows[1][2] != "resolved" ||
+		!strings.HasPrefix(fmt.Sprint(res.Rows[0][3]), Base.Format("2006-01-02")) || res.Rows[0][4] != nil {
+		t.Errorf("regressions: %v", res.Rows)
+	}
+	if rt, ok := res.Rows[1][4].(time.Time); !ok || !rt.Equal(resolved) {
+		t.Errorf("resolved_at %v, want %v", res.Rows[1][4], resolved)
+	}
+	if err := w.PutRegressions(ctx, regs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if n := Count(t, w, `SELECT count(*) FROM regressions`); n != 1 {
+		t.Errorf("%d regressions after storing one", n)
+	}
+	for i := 0; i < 2; i++ {
+		if err := w.PutNotified(ctx, []string{regs[0].Key() + "|chat", regs[0].Key() + "|chat"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := Count(t, w, `SELECT count(*) FROM notifications`); n != 1 {
+		t.Errorf("%d notification rows for one key", n)
+	}
+	if _, _, err := w.Forget(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, n := Count(t, w, `SELECT count(*) FROM regressions`), Count(t, w, `SELECT count(*) FROM notifications`); r != 0 || n != 1 {
+		t.Errorf("after Forget: %d regressions (want 0), %d notifications (want 1)", r, n)
 	}
 }
