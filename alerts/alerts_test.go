@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -149,5 +150,21 @@ func TestDetect(t *testing.T) {
 	zero := weeks(append(make([]float64, 12), noisy(r, []float64{0.3}, 12, 0.1)...))
 	if got := Detect(zero, true, s); len(got) != 1 || !math.IsInf(got[0].Change, 1) {
 		t.Errorf("a failure rate rising from 0: %+v", got)
+	}
+}
+
+// Detection runs for every watched series of every scope at each metrics
+// run: a year and two years of weeks, flat (the common case) and shifted.
+func BenchmarkDetect(b *testing.B) {
+	for _, n := range []int{52, 104} {
+		for _, levels := range [][]float64{{600}, {600, 800}} {
+			r := rand.New(rand.NewPCG(1, 1))
+			z := weeks(noisy(r, levels, n/len(levels), 0.1))
+			b.Run(fmt.Sprintf("weeks=%d/levels=%d", n, len(levels)), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					Detect(z, true, DefaultSettings())
+				}
+			})
+		}
 	}
 }

@@ -41,6 +41,30 @@ type Shift struct {
 	Change float64
 	P      float64 // Mann–Whitney, two-sided
 	Worse  bool    // in the metric's worse direction: a regression, else an improvement
+	// Open: the series still holds the shift — its latest segment is still
+	// MinChange past Before in the shift's direction. A later change that
+	// brought the median back resolves it; only an open shift is news.
+	Open bool
+}
+
+// markOpen sets Open from the latest segment's median.
+func markOpen(out []Shift, minChange float64) {
+	if len(out) == 0 {
+		return
+	}
+	last := out[len(out)-1].After
+	for i := range out {
+		out[i].Open = StillShifted(out[i].Before, last, out[i].After > out[i].Before, minChange)
+	}
+}
+
+// StillShifted tells whether level is still at least minChange above (up)
+// or below before.
+func StillShifted(before, level float64, up bool, minChange float64) bool {
+	if up {
+		return level > before && level >= before+math.Abs(before)*minChange
+	}
+	return level < before && level <= before-math.Abs(before)*minChange
 }
 
 // Detect finds the lasting shifts of a weekly series whose worse direction
@@ -79,7 +103,7 @@ func detect(series []Week, higherIsWorse bool, s Settings) []Shift {
 	for i, w := range series {
 		z[i] = w.Value
 	}
-	cps := Divisive{MinSize: s.MinWeeks, Significance: s.Significance, Permutations: 199, Seed: 1}.ChangePoints(z)
+	cps := Divisive{MinSize: s.MinWeeks, Significance: s.Significance, Seed: 1}.ChangePoints(z)
 	for {
 		var out []Shift
 		drop := -1
@@ -104,6 +128,7 @@ func detect(series []Week, higherIsWorse bool, s Settings) []Shift {
 			out = append(out, sh)
 		}
 		if drop < 0 {
+			markOpen(out, s.MinChange)
 			return out
 		}
 		cps = append(cps[:drop:drop], cps[drop+1:]...)

@@ -130,13 +130,15 @@ func (d Divisive) ChangePoints(z []float64) []int {
 // stay), the best split over all segments is found again, and the observed
 // score must be beaten by few permutations: p = (1 + #{Q_r ≥ Q}) / (R + 1).
 func (d Divisive) significant(z []float64, cps []int, q float64, min int, rng *rand.Rand) bool {
-	r := d.Permutations
-	if r <= 0 {
-		r = 199
-	}
 	alpha := d.Significance
 	if alpha <= 0 {
 		alpha = 0.05
+	}
+	r := d.Permutations
+	if r <= 0 {
+		// Enough permutations that p = 1/(R+1) can pass α with room: 199
+		// at the paper's 0.05, 999 at 0.002.
+		r = max(199, int(math.Ceil(2/alpha))-1)
 	}
 	// Stop early once the outcome cannot change either way.
 	allowed := int(alpha*float64(r+1)) - 1 // beats tolerated for p ≤ α

@@ -350,7 +350,8 @@ func stackedBar(bd *metrics.Metric) template.HTML {
 type mark struct {
 	At    time.Time
 	Worse bool
-	Label string
+	Label string // the change in full, as a tooltip
+	Text  string // on the chart: "regression", "p85 regression"
 }
 
 // marks are the chart's change points: the shown changes of its metric
@@ -359,7 +360,11 @@ func (r Result) marks(metric string, o metrics.Options) []mark {
 	var out []mark
 	for _, g := range Shown(r, o) {
 		if g.Metric == metric {
-			out = append(out, mark{At: g.FirstWeek, Worse: g.Kind == "regression", Label: ChangeLine(g)})
+			text := g.Kind
+			if g.Stat == "p85" { // the chart draws the p50
+				text = "p85 " + text
+			}
+			out = append(out, mark{At: g.FirstWeek, Worse: g.Kind == "regression", Label: ChangeLine(g), Text: text})
 		}
 	}
 	return out
@@ -473,7 +478,7 @@ func lineChart(m, previous *metrics.Metric, marks ...mark) template.HTML {
 			}
 			fmt.Fprintf(&sb, `<line class="cp" x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="%s" stroke-width="1.5" stroke-dasharray="4 2"><title>%s</title></line>`,
 				x(i), T, x(i), T+ph, color, template.HTMLEscapeString(mk.Label))
-			fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" fill="%s">%s</text>`, x(i)+3, T+9, color, map[bool]string{true: "regression", false: "improvement"}[mk.Worse])
+			fmt.Fprintf(&sb, `<text x="%.0f" y="%.0f" font-size="10" fill="%s">%s</text>`, x(i)+3, T+9, color, template.HTMLEscapeString(mk.Text))
 		}
 	}
 	for i, p := range m.Series {

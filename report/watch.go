@@ -107,7 +107,7 @@ func detected(w weekly, info map[alerts.Series]seriesInfo, scopes []Scope, watch
 			series := w[scopeKey(sc.Kind, sc.Name)][sr]
 			worseUp := alerts.HigherIsWorse(sr.Metric)
 			shifts := alerts.Detect(series, worseUp, set)
-			for i, sh := range shifts {
+			for _, sh := range shifts {
 				r := warehouse.Regression{ScopeKind: sc.Kind, Scope: sc.Name, Metric: sr.Metric, Stat: sr.Stat, Environment: info[sr].env,
 					Kind: "improvement", FirstWeek: sh.Start, Before: sh.Before, After: sh.After, P: sh.P, Unit: info[sr].unit,
 					State: "open", DetectedAt: now}
@@ -118,15 +118,10 @@ func detected(w weekly, info map[alerts.Series]seriesInfo, scopes []Scope, watch
 					c := sh.Change
 					r.Change = &c
 				}
-				// Still open while the latest segment keeps the shift: a
-				// later change point that brought the median back resolves it.
-				if i+1 < len(shifts) {
-					last := shifts[len(shifts)-1].After
-					if !stillShifted(sh.Before, last, sh.Worse == worseUp, set.MinChange) {
-						r.State = "resolved"
-						at := now
-						r.ResolvedAt = &at
-					}
+				if !sh.Open {
+					r.State = "resolved"
+					at := now
+					r.ResolvedAt = &at
 				}
 				out = append(out, r)
 			}
@@ -135,21 +130,14 @@ func detected(w weekly, info map[alerts.Series]seriesInfo, scopes []Scope, watch
 	return out
 }
 
-// stillShifted tells whether level is still at least minChange above
-// (up) or below before.
-func stillShifted(before, level float64, up bool, minChange float64) bool {
-	if up {
-		return level >= before+math.Abs(before)*minChange && level > before
-	}
-	return level <= before-math.Abs(before)*minChange && level < before
-}
-
 // mergeRegressions carries what was stored over to what was found now: a
-// shift found again (same scope, series and kind, first week within two
-// weeks: another week of data can move the estimate) keeps when it was
+// shift found again (same scope, series and kind, first weeks closer than
+// minWeeks: another week of data can move the estimate, and two distinct
+// change points are at least minWeeks apart) keeps when it was
 // first detected; a stored open one no longer found is resolved. Rows of
 // scopes not examined stay as they were.
-func mergeRegressions(stored, found []warehouse.Regression, examined map[string]bool, now time.Time) []warehouse.Regression {
+func mergeRegressions(stored, found []warehouse.Regression, examined map[string]bool, minWeeks int, now time.Time) []warehouse.Regression {
+	tol := time.Duration(7*max(minWeeks, 1)-1) * 24 * time.Hour
 	used := make([]bool, len(stored))
 	var out []warehouse.Regression
 	for _, f := range found {
@@ -157,7 +145,7 @@ func mergeRegressions(stored, found []warehouse.Regression, examined map[string]
 			if used[i] || s.ScopeKind != f.ScopeKind || s.Scope != f.Scope || s.Metric != f.Metric || s.Stat != f.Stat || s.Kind != f.Kind {
 				continue
 			}
-			if d := f.FirstWeek.Sub(s.FirstWeek); d < -15*24*time.Hour || d > 15*24*time.Hour {
+			if d := f.FirstWeek.Sub(s.FirstWeek); d < -tol || d > tol {
 				continue
 			}
 			used[i] = true
@@ -256,7 +244,7 @@ func Watch(ctx context.Context, cfg *config.Config, wh warehouse.Warehouse, rs [
 			examined[scopeKey(r.Scope.Kind, r.Scope.Name)] = true
 		}
 		found := detected(w, info, scopes, watched, cfg.Alerts.Settings(), now)
-		all = mergeRegressions(stored, found, examined, now)
+		all = mergeRegressions(stored, found, examined, cfg.Alerts.MinWeeks, now)
 		if err := wh.PutRegressions(ctx, all); err != nil {
 			return nil, err
 		}

@@ -21,18 +21,24 @@ func TestMergeRegressions(t *testing.T) {
 		reg("acme/api", "pipeline_duration", day(0), first),
 		reg("acme/api", "review_time", day(0), first),
 		reg("acme/web", "review_time", day(0), first),
+		reg("acme/api", "cycle_time", day(0), first),
 	}
-	found := []warehouse.Regression{reg("acme/api", "pipeline_duration", day(7), now), reg("acme/api", "pickup_time", day(14), now)}
-	got := mergeRegressions(stored, found, map[string]bool{scopeKey("project", "acme/api"): true}, now)
+	found := []warehouse.Regression{reg("acme/api", "pipeline_duration", day(21), now), reg("acme/api", "pickup_time", day(14), now),
+		reg("acme/api", "cycle_time", day(28), now)} // min_weeks away: another shift
+	got := mergeRegressions(stored, found, map[string]bool{scopeKey("project", "acme/api"): true}, 4, now)
 	by := map[string]warehouse.Regression{}
+	cycles := 0
 	for _, g := range got {
 		by[g.Scope+" "+g.Metric] = g
+		if g.Metric == "cycle_time" {
+			cycles++
+		}
 	}
-	if len(got) != 4 {
+	if len(got) != 6 || cycles != 2 {
 		t.Fatalf("%d rows: %+v", len(got), got)
 	}
-	if g := by["acme/api pipeline_duration"]; !g.DetectedAt.Equal(first) || !g.FirstWeek.Equal(day(7)) || g.State != "open" {
-		t.Errorf("re-found a week later: %+v", g)
+	if g := by["acme/api pipeline_duration"]; !g.DetectedAt.Equal(first) || !g.FirstWeek.Equal(day(21)) || g.State != "open" {
+		t.Errorf("re-found three weeks later: %+v", g)
 	}
 	if g := by["acme/api pickup_time"]; !g.DetectedAt.Equal(now) {
 		t.Errorf("new: %+v", g)

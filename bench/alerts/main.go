@@ -60,6 +60,7 @@ type truth struct {
 }
 
 type series struct {
+	sigma  float64 // week-to-week log spread (0 for counts)
 	fam    family
 	weeks  []alerts.Week
 	shifts []truth
@@ -96,6 +97,7 @@ func generate(r *rand.Rand, n int, fam family, shifted bool) series {
 	start := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC) // a Monday; the year holds one Christmas
 	level := fam.base(r)
 	sigma := fam.sigma[0] + (fam.sigma[1]-fam.sigma[0])*r.Float64()
+	s.sigma = sigma
 	if shifted {
 		k := 1
 		if r.Float64() < 0.3 {
@@ -125,20 +127,20 @@ func generate(r *rand.Rand, n int, fam family, shifted bool) series {
 				l *= 1 + sh.rel
 			}
 		}
-		l *= 1 + 0.05*math.Sin(2*math.Pi*float64(w)/52+phase)
+		l *= 1 + seasonAmp*math.Sin(2*math.Pi*float64(w)/52+phase)
 		_, iso := day.ISOWeek()
 		switch {
 		case iso >= 52 || iso == 1:
-			l *= fam.holiday
+			l *= 1 + (fam.holiday-1)*seasonOn
 		case iso >= 30 && iso <= 33:
-			l *= fam.summer
+			l *= 1 + (fam.summer-1)*seasonOn
 		}
 		var v float64
 		if fam.count {
 			v = poisson(r, l)
 		} else {
 			v = l * math.Exp(sigma*studentT(r))
-			if r.Float64() < 0.04 { // an outlier week: a broken runner, one stuck MR
+			if r.Float64() < outlierRate { // an outlier week: a broken runner, one stuck MR
 				v *= math.Exp((0.5 + 0.7*r.Float64()) * float64(1-2*r.IntN(2)))
 			}
 		}
@@ -148,6 +150,8 @@ func generate(r *rand.Rand, n int, fam family, shifted bool) series {
 }
 
 var maxAge int
+
+var seasonAmp, seasonOn, outlierRate = 0.05, 1.0, 0.04
 
 type group struct {
 	start, firedAt int
@@ -160,12 +164,17 @@ func replay(s *series, set alerts.Settings) []group {
 	var groups []group
 	for t := 2 * set.MinWeeks; t <= len(s.weeks); t++ {
 		for _, sh := range alerts.Detect(s.weeks[:t], s.fam.higherIsWorse, set) {
-			if maxAge > 0 && t-sh.Index > maxAge {
-				continue
+			if !sh.Open || (maxAge > 0 && t-sh.Index > maxAge) {
+				continue // a shift the series no longer holds is never posted
 			}
 			found := false
-			for _, g := range groups {
-				if g.worse == sh.Worse && abs(g.start-sh.Index) <= 2 {
+			for gi := range groups {
+				g := &groups[gi]
+				// The same shift as a later run sees it: distinct change
+				// points are at least min_weeks apart. The group takes the
+				// refined first week, as the regressions table does.
+				if g.worse == sh.Worse && abs(g.start-sh.Index) < set.MinWeeks {
+					g.start = sh.Index
 					found = true
 					break
 				}
@@ -205,6 +214,9 @@ func main() {
 	minChange := flag.Float64("min-change", 0.15, "alerts.min_change")
 	sig := flag.Float64("significance", alerts.DefaultSettings().Significance, "E-Divisive permutation test level")
 	skip := flag.Bool("skip-holidays", true, "alerts.skip_weeks at its default (52, 53, 1); false: none")
+	flag.Float64Var(&seasonAmp, "season-amp", 0.05, "amplitude of the yearly wave")
+	flag.Float64Var(&seasonOn, "seasons", 1, "1: holiday and summer weeks differ; 0: they do not")
+	flag.Float64Var(&outlierRate, "outliers", 0.04, "share of outlier weeks")
 	flag.IntVar(&maxAge, "max-age", 0, "only alert on shifts that began at most this many weeks before the run")
 	flag.Parse()
 	set := alerts.Settings{MinWeeks: *minWeeks, PValue: *p, MinChange: *minChange, Significance: *sig}
@@ -244,6 +256,7 @@ func main() {
 		delays                           []float64
 	}
 	by := map[string]*tally{}
+	byBand := map[string]*tally{}
 	total := &tally{}
 	flatSeries := 0
 	for i, s := range all {
@@ -252,11 +265,26 @@ func main() {
 			t = &tally{}
 			by[s.fam.name] = t
 		}
+		band := "counts (Poisson, λ 5–30 a week)"
+		switch {
+		case s.fam.count:
+		case s.sigma < 0.10:
+			band = "σ < 0.10 (busy CI)"
+		case s.sigma < 0.20:
+			band = "σ 0.10–0.20"
+		default:
+			band = "σ 0.20–0.35 (demo-like lead times)"
+		}
+		bt := byBand[band]
+		if bt == nil {
+			bt = &tally{}
+			byBand[band] = bt
+		}
 		if len(s.shifts) == 0 {
 			flatSeries++
 		}
 		for _, g := range results[i] {
-			for _, x := range []*tally{t, total} {
+			for _, x := range []*tally{t, bt, total} {
 				x.groups++
 				if g.truthIdx < 0 {
 					x.falseGroups++
@@ -270,6 +298,7 @@ func main() {
 				d := float64(g.firedAt - s.shifts[g.truthIdx].at)
 				if math.Abs(s.shifts[g.truthIdx].rel) >= 0.2 {
 					t.delays = append(t.delays, d)
+					bt.delays = append(bt.delays, d)
 					total.delays = append(total.delays, d)
 				}
 			}
@@ -283,7 +312,7 @@ func main() {
 			case size >= 0.2:
 				c = 1
 			}
-			for _, x := range []*tally{t, total} {
+			for _, x := range []*tally{t, bt, total} {
 				x.real[c]++
 				if tr.seen {
 					x.found[c]++
@@ -321,27 +350,19 @@ func main() {
 		row(k, by[k])
 	}
 	row("all", total)
+	fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t")
+	fmt.Fprintln(tw, "by noise (week-to-week log spread)\t\t\t\t\t\t\t\t")
+	bands := make([]string, 0, len(byBand))
+	for k := range byBand {
+		bands = append(bands, k)
+	}
+	sort.Strings(bands)
+	for _, k := range bands {
+		row(k, byBand[k])
+	}
 	tw.Flush()
 	fmt.Printf("\nfalse groups in series without any shift: %d\n", total.falseInFlat)
-	if os.Getenv("ALERTS_DEBUG") != "" {
-		hist := map[string]int{}
-		for i, s := range all {
-			for _, g := range results[i] {
-				if g.truthIdx < 0 {
-					_, wk := s.weeks[g.start].Start.ISOWeek()
-					hist[fmt.Sprintf("%s w%02d fired+%d", s.fam.name[:4], wk, g.firedAt-g.start)]++
-				}
-			}
-		}
-		keys := make([]string, 0, len(hist))
-		for k := range hist {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Println(k, hist[k])
-		}
-	}
+
 }
 
 func pct(a, b int) float64 {
