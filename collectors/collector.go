@@ -52,6 +52,21 @@ type Refetcher interface {
 	Refetch(ctx context.Context, scope models.Scope, stream string, ids []string, out models.Output) error
 }
 
+// Grouper is the optional ability to read one stream of many scopes with
+// one list (GitLab's /groups/:id/merge_requests and /groups/:id/issues), so
+// an unchanged re-run of a group of N projects costs one request for that
+// stream instead of N.
+type Grouper interface {
+	// Groups returns the sets of scopes whose stream can be read together;
+	// a scope in none is read on its own.
+	Groups(stream string, scopes []models.Scope) []models.ScopeGroup
+	// CollectGroup reads stream for every scope of g, records updated at or
+	// after since, and sends each scope's records, and the cursor once the
+	// whole list is read, to out(scope). Records of projects outside g are
+	// neither built nor sent.
+	CollectGroup(ctx context.Context, g models.ScopeGroup, stream string, since time.Time, out func(models.Scope) models.Output) error
+}
+
 // Peopler is the optional ability to list the people of a scope (project
 // members), so the privacy policy knows every name before it clears any
 // text that may carry one, whichever streams run and in whatever order.

@@ -58,6 +58,13 @@ func Extract(mrID string, fields ...Field) []models.IssueLink {
 		seen[k] = true
 		out = append(out, models.IssueLink{MRID: mrID, Tracker: tracker, Key: key, Via: via})
 	}
+	// Redmine ids start at 1 and carry no leading zeros: "#007" is 7, and
+	// "#0" or "redmine-0" names no issue (its key would be empty).
+	addRedmine := func(id, via string) {
+		if id = strings.TrimLeft(id, "0"); id != "" {
+			add(Redmine, id, via)
+		}
+	}
 	for _, f := range fields {
 		text := f.Text
 		if f.Via == ViaBranch {
@@ -70,13 +77,13 @@ func Extract(mrID string, fields ...Field) []models.IssueLink {
 		}
 		if f.Via == ViaBranch {
 			for _, m := range redmineBranch.FindAllStringSubmatch(f.Text, -1) {
-				add(Redmine, m[1], f.Via)
+				addRedmine(m[1], f.Via)
 			}
 			continue
 		}
 		for _, m := range redmineRefs.FindAllStringSubmatch(text, -1) {
 			for _, id := range redmineID.FindAllStringSubmatch(m[1], -1) {
-				add(Redmine, strings.TrimLeft(id[1], "0"), f.Via)
+				addRedmine(id[1], f.Via)
 			}
 		}
 	}

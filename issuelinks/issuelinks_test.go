@@ -19,6 +19,8 @@ func TestExtract(t *testing.T) {
 			"[jira:PAY-3@title jira:OPS-44@description jira:PAY-9@commit]"},
 		{"redmine keywords with lists", []Field{{ViaDescription, "refs #12, #13 and #14; Fixes: #0007"}}, "[redmine:12@description redmine:13@description redmine:14@description redmine:7@description]"},
 		{"redmine branch", []Field{{ViaBranch, "redmine-123-fix-login"}}, "[redmine:123@branch]"},
+		{"redmine id 0 is no issue (found by FuzzExtract)", []Field{{ViaTitle, "ref#0"}, {ViaBranch, "redmine-0"}}, "[]"},
+		{"redmine branch with leading zeros", []Field{{ViaBranch, "redmine-007"}, {ViaDescription, "refs #7"}}, "[redmine:7@branch]"},
 		{"a bare #12 is GitLab's, not Redmine's", []Field{{ViaDescription, "see #12"}}, "[]"},
 		{"not keys", []Field{{ViaTitle, "utf-8, sha-256, APP-0, APP12, xAPP-12, APP-12x, A-1"}}, "[]"},
 		{"key at the edges", []Field{{ViaCommit, "(APP-5)"}, {ViaCommit, "APP-6"}}, "[jira:APP-5@commit jira:APP-6@commit]"},

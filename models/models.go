@@ -306,6 +306,17 @@ type Scope struct {
 	// its path names a person; the pipeline pseudonymizes it before the
 	// scope reaches a collector, a record, a cursor or a log line.
 	Personal bool
+	// Group is the configured group the project was found through ("" when
+	// it is configured on its own): its streams can be read with the
+	// group's own lists (see collectors.Grouper).
+	Group string
+}
+
+// ScopeGroup is a set of scopes one list of the server covers (a GitLab
+// group and its subgroups).
+type ScopeGroup struct {
+	Name   string // the group as configured
+	Scopes []Scope
 }
 
 // Output is where a collector sends a stream.

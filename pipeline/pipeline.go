@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/errgroup"
 	"io"
 	"log/slog"
 	"slices"
@@ -181,6 +182,10 @@ func (r *Runner) Collect(ctx context.Context, o Options) (*Result, error) {
 type unit struct {
 	scope  models.Scope
 	stream string
+	// group, when set, is read with one list from since (see collectGroup);
+	// scope is then its first member, for messages.
+	group *models.ScopeGroup
+	since time.Time
 }
 
 func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *httpx.Stats, o Options, holder string) (policy.Counts, map[string]int, []string, []error) {
@@ -224,25 +229,22 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 			counts[rule+" (projects not fetched)"]++
 			continue
 		}
-		s = r.cleared(s)
-		kept = append(kept, s)
-		for _, st := range streams {
-			units = append(units, unit{s, st})
-		}
+		kept = append(kept, r.cleared(s))
 	}
-	// Every name is known before any text that may carry one is cleared, so
-	// masking does not depend on which streams run or in which order.
-	if pp, ok := col.(collectors.Peopler); ok && len(units) > 0 {
+	for _, st := range streams {
+		grouped, gunits, err := r.groupUnits(sctx, col, src, st, kept, o)
+		if err != nil {
+			errs = append(errs, err)
+			return counts, records, skipped, errs
+		}
+		units = append(units, gunits...)
 		for _, s := range kept {
-			people, err := pp.People(sctx, s)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%w (the members are read first, so their names are masked wherever they appear)", err))
-				return counts, records, skipped, errs
+			if !grouped[s.Path] {
+				units = append(units, unit{scope: s, stream: st})
 			}
-			r.Policy.Learn(models.Origin{Source: src.Type, Instance: col.Instance()}, people)
 		}
 	}
-
+	members := r.members(col, src, kept)
 	sem := make(chan struct{}, src.Concurrency)
 	var wg sync.WaitGroup
 	for _, u := range units {
@@ -258,11 +260,18 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 			defer wg.Done()
 			defer func() { <-sem }()
 			key := warehouse.StreamKey{Source: src.Name, Instance: col.Instance(), Scope: u.scope.Path, Stream: u.stream}
-			n, c, err := r.collectUnit(sctx, col, src, key, u, o)
+			var n int
+			var c policy.Counts
+			var err error
+			if u.group != nil {
+				n, c, err = r.collectGroup(sctx, col.(collectors.Grouper), src, col.Instance(), u, members)
+			} else {
+				n, c, err = r.collectUnit(sctx, col, src, key, u, o, members)
+			}
 			mu.Lock()
 			records[src.Name+"/"+u.stream] += n
 			counts.Add(c)
-			if err != nil && !(errors.Is(err, context.Canceled) && context.Cause(sctx) != nil && ctx.Err() == nil) {
+			if err != nil && !(errors.Is(err, context.Canceled) && context.Cause(sctx) != nil && ctx.Err() == nil) && !errors.Is(err, errMembersReported) {
 				errs = append(errs, err)
 			}
 			mu.Unlock()
@@ -273,6 +282,80 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	}
 	wg.Wait()
 	return counts, records, skipped, errs
+}
+
+// groupUnits are the group reads of one stream: on an incremental run, the
+// members of a group that have all landed the stream before are read with
+// the group's one list, from the oldest of their cursors (less the
+// overlap); a member that never landed it is read on its own, from the
+// look-back, as on a first run. A full run or --since reads every scope on
+// its own, as it always did.
+func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *config.Source, stream string, scopes []models.Scope, o Options) (map[string]bool, []unit, error) {
+	g, ok := col.(collectors.Grouper)
+	if !ok || o.Full || !o.Since.IsZero() {
+		return nil, nil, nil
+	}
+	grouped := map[string]bool{}
+	var units []unit
+	for _, gr := range g.Groups(stream, scopes) {
+		var members []models.Scope
+		var oldest time.Time
+		for _, s := range gr.Scopes {
+			cur, ok, err := r.WH.Cursor(ctx, warehouse.StreamKey{Source: src.Name, Instance: col.Instance(), Scope: s.Path, Stream: stream})
+			if err != nil {
+				return nil, nil, err
+			}
+			if !ok {
+				continue
+			}
+			members = append(members, s)
+			if oldest.IsZero() || cur.Before(oldest) {
+				oldest = cur
+			}
+		}
+		if len(members) < 2 {
+			continue
+		}
+		for _, s := range members {
+			grouped[s.Path] = true
+		}
+		units = append(units, unit{scope: members[0], stream: stream, group: &models.ScopeGroup{Name: gr.Name, Scopes: members},
+			since: oldest.Add(-time.Duration(src.Overlap))})
+	}
+	return grouped, units, nil
+}
+
+// collectGroup reads one stream of a group's members with one list. Each
+// member lands its own records and, once the list was read to its end, the
+// cursor, exactly as if it had been read alone; the outcome is logged once
+// for the group.
+func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *config.Source, instance string, u unit, m *members) (int, policy.Counts, error) {
+	landers := make(map[string]*lander, len(u.group.Scopes))
+	for _, s := range u.group.Scopes {
+		key := warehouse.StreamKey{Source: src.Name, Instance: instance, Scope: s.Path, Stream: u.stream}
+		landers[s.Path] = r.newLander(key, u.stream, true, m)
+	}
+	err := recovered(src.Name, u.stream, "group "+u.group.Name, func() error {
+		return g.CollectGroup(ctx, *u.group, u.stream, u.since, func(s models.Scope) models.Output {
+			if l := landers[s.Path]; l != nil {
+				return l.out
+			}
+			return models.Output{Emit: func(context.Context, *models.Batch, time.Time) error {
+				return fmt.Errorf("%s %s of group %s: a record of %s, which is not a member, was routed to it", src.Name, u.stream, u.group.Name, s.Path)
+			}}
+		})
+	})
+	total, counts := 0, policy.Counts{}
+	for _, s := range u.group.Scopes {
+		n, c, lerr := landers[s.Path].finish(ctx, err, false)
+		total += n
+		counts.Add(c)
+		if err == nil && lerr != nil {
+			err = lerr
+		}
+	}
+	r.logStream(ctx, src.Name, "group "+u.group.Name+fmt.Sprintf(" (%d projects)", len(u.group.Scopes)), u.stream, total, err)
+	return total, counts, err
 }
 
 // cleared is the scope as everything after the collector's Scopes knows it:
@@ -291,7 +374,7 @@ func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }
 // collectUnit reads one stream of one scope, landing every batch_size records
 // with the cursor they reach. Whatever was emitted before an error or a
 // cancellation is still landed: pages are complete, so the cursor is exact.
-func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src *config.Source, key warehouse.StreamKey, u unit, o Options) (int, policy.Counts, error) {
+func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src *config.Source, key warehouse.StreamKey, u unit, o Options, m *members) (int, policy.Counts, error) {
 	since := r.Now().Add(-time.Duration(src.Lookback))
 	if !o.Since.IsZero() {
 		since = o.Since
@@ -305,7 +388,7 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 		}
 	}
 	incremental := !o.Full && o.Since.IsZero()
-	return r.landStream(ctx, key, u.stream, incremental, func(ctx context.Context, out models.Output) error {
+	return r.landStream(ctx, key, u.stream, incremental, m, func(ctx context.Context, out models.Output) error {
 		return col.Collect(ctx, u.scope, u.stream, since, out)
 	})
 }
@@ -314,88 +397,189 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 // policy and lands it, batch_size records at a time, with the cursor it
 // reached. A panic in a collector becomes the stream's error: one malformed
 // record stops its stream, never the process or the other sources.
-func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool,
+func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool, m *members,
 	collect func(ctx context.Context, out models.Output) error) (int, policy.Counts, error) {
-	counts := policy.Counts{}
+	l := r.newLander(key, stream, incremental, m)
+	err := recovered(key.Source, key.Stream, key.Scope, func() error { return collect(ctx, l.out) })
+	return l.finish(ctx, err, true)
+}
+
+// members are the people of a source's scopes, read once, when the first
+// records of the run are about to be cleared: every name is known before
+// any text that may carry one is cleared, so masking does not depend on
+// which streams run or in which order, and a run that lands no record (an
+// unchanged re-run) reads none of them.
+type members struct {
+	mu     sync.Mutex
+	done   bool
+	err    error
+	read   func(ctx context.Context) error
+	failed bool // the error was returned once; later callers get errMembersReported
+}
+
+// errMembersReported fails the streams after the first one that could not
+// read the members: the source's error is reported once.
+var errMembersReported = errors.New("the members could not be read (reported above)")
+
+func (r *Runner) members(col collectors.Collector, src *config.Source, scopes []models.Scope) *members {
+	pp, ok := col.(collectors.Peopler)
+	if !ok || len(scopes) == 0 {
+		return nil
+	}
+	return &members{read: func(ctx context.Context) error {
+		people := make([][]models.Person, len(scopes))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(src.Concurrency)
+		for i, s := range scopes {
+			g.Go(func() error {
+				p, err := pp.People(gctx, s)
+				people[i] = p
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return fmt.Errorf("%w (the members are read before any record is cleared, so their names are masked wherever they appear)", err)
+		}
+		for _, p := range people {
+			r.Policy.Learn(models.Origin{Source: src.Type, Instance: col.Instance()}, p)
+		}
+		return nil
+	}}
+}
+
+// learn reads the members unless done; a nil members has none to read.
+func (m *members) learn(ctx context.Context) error {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.done {
+		m.err = m.read(ctx)
+		m.done = m.err == nil || ctx.Err() == nil
+	}
+	if m.err == nil {
+		return nil
+	}
+	if m.failed {
+		return errMembersReported
+	}
+	m.failed = true
+	return m.err
+}
+
+// recovered runs collect, turning a panic into the stream's error.
+func recovered(source, stream, scope string, collect func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s %s of %s: malformed data from the server (%v); nothing of the page being read landed", source, stream, scope, p)
+		}
+	}()
+	return collect()
+}
+
+// lander is one stream's landing: what a collector emitted for it, cleared
+// and landed batch_size rows at a time with the cursor reached.
+type lander struct {
+	r             *Runner
+	key           warehouse.StreamKey
+	out           models.Output
+	pending       *models.Batch
+	pendingCursor time.Time
+	pendingRows   int
+	total         int
+	counts        policy.Counts
+	trackers      issuelinks.Trackers
+	members       *members // learnt before the first records are cleared
+}
+
+func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental bool, m *members) *lander {
+	l := &lander{r: r, key: key, pending: &models.Batch{}, counts: policy.Counts{}, trackers: r.trackers(), members: m}
 	if r.Progress != nil {
 		r.Progress.Start(key)
 	}
-	pending := &models.Batch{}
-	var pendingCursor time.Time
-	pendingRows := 0
-	total := 0
-	trackers := r.trackers()
-	land := func(ctx context.Context) error {
-		if pending.Len() == 0 && pendingCursor.IsZero() {
-			return nil
-		}
-		r.keepLinks(pending, trackers)
-		cleared, c := r.Policy.Apply(pending)
-		counts.Add(c)
-		if err := r.WH.Land(ctx, key, cleared, pendingCursor); err != nil {
-			return err
-		}
-		pending = &models.Batch{}
-		pendingCursor = time.Time{}
-		pendingRows = 0
-		return nil
-	}
-	out := models.Output{Excluded: func(project string, labels []string, typ string) bool {
+	l.out = models.Output{Excluded: func(project string, labels []string, typ string) bool {
 		_, ex := r.Policy.Excluded(project, labels, typ)
 		return ex
 	}}
 	if t, ok := r.Progress.(TotalWatcher); ok {
-		out.Total = func(n int64) { t.Total(key, n) }
+		l.out.Total = func(n int64) { t.Total(key, n) }
 	}
 	if incremental {
 		// Incremental: records re-listed by the overlap window are skipped if unchanged.
-		out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {
+		l.out.Landed = func(ctx context.Context, ids []string) (map[string]time.Time, error) {
 			return r.WH.Landed(ctx, stream, ids)
 		}
 	}
-	out.Emit = func(ctx context.Context, b *models.Batch, cursor time.Time) error {
-		pending.Append(b)
-		if cursor.After(pendingCursor) {
-			pendingCursor = cursor
+	l.out.Emit = func(ctx context.Context, b *models.Batch, cursor time.Time) error {
+		l.pending.Append(b)
+		if cursor.After(l.pendingCursor) {
+			l.pendingCursor = cursor
 		}
-		total += b.Len()
+		l.total += b.Len()
 		if r.Progress != nil {
 			r.Progress.Records(key, b.Len())
 		}
 		// Counted in rows, not records: 10,000 MRs with their commits and
 		// notes held by each of a source's concurrent scopes made a run's
 		// memory grow with the records until the first landing.
-		pendingRows += b.Rows()
-		if pendingRows >= r.Cfg.Warehouse.BatchSize {
-			return land(ctx)
+		l.pendingRows += b.Rows()
+		if l.pendingRows >= r.Cfg.Warehouse.BatchSize {
+			return l.land(ctx)
 		}
 		return nil
 	}
-	err := func() (err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				err = fmt.Errorf("%s %s of %s: malformed data from the server (%v); nothing of the page being read landed", key.Source, key.Stream, key.Scope, p)
-			}
-		}()
-		return collect(ctx, out)
-	}()
-	// Land what was fully read even when stopping: a re-run then resumes after it.
-	if lerr := land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
+	return l
+}
+
+func (l *lander) land(ctx context.Context) error {
+	if l.pending.Len() == 0 && l.pendingCursor.IsZero() {
+		return nil
+	}
+	if l.pending.Len() > 0 {
+		if err := l.members.learn(ctx); err != nil {
+			return err
+		}
+	}
+	l.r.keepLinks(l.pending, l.trackers)
+	cleared, c := l.r.Policy.Apply(l.pending)
+	l.counts.Add(c)
+	if err := l.r.WH.Land(ctx, l.key, cleared, l.pendingCursor); err != nil {
+		return err
+	}
+	l.pending = &models.Batch{}
+	l.pendingCursor = time.Time{}
+	l.pendingRows = 0
+	return nil
+}
+
+// finish lands what was fully read, even when stopping (a re-run then
+// resumes after it), and reports the stream's end; logged says whether the
+// stream's own outcome is logged here (a group's is logged once, by its caller).
+func (l *lander) finish(ctx context.Context, err error, logged bool) (int, policy.Counts, error) {
+	r, key := l.r, l.key
+	if lerr := l.land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
 		err = lerr
 	}
 	if r.Progress != nil {
-		r.Progress.Done(key, total, err)
+		r.Progress.Done(key, l.total, err)
 	}
+	if logged {
+		r.logStream(ctx, key.Source, key.Scope, key.Stream, l.total, err)
+	}
+	return l.total, l.counts, err
+}
+
+func (r *Runner) logStream(ctx context.Context, source, scope, stream string, total int, err error) {
 	switch {
 	case err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled):
 		// Ctrl-C or SIGTERM, not a fault: what was read landed.
-		r.Log.Warn("stream interrupted", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total)
+		r.Log.Warn("stream interrupted", "source", source, "scope", scope, "stream", stream, "records", total)
 	case err != nil:
-		r.Log.Error("stream failed", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total, "error", err.Error())
+		r.Log.Error("stream failed", "source", source, "scope", scope, "stream", stream, "records", total, "error", err.Error())
 	default:
-		r.Log.Debug("stream done", "source", key.Source, "scope", key.Scope, "stream", key.Stream, "records", total)
+		r.Log.Debug("stream done", "source", source, "scope", scope, "stream", stream, "records", total)
 	}
-	return total, counts, err
 }
 
 func newRunID(t time.Time) string {

@@ -65,12 +65,16 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 			return res, fmt.Errorf("reconcile %s: %w", name, err)
 		}
 		since := at.Add(-time.Duration(src.Lookback))
-		var inScope []string
+		var kept []models.Scope
 		for _, s := range scopes {
-			if _, ex := r.Policy.ExcludesProject(s.Path); ex {
-				continue
+			if _, ex := r.Policy.ExcludesProject(s.Path); !ex {
+				kept = append(kept, r.cleared(s))
 			}
-			s = r.cleared(s)
+		}
+		// Repairs land records: every member's name is known before their text is cleared.
+		members := r.members(col, src, kept)
+		var inScope []string
+		for _, s := range kept {
 			inScope = append(inScope, s.Path)
 			for _, st := range col.Streams() {
 				if len(o.Streams) > 0 && !slices.Contains(o.Streams, st) {
@@ -110,7 +114,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 					return res, fmt.Errorf("reconcile %s/%s of %s: %w", name, st, s.Path, err)
 				}
 				if len(heads) > 0 {
-					n, err := r.repairHeads(ctx, col, name, s, st, heads)
+					n, err := r.repairHeads(ctx, col, name, s, st, heads, members)
 					if err != nil {
 						return res, err
 					}
@@ -183,7 +187,7 @@ func (r *Runner) Reconcile(ctx context.Context, o Options) (*ReconcileResult, er
 // listed head SHA differs from the landed one: a push that did not bump
 // updated_at is invisible to incremental runs, and would leave the MR's
 // commits and reviews stale for good.
-func (r *Runner) repairHeads(ctx context.Context, col collectors.Collector, source string, s models.Scope, stream string, heads map[string]string) (int, error) {
+func (r *Runner) repairHeads(ctx context.Context, col collectors.Collector, source string, s models.Scope, stream string, heads map[string]string, m *members) (int, error) {
 	ids := make([]string, 0, len(heads))
 	for id := range heads {
 		ids = append(ids, id)
@@ -216,7 +220,7 @@ func (r *Runner) repairHeads(ctx context.Context, col collectors.Collector, sour
 		return 0, nil
 	}
 	key := warehouse.StreamKey{Source: source, Instance: col.Instance(), Scope: s.Path, Stream: stream}
-	_, _, err := r.landStream(ctx, key, stream, false, func(ctx context.Context, out models.Output) error {
+	_, _, err := r.landStream(ctx, key, stream, false, m, func(ctx context.Context, out models.Output) error {
 		return rf.Refetch(ctx, s, stream, stale, out)
 	})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/devpulse/devpulse/collectors"
+	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
 	"github.com/devpulse/devpulse/pipeline"
@@ -39,6 +40,7 @@ func main() {
 	streams := flag.String("streams", "merge_requests", "comma-separated streams")
 	memwatch := flag.Duration("memwatch", 0, "every this often during the first run, read DuckDB's duckdb_memory() and keep each component's peak (0 = off)")
 	heapAt := flag.String("heapprofile", "", "with -memwatch: write the Go heap profile taken when the heap was largest here")
+	group := flag.String("group", "", "configure the sandbox's projects through this group (e.g. acme: all of them) instead of listing each project")
 	serve := flag.Bool("serve", false, "only serve the sandbox (prints its URL; token bench) until killed, for measuring `devpulse collect` in its own process")
 	flag.Parse()
 
@@ -68,6 +70,11 @@ func main() {
 	src := &config.Source{Name: "gl", Type: "gitlab", URL: srv.URL, Token: "bench", Projects: org.ProjectPaths(),
 		Streams: strings.Split(*streams, ","), Concurrency: *conc, RateLimit: rl, MaxRetries: 8,
 		Timeout: d("60s"), Overlap: d("10m"), Lookback: d("365d")}
+	if *group != "" {
+		set := gitlab.Defaults()
+		set.Groups = []string{*group}
+		src.Projects, src.Settings = nil, set
+	}
 	cfg := config.Defaults()
 	cfg.Kinds = collectors.Kinds()
 	cfg.Sources["gl"] = src

@@ -182,13 +182,13 @@ func (c *Collector) Details() []string { return c.details }
 func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 	seen := map[int64]bool{}
 	var out []models.Scope
-	add := func(p *gl.Project) {
+	add := func(p *gl.Project, group string) {
 		if seen[p.ID] || (p.Archived && !c.set.IncludeArchived) {
 			return
 		}
 		seen[p.ID] = true
 		out = append(out, models.Scope{Path: p.PathWithNamespace, ID: p.ID, DefaultBranch: p.DefaultBranch,
-			Personal: p.Namespace != nil && p.Namespace.Kind == "user"})
+			Personal: p.Namespace != nil && p.Namespace.Kind == "user", Group: group})
 	}
 	for _, p := range c.src.Projects {
 		var pid any = p
@@ -199,7 +199,7 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 		if err != nil {
 			return nil, c.apiError("get project "+p, resp, err)
 		}
-		add(proj)
+		add(proj, "")
 	}
 	for _, g := range c.set.Groups {
 		opt := &gl.ListGroupProjectsOptions{
@@ -217,7 +217,7 @@ func (c *Collector) Scopes(ctx context.Context) ([]models.Scope, error) {
 				return nil, c.apiError("list projects of group "+g, resp, err)
 			}
 			for _, p := range ps {
-				add(p)
+				add(p, g)
 			}
 			if resp.NextLink == "" {
 				break
@@ -288,6 +288,13 @@ func validCommit(c *gl.Commit) error {
 }
 
 func validNote(n *gl.Note) error { return needID("id", n.ID) }
+
+func validIssue(x *gl.Issue) error {
+	if x.IID <= 0 || x.ProjectID <= 0 {
+		return errors.New("issue without iid or project_id")
+	}
+	return nil
+}
 
 func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since time.Time, out models.Output) error {
 	opt := &gl.ListProjectMergeRequestsOptions{
@@ -499,13 +506,7 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return scanList(ctx, c, "list issues of "+s.Path, projectPath(s, "issues"), opt, out, false,
-		func(x *gl.Issue) error {
-			if x.IID <= 0 || x.ProjectID <= 0 {
-				return errors.New("issue without iid or project_id")
-			}
-			return nil
-		},
+	return scanList(ctx, c, "list issues of "+s.Path, projectPath(s, "issues"), opt, out, false, validIssue,
 		func(x *gl.Issue) (string, time.Time) {
 			return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
 		},
@@ -514,7 +515,7 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 			for i, x := range list {
 				out[i] = Issue(c.host, s.Path, x)
 			}
-			if err := c.labelHistory(ctx, s, out, list); err != nil {
+			if err := c.labelHistory(ctx, func(int) models.Scope { return s }, out, list); err != nil {
 				return nil, err
 			}
 			return &models.Batch{Issues: out}, nil

@@ -74,12 +74,12 @@ func WorkflowHistory(x *models.Issue, events []*gl.LabelEvent, set *Settings) {
 
 // labelHistory reads the label events of changed issues (one list per
 // issue: only issues changed since the cursor cost a request).
-func (c *Collector) labelHistory(ctx context.Context, s models.Scope, issues []models.Issue, list []*gl.Issue) error {
+func (c *Collector) labelHistory(ctx context.Context, scopeOf func(i int) models.Scope, issues []models.Issue, list []*gl.Issue) error {
 	if c.set.WorkflowPrefix == "" {
 		return nil
 	}
 	return c.forEach(ctx, len(list), func(ctx context.Context, i int) error {
-		x := list[i]
+		x, s := list[i], scopeOf(i)
 		events, err := allPages(ctx, c, fmt.Sprintf("list label events of %s#%d", s.Path, x.IID),
 			projectPath(s, fmt.Sprintf("issues/%d/resource_label_events", x.IID)),
 			&gl.ListLabelEventsOptions{ListOptions: gl.ListOptions{PerPage: c.perPage}},

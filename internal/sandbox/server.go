@@ -297,7 +297,8 @@ func (s *Server) Touch(n int, host string) []string {
 	return ids
 }
 
-var listKinds = map[string]bool{"merge_requests": true, "pipelines": true, "deployments": true, "issues": true, "milestones": true}
+var listKinds = map[string]bool{"merge_requests": true, "pipelines": true, "deployments": true, "issues": true, "milestones": true,
+	"group_merge_requests": true, "group_issues": true}
 
 // UpdateRandom gives n records of a list kind, chosen with rng, a newer
 // updated_at (each later than every earlier update), as people editing
@@ -488,6 +489,8 @@ func (s *Server) route(r *http.Request) (string, any, map[string]string, int) {
 		return "version", map[string]string{"version": "17.8.0-ee", "revision": "sandbox"}, nil, 200
 	case len(parts) >= 3 && parts[0] == "groups" && parts[2] == "projects":
 		return s.groupProjects(r, parts[1], q)
+	case len(parts) == 3 && parts[0] == "groups" && (parts[2] == "merge_requests" || parts[2] == "issues"):
+		return s.groupList(r, parts[1], parts[2], q)
 	case len(parts) >= 2 && parts[0] == "projects":
 		p := s.findProject(parts[1])
 		if p == nil {
@@ -791,24 +794,68 @@ func (s *Server) jobs(r *http.Request, p *project, q url.Values) (string, any, m
 	return "jobs", out, h, 200
 }
 
-// groupProjects supports keyset pagination (pagination=keyset, order_by=id),
-// the kind GitLab offers for project lists, and offset pagination otherwise.
-func (s *Server) groupProjects(r *http.Request, group string, q url.Values) (string, any, map[string]string, int) {
-	var ps []*project
+// groupList serves GET /groups/:id/merge_requests and /groups/:id/issues as
+// GitLab does (docs.gitlab.com/api/merge_requests/#list-group-merge-requests,
+// /api/issues/#list-group-issues): the records of every project of the group
+// and its subgroups, archived projects left out unless non_archived=false
+// (gitlab-org/gitlab!23809), the same filters, order and offset pagination
+// as the project lists, each item the same shape as in the project list.
+func (s *Server) groupList(r *http.Request, group, kind string, q url.Values) (string, any, map[string]string, int) {
+	ps, ok := s.groupMembers(group, q.Get("non_archived") != "false")
+	if !ok {
+		return "not_found", "404 Group Not Found", nil, 404
+	}
+	if kind == "merge_requests" {
+		type item struct {
+			p *project
+			m *mr
+		}
+		var all []item
+		for _, p := range ps {
+			for _, m := range p.mrs {
+				all = append(all, item{p, m})
+			}
+		}
+		items := filterSort(all, q, func(x item) (time.Time, time.Time, int64) { return x.m.UpdatedAt, x.m.CreatedAt, x.m.ID })
+		return page(r, "group_merge_requests", items, func(x item) any { return s.Org.mrJSON(x.p, x.m) })
+	}
+	type item struct {
+		p *project
+		x *issue
+	}
+	var all []item
+	for _, p := range ps {
+		for _, x := range p.issues {
+			all = append(all, item{p, x})
+		}
+	}
+	items := filterSort(all, q, func(x item) (time.Time, time.Time, int64) { return x.x.UpdatedAt, x.x.CreatedAt, x.x.ID })
+	return page(r, "group_issues", items, func(x item) any { return s.Org.issueJSON(x.p, x.x) })
+}
+
+// groupMembers are the projects of a group and its subgroups; ok is false
+// for a group the organisation does not have.
+func (s *Server) groupMembers(group string, skipArchived bool) (ps []*project, ok bool) {
 	for _, p := range s.Org.projects {
 		if p.GroupPath == group || strings.HasPrefix(p.GroupPath, group+"/") {
-			if p.Archived && q.Get("archived") == "false" {
+			if p.Archived && skipArchived {
 				continue
 			}
 			ps = append(ps, p)
 		}
 	}
-	known := false
 	for _, g := range groups {
 		if g == group || strings.HasPrefix(g, group+"/") {
-			known = true
+			ok = true
 		}
 	}
+	return ps, ok
+}
+
+// groupProjects supports keyset pagination (pagination=keyset, order_by=id),
+// the kind GitLab offers for project lists, and offset pagination otherwise.
+func (s *Server) groupProjects(r *http.Request, group string, q url.Values) (string, any, map[string]string, int) {
+	ps, known := s.groupMembers(group, q.Get("archived") == "false")
 	if !known {
 		return "not_found", "404 Group Not Found", nil, 404
 	}

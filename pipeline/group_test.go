@@ -1,0 +1,167 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/devpulse/devpulse/collectors/gitlab"
+	"github.com/devpulse/devpulse/config"
+	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/pipeline"
+	"github.com/devpulse/devpulse/warehouse"
+)
+
+// groupEnv is a sandbox whose projects are configured through their group
+// (acme holds every project, in four subgroups).
+func groupEnv(t *testing.T, size sandbox.Size) *env {
+	t.Helper()
+	e := newEnv(t, size, sandbox.Options{})
+	src := e.cfg.Sources["gl"]
+	src.Projects = nil
+	set := gitlab.Defaults()
+	set.Groups = []string{"acme"}
+	src.Settings = set
+	if err := e.cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestCollect_GroupReRunsReadGroupLists: a re-run of a group's projects
+// reads merge requests and issues with one group list each
+// (/groups/:id/merge_requests, /groups/:id/issues) instead of one list per
+// project, and lands exactly what reading each project lands: a first run
+// into an empty warehouse of the same server state, read project by
+// project, gives the same rows.
+func TestCollect_GroupReRunsReadGroupLists(t *testing.T) {
+	const projects = 8
+	e := groupEnv(t, sandbox.Size{Projects: projects, MRsPerProject: 40, PipelinesPerProject: 6, IssuesPerProject: 15})
+	ctx := context.Background()
+	streams := []string{"merge_requests", "pipelines", "issues"}
+	if _, err := e.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
+		t.Fatal(err)
+	}
+	if req := e.srv.Requests(); req["group_merge_requests"] != 0 || req["merge_requests"] != projects {
+		t.Fatalf("a first run should read each project on its own (cursors unknown): %v", req)
+	}
+
+	e.srv.ResetCounts()
+	if _, err := e.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
+		t.Fatal(err)
+	}
+	req := e.srv.Requests()
+	// No member list either: nothing lands, so no text is cleared.
+	want := map[string]int64{"group_projects": 1, "group_merge_requests": 1, "group_issues": 1, "pipelines": projects}
+	for _, k := range append(mapKeys(req), mapKeys(want)...) {
+		if want[k] != req[k] {
+			t.Errorf("unchanged re-run made %d %q requests, want %d (all: %v)", req[k], k, want[k], req)
+		}
+	}
+
+	// Changes in five projects' MRs and in issues: read through the group
+	// lists, with the children of exactly the changed ones.
+	touched := e.srv.Touch(5, hostOf(e.srv.URL))
+	e.srv.UpdateRandom("issues", 4, rand.New(rand.NewPCG(3, 4)), hostOf(e.srv.URL))
+	e.srv.ResetCounts()
+	t3 := time.Now()
+	if _, err := e.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
+		t.Fatal(err)
+	}
+	req = e.srv.Requests()
+	if req["group_merge_requests"] != 1 || req["merge_requests"] != 0 || req["mr_commits"] != 5 || req["mr_notes"] != 5 {
+		t.Errorf("after 5 MR updates: %v; want 1 group list, no project list, 5 commit and 5 note requests", req)
+	}
+	if req["group_issues"] != 1 || req["issues"] != 0 || req["label_events"] == 0 {
+		t.Errorf("after issue updates: %v; want 1 group list, no project list, the label events of the changed issues", req)
+	}
+	// Records land: the members of every project, changed or not, are
+	// known before the first is cleared (a name may appear in any project).
+	if req["members"] != projects {
+		t.Errorf("%d member lists read before landing, want all %d projects'", req["members"], projects)
+	}
+	if n := e.count(fmt.Sprintf("SELECT count(*) FROM merge_requests WHERE collected_at >= '%s'", t3.UTC().Format(time.RFC3339Nano))); n != int64(len(touched)) {
+		t.Errorf("%d MRs landed again, want the %d touched", n, len(touched))
+	}
+	grouped := e.fingerprint()
+	fresh := e.freshWarehouse()
+	if _, err := fresh.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fresh.fingerprint(); got != grouped {
+		t.Errorf("records landed through the group lists differ from reading each project:\n%s", firstDiff(grouped, got))
+	}
+
+	// Every member's cursor moved: the next unchanged run lists nothing new.
+	for _, p := range projectsOf(t, e) {
+		for _, st := range []string{"merge_requests", "issues"} {
+			cur, ok, err := e.wh.Cursor(ctx, warehouse.StreamKey{Source: "gl", Instance: hostOf(e.srv.URL), Scope: p, Stream: st})
+			if err != nil || !ok || cur.Before(orgNow) {
+				t.Errorf("cursor of %s %s = %v (ok %v, err %v): want it at the newest update read, after %v", p, st, cur, ok, err, orgNow)
+			}
+		}
+	}
+}
+
+// TestCollect_GroupListSkipsExcludedProjects: a project the privacy policy
+// excludes is no scope, so records the group list returns for it are
+// neither built (no child request) nor landed.
+func TestCollect_GroupListSkipsExcludedProjects(t *testing.T) {
+	e := groupEnv(t, sandbox.Size{Projects: 4, MRsPerProject: 20})
+	ctx := context.Background()
+	excluded := e.srv.Org.ProjectPaths()[0]
+	e.cfg.Privacy.Exclude = config.Exclude{Projects: []string{excluded}}
+	o := pipeline.Options{Streams: []string{"merge_requests"}}
+	if _, err := e.collect(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.Touch(8, hostOf(e.srv.URL)) // two MRs in each project, the excluded one included
+	e.srv.ResetCounts()
+	if _, err := e.collect(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	req := e.srv.Requests()
+	if req["group_merge_requests"] != 1 || req["mr_commits"] != 6 {
+		t.Errorf("requests %v: want 1 group list and the commits of the 6 changed MRs of the 3 collected projects", req)
+	}
+	if n := e.count(fmt.Sprintf("SELECT count(*) FROM merge_requests WHERE project_path = '%s'", excluded)); n != 0 {
+		t.Errorf("%d MRs of the excluded project %s landed", n, excluded)
+	}
+}
+
+func projectsOf(t *testing.T, e *env) []string {
+	t.Helper()
+	res, err := e.wh.Query(context.Background(), "SELECT DISTINCT project_path FROM merge_requests ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range res.Rows {
+		out = append(out, r[0].(string))
+	}
+	if len(out) == 0 {
+		t.Fatal("no project landed")
+	}
+	return out
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) && i < len(bl); i++ {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("line %d:\n group:   %.300s\n project: %.300s", i+1, al[i], bl[i])
+		}
+	}
+	return fmt.Sprintf("%d lines against %d", len(al), len(bl))
+}
