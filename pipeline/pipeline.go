@@ -184,8 +184,9 @@ type unit struct {
 	stream string
 	// group, when set, is read with one list from since (see collectGroup);
 	// scope is then its first member, for messages.
-	group *models.ScopeGroup
-	since time.Time
+	group   *models.ScopeGroup
+	since   time.Time
+	cursors map[string]time.Time // of the group's members, as read before
 }
 
 func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *httpx.Stats, o Options, holder string) (policy.Counts, map[string]int, []string, []error) {
@@ -300,6 +301,7 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 	for _, gr := range g.Groups(stream, scopes) {
 		var members []models.Scope
 		var oldest time.Time
+		cursors := map[string]time.Time{}
 		for _, s := range gr.Scopes {
 			cur, ok, err := r.WH.Cursor(ctx, warehouse.StreamKey{Source: src.Name, Instance: col.Instance(), Scope: s.Path, Stream: stream})
 			if err != nil {
@@ -309,6 +311,7 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 				continue
 			}
 			members = append(members, s)
+			cursors[s.Path] = cur
 			if oldest.IsZero() || cur.Before(oldest) {
 				oldest = cur
 			}
@@ -320,7 +323,7 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 			grouped[s.Path] = true
 		}
 		units = append(units, unit{scope: members[0], stream: stream, group: &models.ScopeGroup{Name: gr.Name, Scopes: members},
-			since: oldest.Add(-time.Duration(src.Overlap))})
+			since: oldest.Add(-time.Duration(src.Overlap)), cursors: cursors})
 	}
 	return grouped, units, nil
 }
@@ -333,7 +336,7 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 	landers := make(map[string]*lander, len(u.group.Scopes))
 	for _, s := range u.group.Scopes {
 		key := warehouse.StreamKey{Source: src.Name, Instance: instance, Scope: s.Path, Stream: u.stream}
-		landers[s.Path] = r.newLander(key, u.stream, true, m)
+		landers[s.Path] = r.newLander(key, u.stream, true, m, u.cursors[s.Path])
 	}
 	err := recovered(src.Name, u.stream, "group "+u.group.Name, func() error {
 		return g.CollectGroup(ctx, *u.group, u.stream, u.since, func(s models.Scope) models.Output {
@@ -345,6 +348,9 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 			}}
 		})
 	})
+	if err == nil {
+		err = r.advanceQuiet(ctx, landers)
+	}
 	total, counts := 0, policy.Counts{}
 	for _, s := range u.group.Scopes {
 		n, c, lerr := landers[s.Path].finish(ctx, err, false)
@@ -356,6 +362,32 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 	}
 	r.logStream(ctx, src.Name, "group "+u.group.Name+fmt.Sprintf(" (%d projects)", len(u.group.Scopes)), u.stream, total, err)
 	return total, counts, err
+}
+
+// advanceQuiet moves, in one transaction, the cursors of the members that
+// have no record left to land (most of a large group): one landing each
+// cost a transaction per project (a MERGE round trip per project on
+// Snowflake) on every run a group's list moved.
+func (r *Runner) advanceQuiet(ctx context.Context, landers map[string]*lander) error {
+	by := map[time.Time][]*lander{}
+	for _, l := range landers {
+		if l.pending.Len() == 0 && l.pendingCursor.After(l.known) {
+			by[l.pendingCursor] = append(by[l.pendingCursor], l)
+		}
+	}
+	for at, ls := range by {
+		keys := make([]warehouse.StreamKey, len(ls))
+		for i, l := range ls {
+			keys[i] = l.key
+		}
+		if err := r.WH.AdvanceCursors(context.WithoutCancel(ctx), keys, at); err != nil {
+			return err
+		}
+		for _, l := range ls {
+			l.known, l.pendingCursor = at, time.Time{}
+		}
+	}
+	return nil
 }
 
 // cleared is the scope as everything after the collector's Scopes knows it:
@@ -376,6 +408,7 @@ func isAuth(err error) bool { return errors.Is(err, httpx.ErrAuth) }
 // cancellation is still landed: pages are complete, so the cursor is exact.
 func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src *config.Source, key warehouse.StreamKey, u unit, o Options, m *members) (int, policy.Counts, error) {
 	since := r.Now().Add(-time.Duration(src.Lookback))
+	var known time.Time
 	if !o.Since.IsZero() {
 		since = o.Since
 	} else if !o.Full {
@@ -385,10 +418,11 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 		}
 		if ok {
 			since = cur.Add(-time.Duration(src.Overlap))
+			known = cur
 		}
 	}
 	incremental := !o.Full && o.Since.IsZero()
-	return r.landStream(ctx, key, u.stream, incremental, m, func(ctx context.Context, out models.Output) error {
+	return r.landStream(ctx, key, u.stream, incremental, m, known, func(ctx context.Context, out models.Output) error {
 		return col.Collect(ctx, u.scope, u.stream, since, out)
 	})
 }
@@ -397,9 +431,9 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 // policy and lands it, batch_size records at a time, with the cursor it
 // reached. A panic in a collector becomes the stream's error: one malformed
 // record stops its stream, never the process or the other sources.
-func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool, m *members,
+func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool, m *members, known time.Time,
 	collect func(ctx context.Context, out models.Output) error) (int, policy.Counts, error) {
-	l := r.newLander(key, stream, incremental, m)
+	l := r.newLander(key, stream, incremental, m, known)
 	err := recovered(key.Source, key.Stream, key.Scope, func() error { return collect(ctx, l.out) })
 	return l.finish(ctx, err, true)
 }
@@ -490,11 +524,12 @@ type lander struct {
 	total         int
 	counts        policy.Counts
 	trackers      issuelinks.Trackers
-	members       *members // learnt before the first records are cleared
+	members       *members  // learnt before the first records are cleared
+	known         time.Time // the stream's cursor as landed: an empty batch that does not pass it lands nothing
 }
 
-func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental bool, m *members) *lander {
-	l := &lander{r: r, key: key, pending: &models.Batch{}, counts: policy.Counts{}, trackers: r.trackers(), members: m}
+func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental bool, m *members, known time.Time) *lander {
+	l := &lander{r: r, key: key, pending: &models.Batch{}, counts: policy.Counts{}, trackers: r.trackers(), members: m, known: known}
 	if r.Progress != nil {
 		r.Progress.Start(key)
 	}
@@ -533,7 +568,11 @@ func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental b
 }
 
 func (l *lander) land(ctx context.Context) error {
-	if l.pending.Len() == 0 && l.pendingCursor.IsZero() {
+	if l.pending.Len() == 0 && !l.pendingCursor.After(l.known) {
+		// Nothing to land and a cursor that does not move (an unchanged
+		// re-run): one transaction per stream and project saved (on
+		// Snowflake, a MERGE round trip).
+		l.pendingCursor = time.Time{}
 		return nil
 	}
 	if l.pending.Len() > 0 {
@@ -546,6 +585,9 @@ func (l *lander) land(ctx context.Context) error {
 	l.counts.Add(c)
 	if err := l.r.WH.Land(ctx, l.key, cleared, l.pendingCursor); err != nil {
 		return err
+	}
+	if l.pendingCursor.After(l.known) {
+		l.known = l.pendingCursor
 	}
 	l.pending = &models.Batch{}
 	l.pendingCursor = time.Time{}

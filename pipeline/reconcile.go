@@ -220,7 +220,7 @@ func (r *Runner) repairHeads(ctx context.Context, col collectors.Collector, sour
 		return 0, nil
 	}
 	key := warehouse.StreamKey{Source: source, Instance: col.Instance(), Scope: s.Path, Stream: stream}
-	_, _, err := r.landStream(ctx, key, stream, false, m, func(ctx context.Context, out models.Output) error {
+	_, _, err := r.landStream(ctx, key, stream, false, m, time.Time{}, func(ctx context.Context, out models.Output) error {
 		return rf.Refetch(ctx, s, stream, stale, out)
 	})
 	if err != nil {

@@ -60,6 +60,10 @@ type Warehouse interface {
 	// (never backwards) in one transaction: all of it lands or none of it.
 	// Only a batch cleared by the privacy policy can be landed.
 	Land(ctx context.Context, key StreamKey, b *policy.Cleared, cursor time.Time) error
+	// AdvanceCursors moves the cursors of these streams to cursor (never
+	// backwards) in one transaction and one statement per thousand keys:
+	// a group list read to its end moves every member's cursor at once.
+	AdvanceCursors(ctx context.Context, keys []StreamKey, cursor time.Time) error
 	// Landed returns the landed updated_at of these ids in the stream's table
 	// (records marked deleted count as not landed).
 	Landed(ctx context.Context, stream string, ids []string) (map[string]time.Time, error)

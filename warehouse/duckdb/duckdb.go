@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -379,6 +380,34 @@ func (w *DB) Cursor(ctx context.Context, k warehouse.StreamKey) (time.Time, bool
 		return time.Time{}, false, fmt.Errorf("duckdb: read cursor of %s/%s: %w", k.Scope, k.Stream, err)
 	}
 	return t.UTC(), true, nil
+}
+
+// AdvanceCursors implements warehouse.Warehouse.
+func (w *DB) AdvanceCursors(ctx context.Context, keys []warehouse.StreamKey, cursor time.Time) error {
+	if len(keys) == 0 || cursor.IsZero() {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.inTx(ctx, func() error {
+		for chunk := range slices.Chunk(keys, 1000) {
+			values := strings.Repeat("(?, ?, ?, ?, ?, now()), ", len(chunk))
+			args := make([]any, 0, 5*len(chunk))
+			for _, k := range chunk {
+				args = append(args, k.Source, k.Instance, k.Scope, k.Stream, cursor.UTC())
+			}
+			if _, err := w.conn.ExecContext(ctx, `INSERT INTO collection_state VALUES `+strings.TrimSuffix(values, ", ")+`
+			ON CONFLICT (source, instance, scope, stream) DO UPDATE
+			SET "cursor" = greatest(collection_state."cursor", excluded."cursor"), updated_at = now()`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("duckdb: advance %d cursors: %w", len(keys), err)
+	}
+	return nil
 }
 
 // Land implements warehouse.Warehouse.

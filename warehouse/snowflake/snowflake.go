@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -358,6 +359,39 @@ func (w *DB) Cursor(ctx context.Context, k warehouse.StreamKey) (time.Time, bool
 		return time.Time{}, false, fmt.Errorf("snowflake: read cursor of %s/%s: %w", k.Scope, k.Stream, err)
 	}
 	return t.UTC(), true, nil
+}
+
+// AdvanceCursors implements warehouse.Warehouse: one MERGE per thousand keys.
+func (w *DB) AdvanceCursors(ctx context.Context, keys []warehouse.StreamKey, cursor time.Time) error {
+	if len(keys) == 0 || cursor.IsZero() {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	err := w.inTx(ctx, func() error {
+		for chunk := range slices.Chunk(keys, 1000) {
+			rows := make([]string, len(chunk))
+			args := make([]any, 0, 4*len(chunk)+4)
+			for i, k := range chunk {
+				rows[i] = "SELECT ? AS source, ? AS instance, ? AS scope, ? AS stream"
+				args = append(args, k.Source, k.Instance, k.Scope, k.Stream)
+			}
+			args = append(args, sf.DataTypeTimestampTz, cursor.UTC(), sf.DataTypeTimestampTz, cursor.UTC())
+			_, err := w.conn.ExecContext(ctx, `MERGE INTO collection_state t
+USING (`+strings.Join(rows, " UNION ALL ")+`) s
+ON t.source = s.source AND t.instance = s.instance AND t.scope = s.scope AND t.stream = s.stream
+WHEN MATCHED THEN UPDATE SET cursor = GREATEST(t.cursor, CAST(? AS TIMESTAMP_TZ)), updated_at = CURRENT_TIMESTAMP()
+WHEN NOT MATCHED THEN INSERT (source, instance, scope, stream, cursor, updated_at) VALUES (s.source, s.instance, s.scope, s.stream, CAST(? AS TIMESTAMP_TZ), CURRENT_TIMESTAMP())`, args...)
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("snowflake: advance %d cursors: %w", len(keys), err)
+	}
+	return nil
 }
 
 // Land implements warehouse.Warehouse.

@@ -213,6 +213,36 @@ func testCursor(t *testing.T, e Engine) {
 	if _, ok, _ := w.Cursor(ctx, other); ok {
 		t.Error("cursor of another stream was set")
 	}
+
+	// Many at once: new keys are created, a newer cursor is kept, and
+	// more keys than one statement takes land in the same call.
+	var keys []warehouse.StreamKey
+	for i := range 1203 {
+		k := Key
+		k.Scope = fmt.Sprintf("acme/p%d", i)
+		keys = append(keys, k)
+	}
+	keys = append(keys, Key)
+	if err := w.AdvanceCursors(ctx, keys, Base.Add(30*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := w.Cursor(ctx, Key); !c.Equal(Base.Add(time.Hour)) {
+		t.Errorf("AdvanceCursors moved a cursor back: %v, want %v", c, Base.Add(time.Hour))
+	}
+	for _, k := range []warehouse.StreamKey{keys[0], keys[1000], keys[1202]} {
+		if c, ok, err := w.Cursor(ctx, k); err != nil || !ok || !c.Equal(Base.Add(30*time.Minute)) {
+			t.Errorf("cursor of %s = %v ok=%v err=%v, want %v", k.Scope, c, ok, err, Base.Add(30*time.Minute))
+		}
+	}
+	if err := w.AdvanceCursors(ctx, keys[:2], Base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := w.Cursor(ctx, keys[1]); !c.Equal(Base.Add(2 * time.Hour)) {
+		t.Errorf("a newer cursor did not move it: %v", c)
+	}
+	if c, _, _ := w.Cursor(ctx, keys[2]); !c.Equal(Base.Add(30 * time.Minute)) {
+		t.Errorf("a key not named moved: %v", c)
+	}
 }
 
 func testAtomic(t *testing.T, e Engine) {
