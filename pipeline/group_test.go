@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -171,17 +172,22 @@ func firstDiff(a, b string) string {
 // landCalls counts the warehouse transactions of a run.
 type landCalls struct {
 	warehouse.Warehouse
+	mu                        sync.Mutex // streams land side by side
 	lands, advances, advanced int
 }
 
 func (l *landCalls) Land(ctx context.Context, key warehouse.StreamKey, b *policy.Cleared, cursor time.Time) error {
+	l.mu.Lock()
 	l.lands++
+	l.mu.Unlock()
 	return l.Warehouse.Land(ctx, key, b, cursor)
 }
 
 func (l *landCalls) AdvanceCursors(ctx context.Context, keys []warehouse.StreamKey, cursor time.Time) error {
+	l.mu.Lock()
 	l.advances++
 	l.advanced += len(keys)
+	l.mu.Unlock()
 	return l.Warehouse.AdvanceCursors(ctx, keys, cursor)
 }
 
