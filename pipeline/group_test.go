@@ -226,3 +226,57 @@ func TestCollect_GroupReRunTransactions(t *testing.T) {
 			c.lands, c.advances, c.advanced, projects-1)
 	}
 }
+
+// pagesAtLand records, at each landing, how many pages of the group's MR
+// list the server had answered.
+type pagesAtLand struct {
+	warehouse.Warehouse
+	srv   *sandbox.Server
+	mu    sync.Mutex
+	pages []int64
+}
+
+func (p *pagesAtLand) Land(ctx context.Context, key warehouse.StreamKey, b *policy.Cleared, cursor time.Time) error {
+	if b.Batch().Len() > 0 {
+		p.mu.Lock()
+		p.pages = append(p.pages, p.srv.Requests()["group_merge_requests"])
+		p.mu.Unlock()
+	}
+	return p.Warehouse.Land(ctx, key, b, cursor)
+}
+
+// TestCollect_GroupBatchSizeBoundsTheGroup: warehouse.batch_size bounds
+// the rows the whole group holds before landing. Each member under the
+// bound on its own, a group read held every changed record of every
+// member until its list ended (20 members, about 400 changed MRs here:
+// nothing landed before the last page).
+func TestCollect_GroupBatchSizeBoundsTheGroup(t *testing.T) {
+	e := groupEnv(t, sandbox.Size{Projects: 20, MRsPerProject: 30})
+	ctx := context.Background()
+	o := pipeline.Options{Streams: []string{"merge_requests"}}
+	for range 2 { // the second run aligns the cursors
+		if _, err := e.collect(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.srv.UpdateRandom("merge_requests", 500, rand.New(rand.NewPCG(5, 6)), hostOf(e.srv.URL))
+	e.srv.ResetCounts()
+	e.cfg.Warehouse.BatchSize = 300
+	pol, err := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := &pagesAtLand{Warehouse: e.wh, srv: e.srv}
+	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats})
+	}
+	if _, err := (&pipeline.Runner{Cfg: e.cfg, WH: wh, Policy: pol}).Collect(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	if pages := e.srv.Requests()["group_merge_requests"]; pages < 4 {
+		t.Fatalf("the group list took %d pages: the test needs several", pages)
+	}
+	if len(wh.pages) == 0 || wh.pages[0] > 1 {
+		t.Errorf("landings after %v pages of the group's list: the first page (about 600 rows, batch_size 300) should land before the second is read", wh.pages)
+	}
+}

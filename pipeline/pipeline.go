@@ -338,10 +338,33 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 		key := warehouse.StreamKey{Source: src.Name, Instance: instance, Scope: s.Path, Stream: u.stream}
 		landers[s.Path] = r.newLander(key, u.stream, true, m, u.cursors[s.Path])
 	}
+	// warehouse.batch_size bounds what the whole group holds, not each
+	// member: 1,000 members each under the bound held a group's every
+	// changed record (a first re-run after a week's pause) until the end.
+	held := 0
 	err := recovered(src.Name, u.stream, "group "+u.group.Name, func() error {
 		return g.CollectGroup(ctx, *u.group, u.stream, u.since, func(s models.Scope) models.Output {
 			if l := landers[s.Path]; l != nil {
-				return l.out
+				out := l.out
+				out.Emit = func(ctx context.Context, b *models.Batch, cursor time.Time) error {
+					before := l.pendingRows
+					if err := l.out.Emit(ctx, b, cursor); err != nil {
+						return err
+					}
+					if held += l.pendingRows - before; held < r.Cfg.Warehouse.BatchSize {
+						return nil
+					}
+					for _, o := range landers {
+						if o.pendingRows > 0 {
+							if err := o.land(ctx); err != nil {
+								return err
+							}
+						}
+					}
+					held = 0
+					return nil
+				}
+				return out
 			}
 			return models.Output{Emit: func(context.Context, *models.Batch, time.Time) error {
 				return fmt.Errorf("%s %s of group %s: a record of %s, which is not a member, was routed to it", src.Name, u.stream, u.group.Name, s.Path)
