@@ -34,12 +34,13 @@ func groupEnv(t *testing.T, size sandbox.Size) *env {
 	return e
 }
 
-// TestCollect_GroupReRunsReadGroupLists: a re-run of a group's projects
-// reads merge requests and issues with one group list each
+// TestCollect_GroupReRunsReadGroupLists: a group's projects are read with
+// one group list each for merge requests and issues
 // (/groups/:id/merge_requests, /groups/:id/issues) instead of one list per
-// project, and lands exactly what reading each project lands: a first run
-// into an empty warehouse of the same server state, read project by
-// project, gives the same rows.
+// project — on the first run from the look-back, on re-runs from the
+// cursors — and land exactly what reading each project lands: a first run
+// into an empty warehouse of the same server state, with the projects
+// listed one by one, gives the same rows.
 func TestCollect_GroupReRunsReadGroupLists(t *testing.T) {
 	const projects = 8
 	e := groupEnv(t, sandbox.Size{Projects: projects, MRsPerProject: 40, PipelinesPerProject: 6, IssuesPerProject: 15})
@@ -48,8 +49,11 @@ func TestCollect_GroupReRunsReadGroupLists(t *testing.T) {
 	if _, err := e.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
 		t.Fatal(err)
 	}
-	if req := e.srv.Requests(); req["group_merge_requests"] != 0 || req["merge_requests"] != projects {
-		t.Fatalf("a first run should read each project on its own (cursors unknown): %v", req)
+	if req := e.srv.Requests(); req["group_merge_requests"] != 4 || req["merge_requests"] != 0 || req["group_issues"] != 2 || req["issues"] != 0 {
+		t.Fatalf("a first run should read the group's lists (320 MRs: 4 pages, 120 issues: 2): %v", req)
+	}
+	if n := e.count("SELECT count(*) FROM merge_requests"); n != projects*40 {
+		t.Fatalf("first run landed %d MRs, want %d", n, projects*40)
 	}
 
 	e.srv.ResetCounts()
@@ -91,8 +95,16 @@ func TestCollect_GroupReRunsReadGroupLists(t *testing.T) {
 	}
 	grouped := e.fingerprint()
 	fresh := e.freshWarehouse()
+	cfg := *e.cfg
+	one := *cfg.Sources["gl"]
+	one.Projects, one.Settings = e.srv.Org.ProjectPaths(), gitlab.Defaults()
+	cfg.Sources = map[string]*config.Source{"gl": &one}
+	fresh.cfg = &cfg
 	if _, err := fresh.collect(ctx, pipeline.Options{Streams: streams}); err != nil {
 		t.Fatal(err)
+	}
+	if req := e.srv.Requests(); req["merge_requests"] != projects {
+		t.Fatalf("the reference run should list each project: %v", req)
 	}
 	if got := fresh.fingerprint(); got != grouped {
 		t.Errorf("records landed through the group lists differ from reading each project:\n%s", firstDiff(grouped, got))

@@ -285,12 +285,14 @@ func (r *Runner) collectSource(ctx context.Context, src *config.Source, stats *h
 	return counts, records, skipped, errs
 }
 
-// groupUnits are the group reads of one stream: on an incremental run, the
-// members of a group that have all landed the stream before are read with
-// the group's one list, from the oldest of their cursors (less the
-// overlap); a member that never landed it is read on its own, from the
-// look-back, as on a first run. A full run or --since reads every scope on
-// its own, as it always did.
+// groupUnits are the group reads of one stream on an incremental run. The
+// members of a group that have landed the stream are read with the
+// group's one list from the oldest of their cursors (less the overlap);
+// those that never landed it (a first run, a project new to the group)
+// with another, from the look-back: for sparse projects that is a few
+// pages instead of one list each. Either needs two members; a lone one is
+// read on its own. --full and --since read every scope on its own, as
+// they always did.
 func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *config.Source, stream string, scopes []models.Scope, o Options) (map[string]bool, []unit, error) {
 	g, ok := col.(collectors.Grouper)
 	if !ok || o.Full || !o.Since.IsZero() {
@@ -298,8 +300,18 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 	}
 	grouped := map[string]bool{}
 	var units []unit
+	add := func(name string, members []models.Scope, since time.Time, cursors map[string]time.Time) {
+		if len(members) < 2 {
+			return
+		}
+		for _, s := range members {
+			grouped[s.Path] = true
+		}
+		units = append(units, unit{scope: members[0], stream: stream, group: &models.ScopeGroup{Name: name, Scopes: members},
+			since: since, cursors: cursors})
+	}
 	for _, gr := range g.Groups(stream, scopes) {
-		var members []models.Scope
+		var landed, fresh []models.Scope
 		var oldest time.Time
 		cursors := map[string]time.Time{}
 		for _, s := range gr.Scopes {
@@ -308,22 +320,17 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 				return nil, nil, err
 			}
 			if !ok {
+				fresh = append(fresh, s)
 				continue
 			}
-			members = append(members, s)
+			landed = append(landed, s)
 			cursors[s.Path] = cur
 			if oldest.IsZero() || cur.Before(oldest) {
 				oldest = cur
 			}
 		}
-		if len(members) < 2 {
-			continue
-		}
-		for _, s := range members {
-			grouped[s.Path] = true
-		}
-		units = append(units, unit{scope: members[0], stream: stream, group: &models.ScopeGroup{Name: gr.Name, Scopes: members},
-			since: oldest.Add(-time.Duration(src.Overlap)), cursors: cursors})
+		add(gr.Name, landed, oldest.Add(-time.Duration(src.Overlap)), cursors)
+		add(gr.Name, fresh, r.Now().Add(-time.Duration(src.Lookback)), nil)
 	}
 	return grouped, units, nil
 }
@@ -333,10 +340,15 @@ func (r *Runner) groupUnits(ctx context.Context, col collectors.Collector, src *
 // cursor, exactly as if it had been read alone; the outcome is logged once
 // for the group.
 func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *config.Source, instance string, u unit, m *members) (int, policy.Counts, error) {
+	// The group is one line of progress, with the group list's total.
+	gkey := warehouse.StreamKey{Source: src.Name, Instance: instance, Scope: fmt.Sprintf("group %s (%d projects)", u.group.Name, len(u.group.Scopes)), Stream: u.stream}
+	if r.Progress != nil {
+		r.Progress.Start(gkey)
+	}
 	landers := make(map[string]*lander, len(u.group.Scopes))
 	for _, s := range u.group.Scopes {
 		key := warehouse.StreamKey{Source: src.Name, Instance: instance, Scope: s.Path, Stream: u.stream}
-		landers[s.Path] = r.newLander(key, u.stream, true, m, u.cursors[s.Path])
+		landers[s.Path] = r.newLander(key, u.stream, landerOptions{incremental: true, members: m, known: u.cursors[s.Path], progress: &gkey})
 	}
 	// warehouse.batch_size bounds what the whole group holds, not each
 	// member: 1,000 members each under the bound held a group's every
@@ -383,7 +395,10 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 			err = lerr
 		}
 	}
-	r.logStream(ctx, src.Name, "group "+u.group.Name+fmt.Sprintf(" (%d projects)", len(u.group.Scopes)), u.stream, total, err)
+	if r.Progress != nil {
+		r.Progress.Done(gkey, total, err)
+	}
+	r.logStream(ctx, src.Name, gkey.Scope, u.stream, total, err)
 	return total, counts, err
 }
 
@@ -456,7 +471,7 @@ func (r *Runner) collectUnit(ctx context.Context, col collectors.Collector, src 
 // record stops its stream, never the process or the other sources.
 func (r *Runner) landStream(ctx context.Context, key warehouse.StreamKey, stream string, incremental bool, m *members, known time.Time,
 	collect func(ctx context.Context, out models.Output) error) (int, policy.Counts, error) {
-	l := r.newLander(key, stream, incremental, m, known)
+	l := r.newLander(key, stream, landerOptions{incremental: incremental, members: m, known: known})
 	err := recovered(key.Source, key.Stream, key.Scope, func() error { return collect(ctx, l.out) })
 	return l.finish(ctx, err, true)
 }
@@ -547,13 +562,28 @@ type lander struct {
 	total         int
 	counts        policy.Counts
 	trackers      issuelinks.Trackers
-	members       *members  // learnt before the first records are cleared
-	known         time.Time // the stream's cursor as landed: an empty batch that does not pass it lands nothing
+	members       *members            // learnt before the first records are cleared
+	known         time.Time           // the stream's cursor as landed: an empty batch that does not pass it lands nothing
+	pkey          warehouse.StreamKey // progress counts records under it
+	ownProgress   bool                // started and done here (not by a group)
 }
 
-func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental bool, m *members, known time.Time) *lander {
-	l := &lander{r: r, key: key, pending: &models.Batch{}, counts: policy.Counts{}, trackers: r.trackers(), members: m, known: known}
-	if r.Progress != nil {
+type landerOptions struct {
+	incremental bool
+	members     *members
+	known       time.Time
+	// progress, when set, is the key the records count under, started and
+	// done by the caller (a group's one line); else the stream's own key.
+	progress *warehouse.StreamKey
+}
+
+func (r *Runner) newLander(key warehouse.StreamKey, stream string, o landerOptions) *lander {
+	l := &lander{r: r, key: key, pending: &models.Batch{}, counts: policy.Counts{}, trackers: r.trackers(), members: o.members, known: o.known,
+		pkey: key, ownProgress: o.progress == nil}
+	incremental := o.incremental
+	if o.progress != nil {
+		l.pkey = *o.progress
+	} else if r.Progress != nil {
 		r.Progress.Start(key)
 	}
 	l.out = models.Output{Excluded: func(project string, labels []string, typ string) bool {
@@ -561,7 +591,7 @@ func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental b
 		return ex
 	}}
 	if t, ok := r.Progress.(TotalWatcher); ok {
-		l.out.Total = func(n int64) { t.Total(key, n) }
+		l.out.Total = func(n int64) { t.Total(l.pkey, n) }
 	}
 	if incremental {
 		// Incremental: records re-listed by the overlap window are skipped if unchanged.
@@ -576,7 +606,7 @@ func (r *Runner) newLander(key warehouse.StreamKey, stream string, incremental b
 		}
 		l.total += b.Len()
 		if r.Progress != nil {
-			r.Progress.Records(key, b.Len())
+			r.Progress.Records(l.pkey, b.Len())
 		}
 		// Counted in rows, not records: 10,000 MRs with their commits and
 		// notes held by each of a source's concurrent scopes made a run's
@@ -626,7 +656,7 @@ func (l *lander) finish(ctx context.Context, err error, logged bool) (int, polic
 	if lerr := l.land(context.WithoutCancel(ctx)); lerr != nil && err == nil {
 		err = lerr
 	}
-	if r.Progress != nil {
+	if r.Progress != nil && l.ownProgress {
 		r.Progress.Done(key, l.total, err)
 	}
 	if logged {

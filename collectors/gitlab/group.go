@@ -73,7 +73,7 @@ func (c *Collector) CollectGroup(ctx context.Context, g models.ScopeGroup, strea
 		byID[s.ID] = s
 	}
 	first := out(g.Scopes[0]) // Landed and Excluded are the stream's, the same for every scope
-	route := models.Output{Landed: first.Landed, Excluded: first.Excluded,
+	route := models.Output{Landed: first.Landed, Excluded: first.Excluded, Total: first.Total,
 		Emit: func(ctx context.Context, b *models.Batch, cursor time.Time) error {
 			parts := map[int64]*models.Batch{}
 			part := func(pid int64) *models.Batch {
