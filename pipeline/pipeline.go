@@ -354,6 +354,37 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 	// member: 1,000 members each under the bound held a group's every
 	// changed record (a first re-run after a week's pause) until the end.
 	held := 0
+	counts := policy.Counts{}
+	// flush lands every member's pending records in one transaction, without
+	// a cursor: one transaction per member made a first run of 1,000
+	// projects land in thousands of small ones (minutes on DuckDB, a MERGE
+	// round trip each on Snowflake). Cursors move afterwards, once the list
+	// is complete (advanceQuiet): a stop in between re-reads, never skips.
+	flush := func(ctx context.Context) error {
+		merged := &models.Batch{}
+		var first *lander
+		for _, s := range u.group.Scopes {
+			l := landers[s.Path]
+			if l.pending.Len() == 0 {
+				continue
+			}
+			if first == nil {
+				first = l
+			}
+			merged.Append(l.pending)
+			l.pending, l.pendingRows = &models.Batch{}, 0
+		}
+		if first == nil {
+			return nil
+		}
+		if err := m.learn(ctx); err != nil {
+			return err
+		}
+		r.keepLinks(merged, first.trackers)
+		cleared, c := r.Policy.Apply(merged)
+		counts.Add(c)
+		return r.WH.Land(ctx, first.key, cleared, time.Time{})
+	}
 	err := recovered(src.Name, u.stream, "group "+u.group.Name, func() error {
 		return g.CollectGroup(ctx, *u.group, u.stream, u.since, func(s models.Scope) models.Output {
 			if l := landers[s.Path]; l != nil {
@@ -366,15 +397,8 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 					if held += l.pendingRows - before; held < r.Cfg.Warehouse.BatchSize {
 						return nil
 					}
-					for _, o := range landers {
-						if o.pendingRows > 0 {
-							if err := o.land(ctx); err != nil {
-								return err
-							}
-						}
-					}
 					held = 0
-					return nil
+					return flush(ctx)
 				}
 				return out
 			}
@@ -383,10 +407,15 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 			}}
 		})
 	})
+	// What was fully read lands even when stopping; the cursors only when
+	// the whole list was read.
+	if ferr := flush(context.WithoutCancel(ctx)); ferr != nil && err == nil {
+		err = ferr
+	}
 	if err == nil {
 		err = r.advanceQuiet(ctx, landers)
 	}
-	total, counts := 0, policy.Counts{}
+	total := 0
 	for _, s := range u.group.Scopes {
 		n, c, lerr := landers[s.Path].finish(ctx, err, false)
 		total += n
