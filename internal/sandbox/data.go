@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -133,12 +134,17 @@ var (
 
 // Org is the generated organisation.
 type Org struct {
-	Seed     uint64
-	Now      time.Time
-	users    []user
-	projects []*project
-	byID     map[int64]*project
-	byPath   map[string]*project
+	// groupLists caches a group's records in creation order (groupList):
+	// sorting 100,000 records for each page made the sandbox, not the
+	// client, the cost of a group's first run. Cleared by sortAll.
+	groupMu    sync.Mutex
+	groupLists map[string][]groupItem
+	Seed       uint64
+	Now        time.Time
+	users      []user
+	projects   []*project
+	byID       map[int64]*project
+	byPath     map[string]*project
 }
 
 func hash(parts ...any) uint64 {
@@ -199,6 +205,9 @@ func Generate(seed uint64, size Size, now time.Time) *Org {
 // sortAll orders every list by (updated_at, id), the order GitLab returns
 // for order_by=updated_at&sort=asc. MRs stay addressable by iid through byIID.
 func (o *Org) sortAll() {
+	o.groupMu.Lock()
+	o.groupLists = nil
+	o.groupMu.Unlock()
 	for _, p := range o.projects {
 		if p.mrByIID == nil {
 			p.mrByIID = make(map[int64]*mr, len(p.mrs))

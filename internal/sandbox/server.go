@@ -801,36 +801,100 @@ func (s *Server) jobs(r *http.Request, p *project, q url.Values) (string, any, m
 // (gitlab-org/gitlab!23809), the same filters, order and offset pagination
 // as the project lists, each item the same shape as in the project list.
 func (s *Server) groupList(r *http.Request, group, kind string, q url.Values) (string, any, map[string]string, int) {
-	ps, ok := s.groupMembers(group, q.Get("non_archived") != "false")
+	skipArchived := q.Get("non_archived") != "false"
+	ps, ok := s.groupMembers(group, skipArchived)
 	if !ok {
 		return "not_found", "404 Group Not Found", nil, 404
 	}
-	if kind == "merge_requests" {
-		type item struct {
-			p *project
-			m *mr
-		}
-		var all []item
-		for _, p := range ps {
-			for _, m := range p.mrs {
-				all = append(all, item{p, m})
+	key := func(x groupItem) (time.Time, time.Time, int64) { return x.updated(), x.created(), x.id() }
+	var items []groupItem
+	if q.Get("order_by") == "created_at" && q.Get("sort") == "asc" {
+		// The order devpulse asks for: the group's records sorted once, then filtered.
+		all := s.Org.groupSorted(fmt.Sprintf("%s|%s|%v", kind, group, skipArchived), ps, kind)
+		items = all
+		if t, err := time.Parse(time.RFC3339, q.Get("updated_after")); err == nil {
+			items = nil
+			for _, x := range all {
+				if !x.updated().Before(t) {
+					items = append(items, x)
+				}
 			}
 		}
-		items := filterSort(all, q, func(x item) (time.Time, time.Time, int64) { return x.m.UpdatedAt, x.m.CreatedAt, x.m.ID })
-		return page(r, "group_merge_requests", items, func(x item) any { return s.Org.mrJSON(x.p, x.m) })
+	} else {
+		items = filterSort(groupItems(ps, kind), q, key)
 	}
-	type item struct {
-		p *project
-		x *issue
+	return page(r, "group_"+kind, items, func(x groupItem) any {
+		if x.m != nil {
+			return s.Org.mrJSON(x.p, x.m)
+		}
+		return s.Org.issueJSON(x.p, x.x)
+	})
+}
+
+// groupItem is a merge request or an issue of a group's project.
+type groupItem struct {
+	p *project
+	m *mr
+	x *issue
+}
+
+func (g groupItem) updated() time.Time {
+	if g.m != nil {
+		return g.m.UpdatedAt
 	}
-	var all []item
+	return g.x.UpdatedAt
+}
+
+func (g groupItem) created() time.Time {
+	if g.m != nil {
+		return g.m.CreatedAt
+	}
+	return g.x.CreatedAt
+}
+
+func (g groupItem) id() int64 {
+	if g.m != nil {
+		return g.m.ID
+	}
+	return g.x.ID
+}
+
+func groupItems(ps []*project, kind string) []groupItem {
+	var all []groupItem
 	for _, p := range ps {
-		for _, x := range p.issues {
-			all = append(all, item{p, x})
+		if kind == "merge_requests" {
+			for _, m := range p.mrs {
+				all = append(all, groupItem{p: p, m: m})
+			}
+		} else {
+			for _, x := range p.issues {
+				all = append(all, groupItem{p: p, x: x})
+			}
 		}
 	}
-	items := filterSort(all, q, func(x item) (time.Time, time.Time, int64) { return x.x.UpdatedAt, x.x.CreatedAt, x.x.ID })
-	return page(r, "group_issues", items, func(x item) any { return s.Org.issueJSON(x.p, x.x) })
+	return all
+}
+
+// groupSorted is a group's records by (created_at, id), kept until the org changes.
+func (o *Org) groupSorted(key string, ps []*project, kind string) []groupItem {
+	o.groupMu.Lock()
+	defer o.groupMu.Unlock()
+	if all, ok := o.groupLists[key]; ok {
+		return all
+	}
+	all := groupItems(ps, kind)
+	sort.SliceStable(all, func(i, j int) bool {
+		ci, cj := all[i].created(), all[j].created()
+		if !ci.Equal(cj) {
+			return ci.Before(cj)
+		}
+		return all[i].id() < all[j].id()
+	})
+	if o.groupLists == nil {
+		o.groupLists = map[string][]groupItem{}
+	}
+	o.groupLists[key] = all
+	return all
 }
 
 // groupMembers are the projects of a group and its subgroups; ok is false
