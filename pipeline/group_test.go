@@ -13,6 +13,7 @@ import (
 	"github.com/devpulse/devpulse/collectors/gitlab"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/internal/sandbox"
+	"github.com/devpulse/devpulse/models"
 	"github.com/devpulse/devpulse/pipeline"
 	"github.com/devpulse/devpulse/policy"
 	"github.com/devpulse/devpulse/warehouse"
@@ -295,5 +296,89 @@ func TestCollect_GroupBatchSizeBoundsTheGroup(t *testing.T) {
 	}
 	if len(wh.pages) == 0 || wh.pages[0] > 1 {
 		t.Errorf("landings after %v pages of the group's list: the first page (about 600 rows, batch_size 300) should land before the second is read", wh.pages)
+	}
+}
+
+// failFirstRecords fails the first landing that carries records.
+type failFirstRecords struct {
+	warehouse.Warehouse
+	mu     sync.Mutex
+	failed bool
+}
+
+func (f *failFirstRecords) Land(ctx context.Context, key warehouse.StreamKey, b *policy.Cleared, cursor time.Time) error {
+	f.mu.Lock()
+	fail := !f.failed && b.Batch().Len() > 0
+	f.failed = f.failed || fail
+	f.mu.Unlock()
+	if fail {
+		return fmt.Errorf("injected: the warehouse refused the batch")
+	}
+	return f.Warehouse.Land(ctx, key, b, cursor)
+}
+
+// TestCollect_GroupFailedLandingKeepsCursors: when the group's records
+// could not land, no member's cursor moves, although the list itself was
+// read to its end: the cursor the list reached was landed per member
+// afterwards, past records that never landed.
+func TestCollect_GroupFailedLandingKeepsCursors(t *testing.T) {
+	e := groupEnv(t, sandbox.Size{Projects: 4, MRsPerProject: 20})
+	ctx := context.Background()
+	o := pipeline.Options{Streams: []string{"merge_requests"}}
+	for range 2 {
+		if _, err := e.collect(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	paths := projectsOf(t, e)
+	key := func(p string) warehouse.StreamKey {
+		return warehouse.StreamKey{Source: "gl", Instance: hostOf(e.srv.URL), Scope: p, Stream: "merge_requests"}
+	}
+	before := map[string]time.Time{}
+	for _, p := range paths {
+		before[p], _, _ = e.wh.Cursor(ctx, key(p))
+	}
+	e.srv.Touch(4, hostOf(e.srv.URL))
+	pol, err := policy.New(e.cfg.Privacy, e.cfg.Metrics.BotAuthors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.NewCollector = func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
+		return gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats})
+	}
+	if _, err := (&pipeline.Runner{Cfg: e.cfg, WH: &failFirstRecords{Warehouse: e.wh}, Policy: pol}).Collect(ctx, o); err == nil || !strings.Contains(err.Error(), "injected") {
+		t.Fatalf("a refused landing must fail the run, got %v", err)
+	}
+	for _, p := range paths {
+		if c, _, _ := e.wh.Cursor(ctx, key(p)); !c.Equal(before[p]) {
+			t.Errorf("cursor of %s moved from %v to %v although its changed records did not land", p, before[p], c)
+		}
+	}
+}
+
+// noMembers is a GitLab collector whose member lists cannot be read.
+type noMembers struct{ *gitlab.Collector }
+
+func (noMembers) People(context.Context, models.Scope) ([]models.Person, error) {
+	return nil, fmt.Errorf("gitlab gl: list members: 403 Forbidden")
+}
+
+// TestCollect_MembersUnreadableLandsNothing: records are cleared only when
+// every member's name is known; a run that cannot read them fails loudly,
+// once, and lands no record and no cursor.
+func TestCollect_MembersUnreadableLandsNothing(t *testing.T) {
+	e := newEnv(t, sandbox.Size{Projects: 3, MRsPerProject: 10, IssuesPerProject: 5}, sandbox.Options{})
+	_, err := e.collectWith(context.Background(), pipeline.Options{Streams: []string{"merge_requests", "issues"},
+		NewCollector: func(src *config.Source, ce collectors.Env) (collectors.Collector, error) {
+			c, err := gitlab.New(src, gitlab.Options{Logger: ce.Logger, Stats: ce.Stats})
+			return noMembers{c}, err
+		}})
+	if err == nil || strings.Count(err.Error(), "403 Forbidden") != 1 || !strings.Contains(err.Error(), "masked") {
+		t.Fatalf("want one error naming the member lists and why they are needed, got %v", err)
+	}
+	for _, q := range []string{"SELECT count(*) FROM merge_requests", "SELECT count(*) FROM issues", "SELECT count(*) FROM collection_state"} {
+		if n := e.count(q); n != 0 {
+			t.Errorf("%s = %d: nothing may land without the members' names", q, n)
+		}
 	}
 }

@@ -415,6 +415,15 @@ func (r *Runner) collectGroup(ctx context.Context, g collectors.Grouper, src *co
 	if err == nil {
 		err = r.advanceQuiet(ctx, landers)
 	}
+	if err != nil {
+		// A member's cursor moves only with advanceQuiet, after every record
+		// landed: finish must not land the cursor the list emitted when a
+		// flush (or the list) failed, or the records not landed would be
+		// behind it.
+		for _, l := range landers {
+			l.pendingCursor = time.Time{}
+		}
+	}
 	total := 0
 	for _, s := range u.group.Scopes {
 		n, c, lerr := landers[s.Path].finish(ctx, err, false)

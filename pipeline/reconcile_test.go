@@ -111,9 +111,15 @@ func TestReconcile_RepairsChildrenWhenTheHeadMovedQuietly(t *testing.T) {
 	if commits() != before {
 		t.Fatal("the incremental run saw the quiet push: the test tests nothing")
 	}
+	e.srv.ResetCounts()
 	res := e.reconcile(pipeline.Options{Streams: []string{"merge_requests"}})
 	if res.Repaired["merge_requests"] != 4 {
 		t.Fatalf("reconcile repaired %v, want the 4 pushed MRs", res.Repaired)
+	}
+	// The repairs land commits and notes: the members' names are known
+	// first, as in collect (reconcile learnt none, so none was masked).
+	if n := e.srv.Requests()["members"]; n != 2 {
+		t.Errorf("reconcile read %d member lists before landing its repairs, want both projects'", n)
 	}
 	if got := commits(); got != before+4 {
 		t.Errorf("%d commits of the pushed MRs after reconcile, want %d (one new each)", got, before+4)
