@@ -289,6 +289,16 @@ func validCommit(c *gl.Commit) error {
 
 func validNote(n *gl.Note) error { return needID("id", n.ID) }
 
+// mrKey and issueKey are a listed record's id and updated_at, the same in
+// a project's list and a group's.
+func (c *Collector) mrKey(m *gl.BasicMergeRequest) (string, time.Time) {
+	return models.GitLabID(c.host, m.ProjectID, "mr", m.IID), t0(m.UpdatedAt)
+}
+
+func (c *Collector) issueKey(x *gl.Issue) (string, time.Time) {
+	return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
+}
+
 func validIssue(x *gl.Issue) error {
 	if x.IID <= 0 || x.ProjectID <= 0 {
 		return errors.New("issue without iid or project_id")
@@ -312,11 +322,11 @@ func (c *Collector) mergeRequests(ctx context.Context, s models.Scope, since tim
 	}
 	return scanList(ctx, c, "list merge requests of "+s.Path, projectPath(s, "merge_requests"), opt, out, false, validMR,
 		func(m *gl.BasicMergeRequest) (string, time.Time) {
-			id := models.GitLabID(c.host, m.ProjectID, "mr", m.IID)
+			id, u := c.mrKey(m)
 			if heads != nil {
 				heads[id] = m.SHA
 			}
-			return id, t0(m.UpdatedAt)
+			return id, u
 		},
 		func(ctx context.Context, list []*gl.BasicMergeRequest) (*models.Batch, error) {
 			mrs := make([]models.MergeRequest, len(list))
@@ -506,10 +516,7 @@ func (c *Collector) issues(ctx context.Context, s models.Scope, since time.Time,
 		Sort:         gl.Ptr("asc"),
 		UpdatedAfter: gl.Ptr(since),
 	}
-	return scanList(ctx, c, "list issues of "+s.Path, projectPath(s, "issues"), opt, out, false, validIssue,
-		func(x *gl.Issue) (string, time.Time) {
-			return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
-		},
+	return scanList(ctx, c, "list issues of "+s.Path, projectPath(s, "issues"), opt, out, false, validIssue, c.issueKey,
 		func(ctx context.Context, list []*gl.Issue) (*models.Batch, error) {
 			out := make([]models.Issue, len(list))
 			for i, x := range list {

@@ -44,7 +44,7 @@ func (c *Collector) Groups(stream string, scopes []models.Scope) []models.ScopeG
 	return kept
 }
 
-// groupListOptions adds what client-go's options lack: non_archived, which
+// groupMROptions and groupIssueOptions add what client-go's options lack: non_archived, which
 // the group lists default to true (gitlab-org/gitlab!23809) while the
 // project listing keeps archived projects under include_archived.
 type groupMROptions struct {
@@ -122,10 +122,7 @@ func (c *Collector) CollectGroup(ctx context.Context, g models.ScopeGroup, strea
 			Sort:         gl.Ptr("asc"),
 			UpdatedAfter: gl.Ptr(since),
 		}, NonArchived: nonArchived}
-		return scanList(ctx, c, "list merge requests of group "+g.Name, path, opt, route, false, validMR,
-			func(m *gl.BasicMergeRequest) (string, time.Time) {
-				return models.GitLabID(c.host, m.ProjectID, "mr", m.IID), t0(m.UpdatedAt)
-			},
+		return scanList(ctx, c, "list merge requests of group "+g.Name, path, opt, route, false, validMR, c.mrKey,
 			func(ctx context.Context, list []*gl.BasicMergeRequest) (*models.Batch, error) {
 				mrs := make([]models.MergeRequest, 0, len(list))
 				var scopes []models.Scope
@@ -151,10 +148,7 @@ func (c *Collector) CollectGroup(ctx context.Context, g models.ScopeGroup, strea
 			Sort:         gl.Ptr("asc"),
 			UpdatedAfter: gl.Ptr(since),
 		}, NonArchived: nonArchived}
-		return scanList(ctx, c, "list issues of group "+g.Name, path, opt, route, false, validIssue,
-			func(x *gl.Issue) (string, time.Time) {
-				return models.GitLabID(c.host, x.ProjectID, "issue", x.IID), t0(x.UpdatedAt)
-			},
+		return scanList(ctx, c, "list issues of group "+g.Name, path, opt, route, false, validIssue, c.issueKey,
 			func(ctx context.Context, list []*gl.Issue) (*models.Batch, error) {
 				issues := make([]models.Issue, 0, len(list))
 				var kept []*gl.Issue
