@@ -93,63 +93,149 @@ type Rows struct {
 // read: raw names, emails and ids have no column to land in. Duplicates of a
 // natural key within the batch keep the last occurrence (the newest page).
 func BatchRows(b *models.Batch, now time.Time) []Rows {
-	var mr, mc, il, rv, pl, dp, dc, is, it, sp [][]any
-	for i := range b.MergeRequests {
-		m := &b.MergeRequests[i]
-		mr = append(mr, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
-			nullStr(m.Author.Token), m.Author.IsBot, m.SourceBranch, m.TargetBranch, joinLabels(m.Labels), nullStr(m.SHA),
-			nullStr(m.MergeCommitSHA), nullStr(m.SquashCommitSHA), joinLabels(m.ClosesIssues), nullStr(m.WebURL), m.CreatedAt, m.UpdatedAt,
-			nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil, m.IsRevert, nullStr(m.RevertsID), nullInt(m.Additions), nullInt(m.Deletions), m.AIAssisted})
-		for _, c := range m.Commits {
-			mc = append(mc, []any{m.ID, c.SHA, m.Source, m.Instance, nullStr(c.Author.Token), c.AuthoredAt, c.CommittedAt, now})
-		}
-		for _, l := range m.IssueLinks {
-			il = append(il, []any{m.ID, l.Tracker, l.Key, nullStr(l.Via), m.Source, m.Instance, now})
-		}
-		for _, r := range m.Reviews {
-			rv = append(rv, []any{r.ID, m.ID, m.Source, m.Instance, r.Kind, nullStr(r.Reviewer.Token), r.Reviewer.IsBot, r.CreatedAt, now})
-		}
-	}
-	for i := range b.Pipelines {
-		p := &b.Pipelines[i]
-		pl = append(pl, []any{p.ID, p.Source, p.Instance, p.ProjectID, p.ProjectPath, p.PipelineID, p.Ref, nullStr(p.SHA), p.Status,
-			nullStr(p.Trigger), p.IsDefaultBranch, nullStr(p.User.Token), p.CreatedAt, p.UpdatedAt, nullTime(p.StartedAt),
-			nullTime(p.FinishedAt), nullFloat(p.DurationS), nullFloat(p.QueuedDurationS), now, nil})
-	}
-	for i := range b.Deployments {
-		d := &b.Deployments[i]
-		dp = append(dp, []any{d.ID, d.Source, d.Instance, d.ProjectID, d.ProjectPath, d.DeploymentID, d.Environment,
-			nullStr(d.EnvironmentTier), d.Status, nullStr(d.Ref), nullStr(d.SHA), d.PipelineID, nullStr(d.JobName),
-			nullStr(d.Deployer.Token), d.CreatedAt, d.UpdatedAt, nullTime(d.FinishedAt), now, nil})
-		for _, c := range d.Changes {
-			dc = append(dc, []any{d.ID, c.MRID, d.Source, d.Instance, now})
-		}
-	}
-	for i := range b.Issues {
-		x := &b.Issues[i]
-		is = append(is, []any{x.ID, x.Source, x.Instance, x.ProjectID, x.ProjectPath, x.Key, nullStr(x.Title), nullStr(x.Type),
-			joinLabels(x.Labels), x.State, nullStr(x.Author.Token), nullStr(x.Assignee.Token), nullStr(x.WebURL),
-			x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil, nullStr(x.Status), nullStr(x.StatusCategory),
-			nullFloat(x.StoryPoints), nullStr(x.SprintID), nullStr(x.TypeClass), nullStr(x.Priority), nullStr(x.CausedBy)})
-		for _, t := range x.Transitions {
-			it = append(it, []any{t.ID, x.ID, x.Source, x.Instance, t.Field, t.At.UTC(), nullStr(t.From), nullStr(t.To),
-				nullStr(t.FromCategory), nullStr(t.ToCategory), now})
-		}
-	}
-	for i := range b.Sprints {
-		s := &b.Sprints[i]
-		sp = append(sp, []any{s.ID, s.Source, s.Instance, nullStr(s.ProjectPath), nullStr(s.Name), nullStr(s.State),
-			nullDate(s.StartDate), nullDate(s.DueDate), nullTime(s.StartAt), nullTime(s.EndAt), nullTime(s.CompleteAt),
-			s.UpdatedAt.UTC(), now, nil})
-	}
-	var out []Rows
-	for _, r := range []Rows{{MergeRequests, mr}, {MRCommits, mc}, {IssueLinks, il}, {MRReviews, rv}, {Pipelines, pl},
-		{Deployments, dp}, {DeploymentChanges, dc}, {Issues, is}, {IssueTransitions, it}, {Sprints, sp}} {
-		r.Rows = dedupe(r.Table, r.Rows)
+	out := make([]Rows, 0, len(batchTables))
+	for _, bt := range batchTables {
 		// Parents are always listed, even empty, so children get replaced.
-		out = append(out, r)
+		out = append(out, Rows{bt.table, dedupe(bt.table, bt.rows(b, now))})
 	}
 	return out
+}
+
+// EachRows hands BatchRows' tables to fn one at a time, in the same order,
+// building the next table's rows on another goroutine while fn lands the
+// current one: converting a batch costs about a third of what landing it
+// does, and the engine's append runs on the calling goroutine, so the two
+// overlap on a second core. fn's first error stops it and is returned.
+func EachRows(b *models.Batch, now time.Time, fn func(Rows) error) error {
+	next := make(chan Rows, 1)
+	stop := make(chan struct{})
+	go func() {
+		defer close(next)
+		for _, bt := range batchTables {
+			select {
+			case next <- Rows{bt.table, dedupe(bt.table, bt.rows(b, now))}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		for range next { // the builder stops at its next table; wait so b is no longer read
+		}
+	}()
+	for r := range next {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// batchTables builds each record table's rows from a batch, parents before
+// their children.
+var batchTables = []struct {
+	table Table
+	rows  func(b *models.Batch, now time.Time) [][]any
+}{
+	{MergeRequests, func(b *models.Batch, now time.Time) [][]any {
+		out := make([][]any, 0, len(b.MergeRequests))
+		for i := range b.MergeRequests {
+			m := &b.MergeRequests[i]
+			out = append(out, []any{m.ID, m.Source, m.Instance, m.ProjectID, m.ProjectPath, m.IID, nullStr(m.Title), m.State, m.Draft,
+				nullStr(m.Author.Token), m.Author.IsBot, m.SourceBranch, m.TargetBranch, joinLabels(m.Labels), nullStr(m.SHA),
+				nullStr(m.MergeCommitSHA), nullStr(m.SquashCommitSHA), joinLabels(m.ClosesIssues), nullStr(m.WebURL), m.CreatedAt, m.UpdatedAt,
+				nullTime(m.ReadyAt), nullTime(m.MergedAt), nullTime(m.ClosedAt), now, nil, m.IsRevert, nullStr(m.RevertsID), nullInt(m.Additions), nullInt(m.Deletions), m.AIAssisted})
+		}
+		return out
+	}},
+	{MRCommits, func(b *models.Batch, now time.Time) (out [][]any) {
+		for i := range b.MergeRequests {
+			m := &b.MergeRequests[i]
+			for _, c := range m.Commits {
+				out = append(out, []any{m.ID, c.SHA, m.Source, m.Instance, nullStr(c.Author.Token), c.AuthoredAt, c.CommittedAt, now})
+			}
+		}
+		return out
+	}},
+	{IssueLinks, func(b *models.Batch, now time.Time) (out [][]any) {
+		for i := range b.MergeRequests {
+			m := &b.MergeRequests[i]
+			for _, l := range m.IssueLinks {
+				out = append(out, []any{m.ID, l.Tracker, l.Key, nullStr(l.Via), m.Source, m.Instance, now})
+			}
+		}
+		return out
+	}},
+	{MRReviews, func(b *models.Batch, now time.Time) (out [][]any) {
+		for i := range b.MergeRequests {
+			m := &b.MergeRequests[i]
+			for _, r := range m.Reviews {
+				out = append(out, []any{r.ID, m.ID, m.Source, m.Instance, r.Kind, nullStr(r.Reviewer.Token), r.Reviewer.IsBot, r.CreatedAt, now})
+			}
+		}
+		return out
+	}},
+	{Pipelines, func(b *models.Batch, now time.Time) [][]any {
+		out := make([][]any, 0, len(b.Pipelines))
+		for i := range b.Pipelines {
+			p := &b.Pipelines[i]
+			out = append(out, []any{p.ID, p.Source, p.Instance, p.ProjectID, p.ProjectPath, p.PipelineID, p.Ref, nullStr(p.SHA), p.Status,
+				nullStr(p.Trigger), p.IsDefaultBranch, nullStr(p.User.Token), p.CreatedAt, p.UpdatedAt, nullTime(p.StartedAt),
+				nullTime(p.FinishedAt), nullFloat(p.DurationS), nullFloat(p.QueuedDurationS), now, nil})
+		}
+		return out
+	}},
+	{Deployments, func(b *models.Batch, now time.Time) [][]any {
+		out := make([][]any, 0, len(b.Deployments))
+		for i := range b.Deployments {
+			d := &b.Deployments[i]
+			out = append(out, []any{d.ID, d.Source, d.Instance, d.ProjectID, d.ProjectPath, d.DeploymentID, d.Environment,
+				nullStr(d.EnvironmentTier), d.Status, nullStr(d.Ref), nullStr(d.SHA), d.PipelineID, nullStr(d.JobName),
+				nullStr(d.Deployer.Token), d.CreatedAt, d.UpdatedAt, nullTime(d.FinishedAt), now, nil})
+		}
+		return out
+	}},
+	{DeploymentChanges, func(b *models.Batch, now time.Time) (out [][]any) {
+		for i := range b.Deployments {
+			d := &b.Deployments[i]
+			for _, c := range d.Changes {
+				out = append(out, []any{d.ID, c.MRID, d.Source, d.Instance, now})
+			}
+		}
+		return out
+	}},
+	{Issues, func(b *models.Batch, now time.Time) [][]any {
+		out := make([][]any, 0, len(b.Issues))
+		for i := range b.Issues {
+			x := &b.Issues[i]
+			out = append(out, []any{x.ID, x.Source, x.Instance, x.ProjectID, x.ProjectPath, x.Key, nullStr(x.Title), nullStr(x.Type),
+				joinLabels(x.Labels), x.State, nullStr(x.Author.Token), nullStr(x.Assignee.Token), nullStr(x.WebURL),
+				x.CreatedAt, x.UpdatedAt, nullTime(x.ClosedAt), now, nil, nullStr(x.Status), nullStr(x.StatusCategory),
+				nullFloat(x.StoryPoints), nullStr(x.SprintID), nullStr(x.TypeClass), nullStr(x.Priority), nullStr(x.CausedBy)})
+		}
+		return out
+	}},
+	{IssueTransitions, func(b *models.Batch, now time.Time) (out [][]any) {
+		for i := range b.Issues {
+			x := &b.Issues[i]
+			for _, t := range x.Transitions {
+				out = append(out, []any{t.ID, x.ID, x.Source, x.Instance, t.Field, t.At.UTC(), nullStr(t.From), nullStr(t.To),
+					nullStr(t.FromCategory), nullStr(t.ToCategory), now})
+			}
+		}
+		return out
+	}},
+	{Sprints, func(b *models.Batch, now time.Time) [][]any {
+		out := make([][]any, 0, len(b.Sprints))
+		for i := range b.Sprints {
+			s := &b.Sprints[i]
+			out = append(out, []any{s.ID, s.Source, s.Instance, nullStr(s.ProjectPath), nullStr(s.Name), nullStr(s.State),
+				nullDate(s.StartDate), nullDate(s.DueDate), nullTime(s.StartAt), nullTime(s.EndAt), nullTime(s.CompleteAt),
+				s.UpdatedAt.UTC(), now, nil})
+		}
+		return out
+	}},
 }
 
 func dedupe(t Table, rows [][]any) [][]any {
@@ -168,6 +254,16 @@ func dedupe(t Table, rows [][]any) [][]any {
 	out := rows[:0:0]
 	var sb strings.Builder
 	for _, r := range rows {
+		if s, ok := r[idx[0]].(string); ok && len(idx) == 1 {
+			// The common case (one string key) needs no key built.
+			if at, ok := seen[s]; ok {
+				out[at] = r
+				continue
+			}
+			seen[s] = len(out)
+			out = append(out, r)
+			continue
+		}
 		sb.Reset()
 		for _, i := range idx {
 			if s, ok := r[i].(string); ok {

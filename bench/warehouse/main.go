@@ -13,6 +13,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ func main() {
 	n := flag.Int("mrs", 100_000, "merge requests to land")
 	batch := flag.Int("batch", 10_000, "records per Land (warehouse.batch_size)")
 	engines := flag.String("engines", "duckdb,snowflake", "engines to measure")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed landings here")
 	flag.Parse()
 	ctx := context.Background()
 	pol, err := policy.New(config.Privacy{Secret: "c867412e5afdbb1f82c65a37ea87d9c1deb0a369b049382062458966fd1f2ef0", People: "pseudonymize", Titles: "drop"}, nil)
@@ -77,6 +79,16 @@ func main() {
 		if err != nil || res.Rows[0][0] != int64(*n) {
 			log.Fatalf("%s: %v MRs landed (%v)", name, res, err)
 		}
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	for _, e := range strings.Split(*engines, ",") {
 		switch e {

@@ -36,6 +36,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, e) })
 	t.Run("UpsertIdempotentAndChildren", func(t *testing.T) { testUpsert(t, e) })
 	t.Run("KeysStayUnique", func(t *testing.T) { testUnique(t, e) })
+	t.Run("ChildMovesToAnotherParent", func(t *testing.T) { testChildMoves(t, e) })
 	t.Run("CursorNeverMovesBack", func(t *testing.T) { testCursor(t, e) })
 	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
 	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
@@ -192,6 +193,43 @@ func testUnique(t *testing.T, e Engine) {
 		distinct := Count(t, w, "SELECT COUNT(DISTINCT "+keys+") FROM "+tb.Name)
 		if total == 0 || total != distinct {
 			t.Errorf("%s: %d rows for %d keys after landing one batch 3 times", tb.Name, total, distinct)
+		}
+	}
+}
+
+// testChildMoves: a child with a key of its own (a review, a transition)
+// that turns up under another parent replaces the row under the old one,
+// which is not in the batch; its siblings there stay.
+func testChildMoves(t *testing.T, e Engine) {
+	w := e.Open(t)
+	review := func(m *models.MergeRequest, id string) {
+		m.Reviews = append(m.Reviews, models.MRReview{ID: id, MRID: m.ID, Kind: "approval", Reviewer: models.Person{Username: "bob"}, CreatedAt: Base})
+	}
+	m1, m2 := MR(1, Base, "a"), MR(2, Base, "b")
+	review(&m1, "r1")
+	review(&m1, "r2")
+	issue := func(key string, trans ...string) models.Issue {
+		x := models.Issue{Origin: models.Origin{Source: "jira", Instance: "jira.example.com"}, ID: key, ProjectPath: "PAY", Key: key,
+			State: "opened", CreatedAt: Base, UpdatedAt: Base}
+		for _, id := range trans {
+			x.Transitions = append(x.Transitions, models.IssueTransition{ID: id, Field: "status", At: Base, From: "To Do", To: "Done"})
+		}
+		return x
+	}
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{m1}, Issues: []models.Issue{issue("PAY-1", "t1", "t2")}}, Base)
+	review(&m2, "r1")
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{m2}, Issues: []models.Issue{issue("PAY-2", "t1")}}, Base)
+	for _, c := range []struct{ q, want string }{
+		{"SELECT string_agg(r.id || '@' || m.iid, ',' ORDER BY r.id) FROM mr_reviews r JOIN merge_requests m ON m.id = r.mr_id", "r1@2,r2@1"},
+		{"SELECT string_agg(id || '@' || issue_id, ',' ORDER BY id) FROM issue_transitions", "t1@PAY-2,t2@PAY-1"},
+		{"SELECT string_agg(sha, ',' ORDER BY sha) FROM mr_commits", "a,b"},
+	} {
+		res, err := w.Query(context.Background(), c.q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(res.Rows[0][0]); got != c.want {
+			t.Errorf("%s = %s, want %s", c.q, got, c.want)
 		}
 	}
 }
