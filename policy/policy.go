@@ -262,6 +262,15 @@ type masker struct {
 	mu       sync.RWMutex
 	set      map[string]bool
 	byPrefix map[rune][]string // normalized words, longest first
+	// learned holds the people already learned: most records name someone
+	// seen before, and splitting and normalizing their names again was 6% of
+	// landing 822k rows. It grows with the people seen, as set does.
+	learned map[learnedKey]bool
+}
+
+type learnedKey struct {
+	username, name, email string
+	bot                   bool
 }
 
 const minMaskLen = 3
@@ -316,7 +325,22 @@ func words(x models.Person, parts bool) []string {
 }
 
 func (m *masker) learn(x models.Person, bot bool) {
+	lk := learnedKey{x.Username, x.Name, x.Email, bot}
+	m.mu.RLock()
+	known := m.learned[lk]
+	m.mu.RUnlock()
+	if known {
+		return
+	}
 	ws := words(x, !bot)
+	defer func() {
+		m.mu.Lock()
+		if m.learned == nil {
+			m.learned = map[learnedKey]bool{}
+		}
+		m.learned[lk] = true
+		m.mu.Unlock()
+	}()
 	if len(ws) == 0 {
 		return
 	}

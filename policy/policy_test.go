@@ -318,3 +318,20 @@ func TestLearn_LinksAccountsToEmails(t *testing.T) {
 		t.Errorf("linked account and email: %s vs %s", m.Author.Token, m.Commits[0].Author.Token)
 	}
 }
+
+// TestLearn_SamePersonAgainAsHuman: learning is remembered per person and
+// per bot flag. A name first seen on a bot account (whole names only) and
+// then on a human one must still gain its given and family names.
+func TestLearn_SamePersonAgainAsHuman(t *testing.T) {
+	m := &masker{}
+	x := models.Person{Username: "hanako.yamada", Name: "Hanako Yamada"}
+	m.learn(x, true)
+	m.learn(x, true)
+	if got := m.mask("thanks Hanako"); got != "thanks Hanako" {
+		t.Fatalf("bot names are learned whole only, got %q", got)
+	}
+	m.learn(x, false)
+	if got := m.mask("thanks Hanako"); strings.Contains(got, "Hanako") {
+		t.Errorf("given name of a human account not masked: %q", got)
+	}
+}
