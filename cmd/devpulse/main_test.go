@@ -242,7 +242,7 @@ func TestDemo_LandsTheSandboxAndQueryReadsIt(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr)
 	}
-	// The CI slowdown planted six weeks ago is found, from its week, and shown.
+	// The CI slowdown planted nine weeks ago is found, from its week, and shown.
 	code, js, _ := runCLI(t, "query", "--warehouse", out, "--format", "json",
 		"SELECT CAST(first_week AS VARCHAR) AS w, state FROM regressions WHERE scope = 'acme/payments/api' AND metric = 'pipeline_duration' AND kind = 'regression'")
 	var found []map[string]any
