@@ -190,7 +190,7 @@ func collect(ctx context.Context, g *globals, cfg *config.Config, o pipeline.Opt
 		return nil, err
 	}
 	defer wh.Close()
-	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog}
+	r := &pipeline.Runner{Cfg: cfg, WH: wh, Policy: pol, Log: log, Progress: prog, Now: g.now}
 	start := time.Now()
 	res, err := r.Collect(ctx, o)
 	prog.Stop()

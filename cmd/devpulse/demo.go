@@ -106,15 +106,15 @@ lands everything in a fresh DuckDB file.`,
 				}
 			}
 			start := time.Now()
-			org := sandbox.Generate(seed, sandbox.DemoSize, time.Now())
+			org := sandbox.Generate(seed, sandbox.DemoSize, g.now())
 			// The payments team plans in JIRA: its branches name APP keys.
 			org.LinkJira("APP", demoJiraIssues, "acme/payments/api", "acme/mobile/ledger")
 			// Nine weeks ago the API's CI got 70% slower (a new test suite):
 			// the lasting shift regression alerts are for.
-			org.SlowPipelines("acme/payments/api", time.Now().AddDate(0, 0, -demoSlowdownDays), 1.7)
+			org.SlowPipelines("acme/payments/api", g.now().AddDate(0, 0, -demoSlowdownDays), 1.7)
 			srv := sandbox.Start(org, sandbox.Options{Token: "demo-token"})
 			defer srv.Close()
-			jr := sandbox.StartJira(sandbox.GenerateJira(seed, 1, demoJiraIssues, time.Now()), true)
+			jr := sandbox.StartJira(sandbox.GenerateJira(seed, 1, demoJiraIssues, g.now()), true)
 			defer jr.Close()
 			for _, f := range []string{out, out + ".wal"} {
 				if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
@@ -149,21 +149,21 @@ lands everything in a fresh DuckDB file.`,
 			if err != nil {
 				return err
 			}
-			n, err := ingest.Land(ctx, wh, pol, demoIncidents(time.Now()))
+			n, err := ingest.Land(ctx, wh, pol, demoIncidents(g.now()))
 			if err != nil {
 				return fmt.Errorf("demo: ingest: %w", err)
 			}
 			fmt.Fprintf(g.stdout, "ingested %d PagerDuty incidents of acme/platform/web (as POST /api/v1/incidents would)\n\n", n)
 			// The weekly history alerts compare against: every whole week the
 			// sandbox holds, as `devpulse metrics --since` backfills it.
-			full, err := (&windowFlags{grain: "week", since: time.Now().Add(-sandbox.Span).Format("2006-01-02")}).options(cfg, time.Now())
+			full, err := (&windowFlags{grain: "week", since: g.now().Add(-sandbox.Span).Format("2006-01-02")}).options(cfg, g.now())
 			if err != nil {
 				return err
 			}
 			if _, _, err := report.Refresh(ctx, cfg, wh, full); err != nil {
 				return fmt.Errorf("demo: backfill the weekly history: %w", err)
 			}
-			o, err := (&windowFlags{grain: "week"}).options(cfg, time.Now())
+			o, err := (&windowFlags{grain: "week"}).options(cfg, g.now())
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,10 @@ type globals struct {
 	stderr     io.Writer
 	warned     bool
 	format     string // log.format of the loaded configuration
+	// now is the clock: time.Now, except in tests that run the demo on
+	// other days (its data, the collection's look-back and the metric
+	// windows all follow it).
+	now func() time.Time
 }
 
 func main() {
@@ -59,7 +64,12 @@ func signalContext() (context.Context, context.CancelFunc) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	g := &globals{stdout: stdout, stderr: stderr}
+	return runAt(ctx, args, stdout, stderr, time.Now)
+}
+
+// runAt is run on the given clock.
+func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) int {
+	g := &globals{stdout: stdout, stderr: stderr, now: now}
 	root := &cobra.Command{
 		Use:           "devpulse",
 		Short:         "Collect development data safely and derive DORA and flow metrics",
