@@ -454,7 +454,7 @@ func (w *DB) upsert(ctx context.Context, r warehouse.Rows) error {
 	keys := "keys_" + t.Name
 	// A parent's keys are read by its children; a child whose key holds its
 	// parent's (mr_commits) is deleted with the parent and needs no keys of its
-	// own, which saves appending them (a third of mr_commits' landing).
+	// own, which saves appending them (a quarter of mr_commits' landing).
 	ownKey := t.Parent == "" || !sameKey(t)
 	if ownKey {
 		if _, err := w.conn.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s (%s)`, keys, keyColumns(t))); err != nil {
