@@ -46,14 +46,14 @@ func (c *capture) got() []string {
 	return append([]string(nil), c.bodies...)
 }
 
-// A scheduled run finds the CI slowdown planted six weeks ago, posts it
+// A scheduled run finds the CI slowdown planted nine weeks ago, posts it
 // once to each webhook (Slack's shape to one, the generic JSON to the
 // other), never again on the next run, keeps collecting when a webhook
 // fails and delivers to it at the run after it recovers; /metrics counts
 // the open regression. No message names a person or holds a token.
 func TestSchedule_NotifiesARegressionOnce(t *testing.T) {
 	org := sandbox.Generate(21, sandbox.Size{Projects: 1, MRsPerProject: 40, PipelinesPerProject: 900, DeploymentsPerProject: 4, IssuesPerProject: 2}, orgNow)
-	org.SlowPipelines(org.ProjectPaths()[0], orgNow.AddDate(0, 0, -42), 2)
+	org.SlowPipelines(org.ProjectPaths()[0], orgNow.AddDate(0, 0, -demoSlowdownDays), 2) // as the demo: enough whole weeks after it on any day
 	srv := sandbox.Start(org, sandbox.Options{Token: sandboxToken})
 	defer srv.Close()
 	slackHook, genericHook := &capture{}, &capture{fail: true}
