@@ -6,7 +6,9 @@ package metrics
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -127,23 +129,84 @@ func Percentile(xs []float64, p float64) *float64 {
 	if len(xs) == 0 {
 		return nil
 	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	return sortedPercentile(s, p)
+	return percentiles(append([]float64(nil), xs...), p)[0]
 }
 
-// sortedPercentile is Percentile of samples already in ascending order.
-func sortedPercentile(s []float64, p float64) *float64 {
+// percentiles is, for each of ps (ascending), the p-th percentile of s as
+// Percentile defines it: with h = p·(n−1), the order statistics ⌊h⌋ and
+// ⌊h⌋+1 interpolated. They are found by selection, which reorders s: linear
+// where a sort is n log n, over millions of lead-time samples, and the same
+// values, since an order statistic does not depend on how it is found. s
+// holds numbers (no NaN).
+func percentiles(s []float64, ps ...float64) []*float64 {
+	out := make([]*float64, len(ps))
 	if len(s) == 0 {
-		return nil
+		return out
 	}
-	h := p * float64(len(s)-1)
-	lo := math.Floor(h)
-	i := int(lo)
-	if i+1 >= len(s) {
-		return ptr(s[len(s)-1])
+	// s[:hi] is unordered; every element from hi on is at least as large,
+	// and s[hi] (when hi < len(s)) is order statistic hi.
+	hi := len(s)
+	for k := len(ps) - 1; k >= 0; k-- {
+		h := ps[k] * float64(len(s)-1)
+		lo := math.Floor(h)
+		i := min(int(lo), len(s)-1)
+		if i < hi {
+			nth(s[:hi], i)
+		}
+		v := s[i]
+		if i+1 < len(s) && h > lo {
+			v += (h - lo) * (slices.Min(s[i+1:]) - v)
+		}
+		out[k] = &v
+		hi = i
 	}
-	return ptr(s[i] + (h-lo)*(s[i+1]-s[i]))
+	return out
+}
+
+// nth reorders s so that s[k] is the k-th smallest, none after it smaller
+// and none before it larger (quickselect; a sort if the pivots go badly).
+func nth(s []float64, k int) {
+	lo, hi := 0, len(s)-1
+	for budget := 2*bits.Len(uint(len(s))) + 8; lo < hi; budget-- {
+		if budget == 0 {
+			slices.Sort(s[lo : hi+1])
+			return
+		}
+		m := lo + (hi-lo)/2
+		if s[m] < s[lo] {
+			s[m], s[lo] = s[lo], s[m]
+		}
+		if s[hi] < s[lo] {
+			s[hi], s[lo] = s[lo], s[hi]
+		}
+		if s[hi] < s[m] {
+			s[hi], s[m] = s[m], s[hi]
+		}
+		p := s[m]
+		i, j := lo, hi
+		for i <= j {
+			for s[i] < p {
+				i++
+			}
+			for s[j] > p {
+				j--
+			}
+			if i <= j {
+				s[i], s[j] = s[j], s[i]
+				i++
+				j--
+			}
+		}
+		// s[lo..j] <= p <= s[i..hi], and what lies between equals p.
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return
+		}
+	}
 }
 
 func mean(xs []float64) *float64 {
@@ -222,11 +285,11 @@ func (o Options) durations(name string, xs []sample) *Metric {
 		by[i] = append(by[i], s.v)
 	}
 	m.N = len(all)
-	sort.Float64s(all) // local slices: sorted in place, once
-	m.P50, m.P85 = sortedPercentile(all, 0.5), sortedPercentile(all, 0.85)
+	q := percentiles(all, 0.5, 0.85) // local slices: reordered in place
+	m.P50, m.P85 = q[0], q[1]
 	for i, p := range ps {
-		sort.Float64s(by[i])
-		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: sortedPercentile(by[i], 0.5), P85: sortedPercentile(by[i], 0.85), N: len(by[i])})
+		q := percentiles(by[i], 0.5, 0.85)
+		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: q[0], P85: q[1], N: len(by[i])})
 	}
 	return m
 }

@@ -371,7 +371,7 @@ func ComputeStored(ctx context.Context, wh warehouse.Warehouse, scopes []Scope, 
 	from := metrics.PeriodStart(o.Since.Add(-o.Until.Sub(o.Since)), o.Grain, loc)
 	return computeAll(scopes, o, newest, func(s Scope) (metrics.Input, error) {
 		sel := s.selection()
-		sel.PipelinesSince = from
+		sel.PipelinesSince, sel.ForMetrics = from, true
 		b, err := warehouse.LoadSelection(ctx, wh, sel)
 		if err != nil {
 			return metrics.Input{}, fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)
@@ -457,6 +457,9 @@ func detach(r *Result) {
 	mr := func(p **models.MergeRequest) {
 		if *p != nil {
 			c := **p
+			// A drill-down shows the MR, not its children (which a load for
+			// metrics reads only in part).
+			c.Commits, c.Reviews, c.IssueLinks = nil, nil, nil
 			*p = &c
 		}
 	}

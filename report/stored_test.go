@@ -50,6 +50,22 @@ func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
 		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: b.Pipelines[0].Origin, ID: fmt.Sprintf("old%d", i), ProjectPath: "acme/api",
 			Status: "success", IsDefaultBranch: true, CreatedAt: at.Add(-time.Hour), UpdatedAt: at, FinishedAt: &fin, DurationS: &dur})
 	}
+	// Pipelines a load for metrics leaves out (canceled, another branch,
+	// still running), each next to a counted one: if metrics.CI ever counts
+	// one of them, the whole load counts it and the narrowed read does not.
+	mid := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+	for i, p := range []struct {
+		status string
+		branch bool
+	}{{"canceled", true}, {"failed", false}, {"success", false}, {"running", true}, {"skipped", true}, {"failed", true}} {
+		fin, dur, q := mid.Add(time.Duration(i)*time.Hour), float64(60*(i+1)), float64(i)
+		pl := models.Pipeline{Origin: b.Pipelines[0].Origin, ID: fmt.Sprintf("kind%d", i), ProjectPath: "acme/api", Status: p.status,
+			IsDefaultBranch: p.branch, CreatedAt: fin.Add(-time.Hour), UpdatedAt: fin, FinishedAt: &fin, DurationS: &dur, QueuedDurationS: &q}
+		if p.status == "running" {
+			pl.FinishedAt = nil
+		}
+		b.Pipelines = append(b.Pipelines, pl)
+	}
 	cleared, _ := pol.Apply(b)
 	if err := wh.Land(ctx, warehouse.StreamKey{Source: "t", Instance: "t", Scope: "all", Stream: "merge_requests"}, cleared, now); err != nil {
 		t.Fatal(err)

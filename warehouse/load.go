@@ -27,7 +27,16 @@ type Selection struct {
 	// only in the period it finished, and nothing else reads pipelines, so a
 	// window's computation needs none from before its earliest period.
 	PipelinesSince time.Time
+	// ForMetrics reads only what metrics and reports read, for speed over
+	// millions of rows: commits carry their authored time only, reviews no
+	// id, and pipelines only the default branch's that finished success or
+	// failed (the set METRICS.md's CI metrics count), with their status,
+	// times and durations. Records read so are not whole; nothing but a
+	// computation may use them.
+	ForMetrics bool
 }
+
+func (s *Selection) forMetrics() bool { return s != nil && s.ForMetrics }
 
 // where is the SQL condition on a top-level table's instance and
 // project_path columns.
@@ -136,7 +145,23 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 		}
 		return nil
 	}
-	mrIdx := map[string]int{}
+	lean := sel.forMetrics()
+	pipelines := `deleted_at IS NULL AND ` + where + sel.pipelinesSince()
+	if lean {
+		// Go still applies the whole definition (metrics.CI); the engine only
+		// leaves out rows it would skip.
+		pipelines += ` AND is_default_branch AND status IN ('success', 'failed')`
+	}
+	// Sized up front: the records are large, and a slice grown by appends
+	// copies them at every doubling.
+	if err := q(`SELECT (SELECT count(*) FROM merge_requests WHERE deleted_at IS NULL AND `+where+`),
+		(SELECT count(*) FROM pipelines WHERE `+pipelines+`)`, func(r row) {
+		b.MergeRequests = make([]models.MergeRequest, 0, r.i(0))
+		b.Pipelines = make([]models.Pipeline, 0, r.i(1))
+	}); err != nil {
+		return nil, err
+	}
+	mrIdx := make(map[string]int, cap(b.MergeRequests))
 	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
 		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
 		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions, COALESCE(ai_assisted, false)
@@ -153,30 +178,46 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	if err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
+	commits := `SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits`
+	if lean {
+		commits = `SELECT mr_id, authored_at FROM mr_commits`
+	}
+	var kids children[models.MRCommit]
+	if err := q(commits+` WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
-			m := &b.MergeRequests[i]
-			m.Commits = append(m.Commits, models.MRCommit{MRID: m.ID, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
+			id := b.MergeRequests[i].ID
+			if lean {
+				kids.add(i, models.MRCommit{MRID: id, AuthoredAt: r.t(1)})
+				return
+			}
+			kids.add(i, models.MRCommit{MRID: id, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
 		}
 	}); err != nil {
 		return nil, err
 	}
+	kids.attach(len(b.MergeRequests), func(i int, cs []models.MRCommit) { b.MergeRequests[i].Commits = cs })
+	var links children[models.IssueLink]
 	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, tracker, issue_key`, func(r row) {
 		if i, ok := mrIdx[r.s(0)]; ok {
-			m := &b.MergeRequests[i]
-			m.IssueLinks = append(m.IssueLinks, models.IssueLink{MRID: m.ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
+			links.add(i, models.IssueLink{MRID: b.MergeRequests[i].ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
 		}
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
+	links.attach(len(b.MergeRequests), func(i int, ls []models.IssueLink) { b.MergeRequests[i].IssueLinks = ls })
+	var reviews children[models.MRReview]
+	reviewID := "id"
+	if lean {
+		reviewID = "NULL"
+	}
+	if err := q(`SELECT `+reviewID+`, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
 		if i, ok := mrIdx[r.s(1)]; ok {
-			m := &b.MergeRequests[i]
-			m.Reviews = append(m.Reviews, models.MRReview{ID: r.s(0), MRID: m.ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
+			reviews.add(i, models.MRReview{ID: r.s(0), MRID: b.MergeRequests[i].ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
 		}
 	}); err != nil {
 		return nil, err
 	}
+	reviews.attach(len(b.MergeRequests), func(i int, rs []models.MRReview) { b.MergeRequests[i].Reviews = rs })
 	// Children come unordered (a sort of millions of rows in the engine costs
 	// more than thousands of small ones here) and are put in the order the
 	// engines' ORDER BY gave: by time, NULL last, then by SHA or id.
@@ -202,17 +243,26 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	}); err != nil {
 		return nil, err
 	}
+	var changes children[models.DeploymentChange]
 	if err := q(`SELECT deployment_id, mr_id FROM deployment_changes WHERE deployment_id IN (SELECT id FROM deployments WHERE deleted_at IS NULL AND `+where+`) ORDER BY 1, 2`, func(r row) {
 		if i, ok := depIdx[r.s(0)]; ok {
-			d := &b.Deployments[i]
-			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: r.s(1)})
+			changes.add(i, models.DeploymentChange{DeploymentID: b.Deployments[i].ID, MRID: r.s(1)})
 		}
 	}); err != nil {
 		return nil, err
 	}
-	if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
+	changes.attach(len(b.Deployments), func(i int, cs []models.DeploymentChange) { b.Deployments[i].Changes = cs })
+	if lean {
+		if err := q(`SELECT status, updated_at, finished_at, duration_s, queued_duration_s FROM pipelines
+			WHERE `+pipelines, func(r row) {
+			b.Pipelines = append(b.Pipelines, models.Pipeline{Status: r.k(0), IsDefaultBranch: true, UpdatedAt: r.t(1),
+				FinishedAt: r.tp(2), DurationS: r.fp(3), QueuedDurationS: r.fp(4)})
+		}); err != nil {
+			return nil, err
+		}
+	} else if err := q(`SELECT id, source, instance, project_id, project_path, pipeline_id, ref, sha, status, "TRIGGER",
 		is_default_branch, triggered_by, created_at, updated_at, started_at, finished_at, duration_s, queued_duration_s
-		FROM pipelines WHERE deleted_at IS NULL AND `+where+sel.pipelinesSince()+` ORDER BY instance, project_path, id`, func(r row) {
+		FROM pipelines WHERE `+pipelines+` ORDER BY instance, project_path, id`, func(r row) {
 		b.Pipelines = append(b.Pipelines, models.Pipeline{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
 			ProjectID: r.i(3), ProjectPath: r.k(4), PipelineID: r.i(5), Ref: r.k(6), SHA: r.s(7), Status: r.k(8),
 			Trigger: r.k(9), IsDefaultBranch: r.b(10), User: models.Person{Token: r.k(11)}, CreatedAt: r.t(12),
@@ -233,16 +283,17 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	}); err != nil {
 		return nil, err
 	}
+	var transitions children[models.IssueTransition]
 	if err := q(`SELECT id, issue_id, field, changed_at, from_value, to_value, from_category, to_category
 		FROM issue_transitions WHERE issue_id IN (SELECT id FROM issues WHERE deleted_at IS NULL AND `+where+`) ORDER BY issue_id, changed_at, id`, func(r row) {
 		if i, ok := issueIdx[r.s(1)]; ok {
-			x := &b.Issues[i]
-			x.Transitions = append(x.Transitions, models.IssueTransition{ID: r.s(0), IssueID: x.ID, Field: r.k(2), At: r.t(3),
+			transitions.add(i, models.IssueTransition{ID: r.s(0), IssueID: b.Issues[i].ID, Field: r.k(2), At: r.t(3),
 				From: r.k(4), To: r.k(5), FromCategory: r.k(6), ToCategory: r.k(7)})
 		}
 	}); err != nil {
 		return nil, err
 	}
+	transitions.attach(len(b.Issues), func(i int, ts []models.IssueTransition) { b.Issues[i].Transitions = ts })
 	if err := q(`SELECT id, source, instance, project_path, name, state, start_date,
 		due_date, start_at, end_at, complete_at, updated_at FROM sprints WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
 		b.Sprints = append(b.Sprints, models.Sprint{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)},
@@ -252,6 +303,52 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 		return nil, err
 	}
 	return b, nil
+}
+
+// children gathers child rows as they stream, each with its parent's
+// index, and hands every parent its children in one shared array: an append
+// per parent costs a few allocations each, millions for a large scope, and
+// the collector's time to scan them.
+type children[T any] struct {
+	of []int32
+	// rows in chunks: one growing slice would copy its rows at every
+	// doubling.
+	rows [][]T
+}
+
+const chunk = 4096
+
+func (c *children[T]) add(parent int, x T) {
+	c.of = append(c.of, int32(parent))
+	if n := len(c.rows); n == 0 || len(c.rows[n-1]) == chunk {
+		c.rows = append(c.rows, make([]T, 0, chunk))
+	}
+	last := &c.rows[len(c.rows)-1]
+	*last = append(*last, x)
+}
+
+// attach calls set for each parent with children, in the order they came
+// (stable), capped so that an append to one never writes into the next.
+func (c *children[T]) attach(parents int, set func(i int, kids []T)) {
+	start := make([]int, parents+1)
+	for _, p := range c.of {
+		start[p+1]++
+	}
+	for i := 1; i <= parents; i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]T, len(c.of))
+	next := slices.Clone(start[:parents])
+	for j, p := range c.of {
+		out[next[p]] = c.rows[j/chunk][j%chunk]
+		next[p]++
+	}
+	for i := range parents {
+		if a, z := start[i], start[i+1]; a < z {
+			set(i, out[a:z:z])
+		}
+	}
+	c.of, c.rows = nil, nil
 }
 
 // byTime orders instants ascending with the zero time (NULL) last.

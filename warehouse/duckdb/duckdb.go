@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -32,7 +33,11 @@ var migrationFS embed.FS
 
 // DB is a DuckDB warehouse file.
 type DB struct {
-	mu       sync.Mutex // one pinned connection: statements must not interleave
+	mu sync.Mutex // one pinned connection: statements must not interleave
+	// swap is held for reading by every query on a pooled connection and
+	// for writing while Compact replaces db: a query never runs on a closed
+	// handle.
+	swap     sync.RWMutex
 	db       *sql.DB
 	conn     *sql.Conn // pinned: temp staging tables live on one connection
 	path     string
@@ -109,24 +114,30 @@ func openLocked(ctx context.Context, path string, readOnly, firstWriter bool) (*
 	if readOnly {
 		dsn += "?access_mode=read_only"
 	}
-	connector, err := duck.NewConnector(dsn, nil)
+	// Timestamps are stored in UTC; the session zone decides DATE_TRUNC in the
+	// dashboard views, so every connection pins it rather than inherit the
+	// machine's.
+	connector, err := duck.NewConnector(dsn, func(c driver.ExecerContext) error {
+		if _, err := c.ExecContext(ctx, `SET TimeZone = 'UTC'`, nil); err != nil {
+			return fmt.Errorf("set time zone: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, lockMessage(path, err))
 	}
 	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(1)
+	// One pinned connection writes; queries run on the others, side by side
+	// (DuckDB reads a committed snapshot on each): a report reads its scopes
+	// in parallel instead of one after another.
+	db.SetMaxOpenConns(1 + readers)
+	db.SetMaxIdleConns(1 + readers)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, lockMessage(path, err))
 	}
 	w := &DB{db: db, conn: conn, path: path, readOnly: readOnly, now: time.Now}
-	// Timestamps are stored in UTC; the session zone decides DATE_TRUNC in the
-	// dashboard views, so pin it rather than inherit the machine's.
-	if _, err := conn.ExecContext(ctx, `SET TimeZone = 'UTC'`); err != nil {
-		w.release()
-		return nil, fmt.Errorf("duckdb: set time zone: %w", err)
-	}
 	// Bulk batches would otherwise checkpoint the WAL every 16 MB, rewriting
 	// the file mid-load; checkpoint every 128 MB (and at close) instead. Larger is
 	// faster still but keeps that much committed data in memory until checkpointed.
@@ -159,6 +170,11 @@ func openLocked(ctx context.Context, path string, readOnly, firstWriter bool) (*
 	}
 	return w, nil
 }
+
+// readers is how many queries run at once beside the writing connection:
+// a report computes as many scopes at once as there are cores.
+// At least two, so that a query can run while another streams its rows.
+var readers = max(2, runtime.GOMAXPROCS(0))
 
 // ErrBusy marks the failure to open a file another process holds.
 var ErrBusy = errors.New("warehouse file busy")
@@ -260,6 +276,8 @@ func (w *DB) Compact(ctx context.Context) (before, after int64, err error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.swap.Lock()
+	defer w.swap.Unlock()
 	if st, err := os.Stat(w.path); err == nil {
 		before = st.Size()
 	}
@@ -781,15 +799,20 @@ func (w *DB) Each(ctx context.Context, q string, fn func(row []any) error) error
 // each runs q and streams its rows. On a read-write handle the statement
 // runs in a transaction that is always rolled back, so nothing it does sticks.
 func (w *DB) each(ctx context.Context, q string, columns func([]string), fn func(row []any) error) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.swap.RLock()
+	defer w.swap.RUnlock()
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: %w", err)
+	}
+	defer conn.Close()
 	if !w.readOnly {
-		if _, err := w.conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
+		if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 			return err
 		}
-		defer w.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		defer conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 	}
-	rows, err := w.conn.QueryContext(ctx, q)
+	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
 	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
 	t.Run("LoadSelectionNarrowsAndStreams", func(t *testing.T) { testSelection(t, e) })
+	t.Run("LoadForMetricsReadsWhatMetricsUse", func(t *testing.T) { testForMetrics(t, e) })
 	t.Run("MetricsIdempotent", func(t *testing.T) { testMetrics(t, e) })
 	t.Run("TeamsReplaced", func(t *testing.T) { testTeams(t, e) })
 	t.Run("RegressionsReplacedAndForgotten", func(t *testing.T) { testRegressions(t, e) })
@@ -647,6 +649,64 @@ func testLeases(t *testing.T, e Engine) {
 	time.Sleep(500 * time.Millisecond) // b "crashed": its lease expires
 	if ok, _ := acquire("c", time.Minute); !ok {
 		t.Error("an expired lease was refused")
+	}
+}
+
+// testForMetrics: a load for metrics reads the same MRs with the same
+// commit times and reviewers as a whole load, and of the pipelines only the
+// default branch's that finished success or failed, with their durations.
+func testForMetrics(t *testing.T, e Engine) {
+	ctx := context.Background()
+	w := e.Open(t)
+	b := &models.Batch{MergeRequests: []models.MergeRequest{MR(1, Base, "a", "b"), MR(2, Base.Add(time.Hour), "c")}}
+	b.MergeRequests[0].Reviews = []models.MRReview{{MRID: b.MergeRequests[0].ID, ID: "r1", Kind: "approval", Reviewer: models.Person{Username: "bob"}, CreatedAt: Base.Add(time.Hour)}}
+	for i, p := range []struct {
+		status string
+		branch bool
+	}{{"success", true}, {"failed", true}, {"canceled", true}, {"success", false}, {"running", true}} {
+		fin, dur, q := Base.Add(time.Duration(i)*time.Hour), float64(10*(i+1)), float64(i+1)
+		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: models.Origin{Source: "gitlab", Instance: "gitlab.example.com"},
+			ID: fmt.Sprintf("p%d", i), ProjectPath: "acme/api", Ref: "main", Status: p.status, IsDefaultBranch: p.branch,
+			CreatedAt: Base, UpdatedAt: fin, FinishedAt: &fin, DurationS: &dur, QueuedDurationS: &q})
+	}
+	land(t, w, b, Base)
+	whole, err := warehouse.LoadSelection(ctx, w, &warehouse.Selection{Paths: []string{"acme/api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lean, err := warehouse.LoadSelection(ctx, w, &warehouse.Selection{Paths: []string{"acme/api"}, ForMetrics: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lean.MergeRequests) != 2 || len(whole.MergeRequests) != 2 {
+		t.Fatalf("%d MRs for metrics, %d in a whole load; want 2", len(lean.MergeRequests), len(whole.MergeRequests))
+	}
+	for i, m := range lean.MergeRequests {
+		wm := whole.MergeRequests[i]
+		if m.ID != wm.ID || m.Title != wm.Title || !m.CreatedAt.Equal(wm.CreatedAt) || len(m.Commits) != len(wm.Commits) || len(m.Reviews) != len(wm.Reviews) {
+			t.Fatalf("MR %d for metrics: %+v, whole: %+v", i, m, wm)
+		}
+		for k, c := range m.Commits {
+			if !c.AuthoredAt.Equal(wm.Commits[k].AuthoredAt) || c.MRID != m.ID {
+				t.Errorf("%s commit %d: authored %v, whole load %v", m.ID, k, c.AuthoredAt, wm.Commits[k].AuthoredAt)
+			}
+		}
+		for k, r := range m.Reviews {
+			if r.Reviewer.Token == "" || r.Reviewer != wm.Reviews[k].Reviewer || !r.CreatedAt.Equal(wm.Reviews[k].CreatedAt) || r.Kind != "approval" {
+				t.Errorf("%s review %d: %+v, whole load %+v", m.ID, k, r, wm.Reviews[k])
+			}
+		}
+	}
+	var got []string
+	for _, p := range lean.Pipelines {
+		got = append(got, fmt.Sprintf("%s %v %s %g %g", p.Status, p.IsDefaultBranch, p.FinishedAt.UTC().Format("15:04"), *p.DurationS, *p.QueuedDurationS))
+	}
+	slices.Sort(got)
+	if want := "[failed true 10:00 20 2 success true 09:00 10 1]"; fmt.Sprint(got) != want {
+		t.Errorf("pipelines for metrics: %v, want %s", got, want)
+	}
+	if len(whole.Pipelines) != 5 {
+		t.Errorf("a whole load has %d pipelines, want 5", len(whole.Pipelines))
 	}
 }
 
