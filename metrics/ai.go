@@ -46,7 +46,7 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 		if m.Additions != nil && m.Deletions != nil {
 			g.size = append(g.size, sample{at, float64(*m.Additions + *m.Deletions)})
 		}
-		if c := a.changes[m.ID]; c != nil {
+		if c := a.of[i]; c != nil {
 			t := c.t
 			if t.Pickup != nil {
 				g.pickup = append(g.pickup, sample{at, *t.Pickup})

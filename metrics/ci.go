@@ -6,8 +6,8 @@ package metrics
 // period it finished. A canceled pipeline's duration says when someone
 // stopped it, not how long CI takes.
 func CI(in Input, o Options) []*Metric {
-	var success []hit
-	var duration, queue []sample
+	success := make([]hit, 0, len(in.Pipelines))
+	duration, queue := make([]sample, 0, len(in.Pipelines)), make([]sample, 0, len(in.Pipelines))
 	for i := range in.Pipelines {
 		p := &in.Pipelines[i]
 		if !p.IsDefaultBranch {

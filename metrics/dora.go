@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ type event struct {
 	failed  bool
 	recover []time.Time // candidate recovery times
 	causes  []string    // why it failed, for the drill-down: "incident KEY", "rolled back", "reverted by !IID"
+	rework  bool        // isRework, worked out once with the attribution
 }
 
 // change is a merged MR and where it was deployed.
@@ -111,7 +113,7 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 // then the MRs merged into its ref between the previous deployment's SHA and
 // its own, with no git clone. A SHA that no MR merged (a direct push) leaves
 // the time rule alone.
-func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*change {
+func deployedChanges(mrs []models.MergeRequest, events []*event) (map[string]*change, []*change) {
 	byProject := map[string][]*event{}
 	firstListing := map[string]*event{}
 	for _, ev := range events { // time order: the first listing wins
@@ -167,7 +169,16 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) map[string]*cha
 			found.ships = append(found.ships, c)
 		}
 	}
-	return out
+	// The same changes by MR index (nil: not merged, or an earlier record of
+	// an id a later one took over): walked in the records' order, which a
+	// map's is not, and without a lookup per MR.
+	of := make([]*change, len(mrs))
+	for i := range mrs {
+		if c := out[mrs[i].ID]; c != nil && c.mr == &mrs[i] {
+			of[i] = c
+		}
+	}
+	return out, of
 }
 
 // IsIncident: GitLab issue type incident, a Redmine tracker in
@@ -197,10 +208,8 @@ func hasAny(labels, want []string) bool {
 // or names (JIRA and Redmine issue links), each once.
 func linked(issues map[string]*models.Issue, m *models.MergeRequest) []*models.Issue {
 	var out []*models.Issue
-	seen := map[*models.Issue]bool{}
-	add := func(x *models.Issue) {
-		if x != nil && !seen[x] {
-			seen[x] = true
+	add := func(x *models.Issue) { // a few links each: a scan, not a map per MR
+		if x != nil && !slices.Contains(out, x) {
 			out = append(out, x)
 		}
 	}
@@ -229,6 +238,11 @@ type analysis struct {
 	events   []*event
 	attempts []hit
 	changes  map[string]*change
+	// of is each MR's change by its index in the input's records (nil for
+	// none), the order every walk over the changes takes: deterministic
+	// (a deployment's causes are listed the same way every run).
+	of       []*change
+	base     *models.MergeRequest // the first of the records of indexes
 	issues   map[string]*models.Issue
 	restores []sample
 	// failedBy maps each incident id to the deployment ids of the
@@ -239,11 +253,11 @@ type analysis struct {
 // analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
 // (c) roll-backs and reverts, and the recoveries each implies.
 func analyse(in Input, o Options) analysis {
-	if in.shared != nil && in.shared.key == o.analysisKey() {
+	if in.shared != nil && in.shared.key == o.analysisKey() && in.shared.same(in.MergeRequests) {
 		return in.shared.a
 	}
 	events, attempts := productionEvents(in.Deployments, o)
-	changes := deployedChanges(in.MergeRequests, events)
+	changes, of := deployedChanges(in.MergeRequests, events)
 
 	issues := map[string]*models.Issue{}
 	for i := range in.Issues {
@@ -293,7 +307,10 @@ func analyse(in Input, o Options) analysis {
 	}
 	// A later deployment that ships a change closing the incident restores too.
 	closers := map[*models.Issue][]*change{}
-	for _, c := range changes {
+	for _, c := range of {
+		if c == nil {
+			continue
+		}
 		for _, x := range linked(issues, c.mr) {
 			closers[x] = append(closers[x], c)
 		}
@@ -324,8 +341,8 @@ func analyse(in Input, o Options) analysis {
 		}
 	}
 	// ...or a merged revert MR of one of its changes.
-	for _, c := range changes {
-		if !c.mr.IsRevert || c.mr.RevertsID == "" {
+	for _, c := range of {
+		if c == nil || !c.mr.IsRevert || c.mr.RevertsID == "" {
 			continue
 		}
 		orig := changes[c.mr.RevertsID]
@@ -338,7 +355,16 @@ func analyse(in Input, o Options) analysis {
 			orig.ev.recover = append(orig.ev.recover, c.ev.at)
 		}
 	}
-	return analysis{events: events, attempts: attempts, changes: changes, issues: issues, restores: restores, failedBy: failed}
+	// Rework depends on the changes shipped and the incident options only,
+	// like the rest of the analysis: the same for every window.
+	for _, ev := range events {
+		ev.rework = isRework(ev, issues, o)
+	}
+	a := analysis{events: events, attempts: attempts, changes: changes, of: of, issues: issues, restores: restores, failedBy: failed}
+	if len(in.MergeRequests) > 0 {
+		a.base = &in.MergeRequests[0]
+	}
+	return a
 }
 
 // recovered is the earliest recovery of a failed event after it finished.
@@ -369,23 +395,27 @@ func appendOnce(xs []string, x string) []string {
 func DORA(in Input, o Options) []*Metric { return doraOf(analyse(in, o), in, o) }
 
 func doraOf(a analysis, in Input, o Options) []*Metric {
-	events, attempts, changes, issues, restores := a.events, a.attempts, a.changes, a.issues, a.restores
-	var deployAt []time.Time
-	var cfr, rework []hit
+	events, attempts, changes, issues, restores := a.events, a.attempts, a.of, a.issues, a.restores
+	// Sized for the most they can hold: appends to slices that grow from
+	// nothing copy millions of samples per scope.
+	deployAt := make([]time.Time, 0, len(events))
+	cfr, rework := make([]hit, 0, len(events)), make([]hit, 0, len(events))
 	var recovery []sample
 	for _, ev := range events {
 		deployAt = append(deployAt, ev.at)
 		cfr = append(cfr, hit{ev.at, ev.failed})
-		rework = append(rework, hit{ev.at, isRework(ev, issues, o)})
+		rework = append(rework, hit{ev.at, ev.rework})
 		if first, ok := ev.recovered(); ok {
 			recovery = append(recovery, sample{first, first.Sub(ev.at).Seconds()})
 		}
 	}
 
 	// Lead time per commit, and the breakdown per change, of deployed non-bot changes.
-	var lead, coding, pickup, review, deploy []sample
+	n := len(a.changes)
+	lead := make([]sample, 0, n)
+	coding, pickup, review, deploy := make([]sample, 0, n), make([]sample, 0, n), make([]sample, 0, n), make([]sample, 0, n)
 	for _, c := range changes {
-		if c.ev == nil || c.mr.Author.IsBot || !o.inWindow(c.ev.at) { // durations keeps the window's only
+		if c == nil || c.ev == nil || c.mr.Author.IsBot || !o.inWindow(c.ev.at) { // durations keeps the window's only
 			continue
 		}
 		at := c.ev.at
@@ -518,14 +548,12 @@ type Timing struct {
 // callers filter). It is what lead_time_breakdown and the report's slowest
 // MRs are made of.
 func Timings(in Input, o Options) []Timing {
-	changes := analyse(in, o).changes
-	out := make([]Timing, 0, len(changes))
-	for i := range in.MergeRequests {
-		c := changes[in.MergeRequests[i].ID]
-		if c == nil || c.mr != &in.MergeRequests[i] {
-			continue
+	a := analyse(in, o)
+	out := make([]Timing, 0, len(a.changes))
+	for _, c := range a.of {
+		if c != nil {
+			out = append(out, c.t)
 		}
-		out = append(out, c.t)
 	}
 	return out
 }
@@ -781,7 +809,7 @@ func deploymentRows(a analysis, o Options) []DeploymentRow {
 			continue
 		}
 		row := DeploymentRow{IDs: ev.ids, Project: ev.project, Environment: ev.env, Ref: ev.ref, SHA: ev.sha,
-			FinishedAt: ev.at, Changes: len(ev.ships), Rework: isRework(ev, a.issues, o), Failed: ev.failed, Causes: ev.causes}
+			FinishedAt: ev.at, Changes: len(ev.ships), Rework: ev.rework, Failed: ev.failed, Causes: ev.causes}
 		for _, c := range ev.ships {
 			row.Commits += len(c.mr.Commits)
 		}
@@ -799,19 +827,16 @@ func deploymentRows(a analysis, o Options) []DeploymentRow {
 // production deployment that shipped the last of them (and, as the part
 // in_progress, first in progress → that deployment). A sample belongs to
 // the period of that deployment, its end event.
-func (o Options) ticketLeadTime(issues map[string]*models.Issue, changes map[string]*change) *Metric {
+func (o Options) ticketLeadTime(issues map[string]*models.Issue, changes []*change) *Metric {
 	type ticket struct {
 		last     time.Time
 		deployed bool
 	}
 	byIssue := map[*models.Issue]*ticket{}
-	ids := make([]string, 0, len(changes))
-	for id := range changes {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
-		c := changes[id]
+	for _, c := range changes {
+		if c == nil {
+			continue
+		}
 		for _, x := range linked(issues, c.mr) {
 			t := byIssue[x]
 			if t == nil {

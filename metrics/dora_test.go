@@ -637,3 +637,28 @@ func TestShare_NeverReusedUnderOtherOptions(t *testing.T) {
 		t.Errorf("deployment_count under the shared options = %v, want 0", *got)
 	}
 }
+
+// TestProductionDeployments_CausesInRecordOrder: a deployment whose two
+// changes are both reverted lists both reverts, in the order of the records
+// (MR 5's revert, then MR 6's), every time: the changes were walked in a
+// map's order, so the two swapped places from one run to the next.
+func TestProductionDeployments_CausesInRecordOrder(t *testing.T) {
+	revert := func(of int64) mrOpt {
+		return func(m *models.MergeRequest) { m.IsRevert, m.RevertsID = true, models.GitLabID("h", 1, "mr", of) }
+	}
+	in := Input{
+		MergeRequests: []models.MergeRequest{
+			mr(1, 0, 5, []float64{-1}), mr(2, 1, 6, []float64{0}), mr(3, 12, 15, []float64{11}, revert(1)), mr(4, 13, 16, []float64{12}, revert(2)),
+		},
+		Deployments: []models.Deployment{dep(1, 100, "production", "success", "a", 10, 1, 2), dep(2, 101, "production", "success", "b", 20, 3, 4)},
+	}
+	for run := range 30 {
+		rows := ProductionDeployments(in, opts())
+		if len(rows) != 2 {
+			t.Fatalf("rows = %d, want 2: %+v", len(rows), rows)
+		}
+		if got := strings.Join(rows[1].Causes, ", "); got != "reverted by !3, reverted by !4" {
+			t.Fatalf("run %d: causes of deployment 1 %q, want %q", run, got, "reverted by !3, reverted by !4")
+		}
+	}
+}

@@ -32,6 +32,13 @@ type shared struct {
 	key string
 }
 
+// same reports whether mrs are the records the analysis was worked out on
+// (its changes are indexed by their position): an input whose records were
+// replaced is analysed again.
+func (s *shared) same(mrs []models.MergeRequest) bool {
+	return len(mrs) == len(s.a.of) && (len(mrs) == 0 || &mrs[0] == s.a.base)
+}
+
 // analysisKey names the options the attribution depends on; an input
 // shared under other options is worked out again, never reused.
 func (o Options) analysisKey() string {

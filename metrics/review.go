@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -15,6 +16,7 @@ func Review(in Input, o Options) []*Metric {
 	var pickup, review []sample
 	var unreviewed []hit
 	var reviewers, size []sample
+	var distinct []string
 	for i := range in.MergeRequests {
 		m := &in.MergeRequests[i]
 		if m.MergedAt == nil {
@@ -42,10 +44,11 @@ func Review(in Input, o Options) []*Metric {
 		}
 		// Distinct reviewers need identities: with privacy.people: drop there
 		// are no tokens, and the metric is absent rather than guessed.
-		distinct := map[string]bool{}
+		// A few reviewers each: a slice, not a map per MR.
+		distinct = distinct[:0]
 		for _, r := range m.Reviews {
-			if r.Reviewer.Token != "" && r.Reviewer.Token != m.Author.Token {
-				distinct[r.Reviewer.Token] = true
+			if r.Reviewer.Token != "" && r.Reviewer.Token != m.Author.Token && !slices.Contains(distinct, r.Reviewer.Token) {
+				distinct = append(distinct, r.Reviewer.Token)
 			}
 		}
 		if m.Author.Token != "" {

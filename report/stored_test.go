@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"sort"
 	"testing"
 	"time"
 
+	"github.com/devpulse/devpulse/benchmarks"
 	"github.com/devpulse/devpulse/config"
 	"github.com/devpulse/devpulse/metrics"
 	"github.com/devpulse/devpulse/models"
@@ -159,5 +162,50 @@ func TestComputeStored_ReadErrorIsAnError(t *testing.T) {
 	rs, err := ComputeStored(ctx, wh, scopes, metrics.DefaultOptions(now.AddDate(0, 0, -28), now))
 	if err == nil || rs != nil {
 		t.Fatalf("a closed warehouse gave %d results and error %v, want no results and an error", len(rs), err)
+	}
+}
+
+// TestComputeScope_SlowestAreTheTenLongest: of 40 deployed changes (with
+// ties), the drill-down keeps the ten with the longest total, ties by id,
+// exactly the first ten of sorting them all.
+func TestComputeScope_SlowestAreTheTenLongest(t *testing.T) {
+	o := metrics.DefaultOptions(time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC))
+	origin := models.Origin{Source: "gitlab", Instance: "gitlab.example.com"}
+	deployAt := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	dep := models.Deployment{Origin: origin, ID: "d1", ProjectPath: "acme/api", Environment: "production", EnvironmentTier: "production",
+		Status: "success", Ref: "main", SHA: "s", CreatedAt: deployAt, UpdatedAt: deployAt, FinishedAt: &deployAt}
+	var in metrics.Input
+	for i := range 40 {
+		created := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC).Add(time.Duration(i%7) * time.Hour)
+		merged := created.Add(time.Duration(i%5) * time.Hour)
+		id := fmt.Sprintf("gitlab:gitlab.example.com:1:mr:%d", 100-i)
+		in.MergeRequests = append(in.MergeRequests, models.MergeRequest{Origin: origin, ID: id, ProjectPath: "acme/api", IID: int64(i),
+			State: "merged", TargetBranch: "main", CreatedAt: created, UpdatedAt: merged, MergedAt: &merged, Author: models.Person{Token: "a"},
+			Commits: []models.MRCommit{{MRID: id, AuthoredAt: created.Add(-time.Duration(i%3) * time.Hour)}}})
+		dep.Changes = append(dep.Changes, models.DeploymentChange{DeploymentID: "d1", MRID: id})
+	}
+	in.Deployments = []models.Deployment{dep}
+	prev := o
+	prev.Since, prev.Until = o.Since.Add(-o.Until.Sub(o.Since)), o.Since
+	r := computeScope(in, Scope{Kind: "project", Name: "acme/api"}, o, prev, o.Until, benchmarks.Group{})
+	all := metrics.Timings(metrics.Share(in, o), o)
+	sort.Slice(all, func(i, j int) bool {
+		if a, b := total(all[i]), total(all[j]); a != b {
+			return a > b
+		}
+		return all[i].MR.ID < all[j].MR.ID
+	})
+	if len(all) != 40 || all[0].DeployedAt == nil {
+		t.Fatalf("%d timings, the first deployed %v: the example deploys nothing", len(all), all[0].DeployedAt)
+	}
+	var got, want []string
+	for i := range 10 {
+		want = append(want, fmt.Sprintf("%s %g", all[i].MR.ID, total(all[i])))
+	}
+	for _, s := range r.Slowest {
+		got = append(got, fmt.Sprintf("%s %g", s.MR.ID, total(s)))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("slowest:\n%v\nwant the first ten of all sorted:\n%v", got, want)
 	}
 }

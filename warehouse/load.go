@@ -165,18 +165,31 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	err := q(`SELECT id, source, instance, project_id, project_path, iid, title, state, draft, author, author_is_bot,
 		source_branch, target_branch, labels, closes_issues, is_revert, reverts_mr_id, created_at, updated_at, ready_at,
 		merged_at, closed_at, sha, merge_commit_sha, squash_commit_sha, web_url, additions, deletions, COALESCE(ai_assisted, false)
-		FROM merge_requests WHERE deleted_at IS NULL AND `+where+` ORDER BY instance, project_path, id`, func(r row) {
+		FROM merge_requests WHERE deleted_at IS NULL AND `+where, func(r row) {
 		m := models.MergeRequest{ID: r.s(0), Origin: models.Origin{Source: r.k(1), Instance: r.k(2)}, ProjectID: r.i(3),
 			ProjectPath: r.k(4), IID: r.i(5), Title: r.s(6), State: r.k(7), Draft: r.b(8),
 			Author: models.Person{Token: r.k(9), IsBot: r.b(10)}, SourceBranch: r.k(11), TargetBranch: r.k(12),
 			Labels: r.list(13), ClosesIssues: r.list(14), IsRevert: r.b(15), RevertsID: r.s(16), CreatedAt: r.t(17),
 			UpdatedAt: r.t(18), ReadyAt: r.tp(19), MergedAt: r.tp(20), ClosedAt: r.tp(21), SHA: r.s(22),
 			MergeCommitSHA: r.s(23), SquashCommitSHA: r.s(24), WebURL: r.s(25), Additions: r.ip(26), Deletions: r.ip(27), AIAssisted: r.b(28)}
-		mrIdx[m.ID] = len(b.MergeRequests)
 		b.MergeRequests = append(b.MergeRequests, m)
 	})
 	if err != nil {
 		return nil, err
+	}
+	// Ordered here rather than by the engine, whose sort moves every column
+	// of every row: by server, project and id, as the other tables are.
+	permute(b.MergeRequests, func(x, y *models.MergeRequest) int {
+		if c := strings.Compare(x.Instance, y.Instance); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.ProjectPath, y.ProjectPath); c != 0 {
+			return c
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	for i := range b.MergeRequests {
+		mrIdx[b.MergeRequests[i].ID] = i
 	}
 	commits := `SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits`
 	if lean {
@@ -303,6 +316,34 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 		return nil, err
 	}
 	return b, nil
+}
+
+// permute sorts xs by order, moving each record once: records are large,
+// and a sort swapping them moves each many times.
+func permute[T any](xs []T, order func(x, y *T) int) {
+	idx := make([]int32, len(xs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return order(&xs[a], &xs[b]) })
+	// xs[i] is to hold what is now at idx[i]: follow each cycle once.
+	for i := range idx {
+		if int(idx[i]) == i || idx[i] < 0 {
+			continue
+		}
+		held := xs[i]
+		j := i
+		for {
+			k := int(idx[j])
+			idx[j] = -1
+			if k == i {
+				xs[j] = held
+				break
+			}
+			xs[j] = xs[k]
+			j = k
+		}
+	}
 }
 
 // children gathers child rows as they stream, each with its parent's
