@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -97,10 +98,7 @@ func reworked(m *models.MergeRequest, hotfixes []*models.MergeRequest, reverts [
 			return true
 		}
 	}
-	mine := map[*models.Issue]bool{}
-	for _, x := range linked(issues, m) {
-		mine[x] = true
-	}
+	mine := linked(issues, m) // a few each, distinct: scanned, not put in a map per MR
 	if len(mine) == 0 {
 		return false
 	}
@@ -112,7 +110,7 @@ func reworked(m *models.MergeRequest, hotfixes []*models.MergeRequest, reverts [
 			continue
 		}
 		for _, x := range linked(issues, h) {
-			if mine[x] {
+			if slices.Contains(mine, x) {
 				return true
 			}
 		}
