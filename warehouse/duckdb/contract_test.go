@@ -25,6 +25,13 @@ func TestContract(t *testing.T) {
 			t.Cleanup(func() { w2.Close() })
 			return w2
 		},
+		BeforeCommit: func(t *testing.T, w warehouse.Warehouse, fn func() error) {
+			db := w.(*DB)
+			db.beforeCommit = func() error {
+				db.beforeCommit = nil
+				return fn()
+			}
+		},
 		BreakCommit: func(t *testing.T, w warehouse.Warehouse) {
 			db := w.(*DB)
 			db.beforeCommit = func() error {

@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -186,45 +185,5 @@ func TestQuery_ReadOnlyHandleRefusesWrites(t *testing.T) {
 	}
 	if _, err := OpenReadOnly(context.Background(), filepath.Join(t.TempDir(), "missing.duckdb")); err == nil || !strings.Contains(err.Error(), "does not exist yet") {
 		t.Errorf("missing file: %v", err)
-	}
-}
-
-// TestQuery_ReadsBesideAWrite: a query runs on a connection of its own,
-// beside the one that writes: it reads what is committed while a batch is
-// being landed (not the batch's rows), instead of waiting for it, and two
-// queries run at once. One pinned connection for everything made a report's
-// scopes read one after another.
-func TestQuery_ReadsBesideAWrite(t *testing.T) {
-	w, _ := openTemp(t)
-	ctx := context.Background()
-	if err := w.Land(ctx, key, clear(t, &models.Batch{MergeRequests: []models.MergeRequest{mr(1, base, "a")}}), base); err != nil {
-		t.Fatal(err)
-	}
-	var during []int64
-	read := func() {
-		done := make(chan int64, 1)
-		go func() { done <- count(t, w, "SELECT count(*) FROM merge_requests") }()
-		select {
-		case n := <-done:
-			during = append(during, n)
-		case <-time.After(time.Minute):
-			t.Fatal("a query waited for the landing to finish")
-		}
-	}
-	w.beforeCommit = func() error {
-		read()
-		// And a query while another one streams its rows.
-		return w.Each(ctx, "SELECT id FROM merge_requests", func([]any) error { read(); return nil })
-	}
-	later := base.Add(time.Hour)
-	if err := w.Land(ctx, key, clear(t, &models.Batch{MergeRequests: []models.MergeRequest{mr(2, later, "b"), mr(3, later, "c")}}), later); err != nil {
-		t.Fatal(err)
-	}
-	w.beforeCommit = nil
-	if fmt.Sprint(during) != "[1 1]" {
-		t.Errorf("queries during the landing counted %v MRs, want [1 1]: what was committed before it", during)
-	}
-	if n := count(t, w, "SELECT count(*) FROM merge_requests"); n != 3 {
-		t.Errorf("%d MRs after the landing, want 3", n)
 	}
 }

@@ -41,6 +41,13 @@ func TestLive_Contract(t *testing.T) {
 			w.Close()
 			return openT(t, cfg)
 		},
+		BeforeCommit: func(t *testing.T, w warehouse.Warehouse, fn func() error) {
+			db := w.(*DB)
+			db.beforeCommit = func() error {
+				db.beforeCommit = nil
+				return fn()
+			}
+		},
 		BreakCommit: func(t *testing.T, w warehouse.Warehouse) {
 			db := w.(*DB)
 			db.beforeCommit = func() error {

@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -39,6 +40,10 @@ var migrationFS embed.FS
 // a temporary stage itself; the bound keeps each request well below the
 // service's request size limit either way.
 const maxBinds = 200_000
+
+// readers is how many queries run at once beside the writing session (at
+// least two, so that a query can run while another streams its rows).
+var readers = max(2, runtime.GOMAXPROCS(0))
 
 // DB is a Snowflake warehouse.
 type DB struct {
@@ -71,7 +76,11 @@ func open(ctx context.Context, cfg config.Snowflake, readOnly bool) (*DB, error)
 	}
 	connector := sf.NewConnector(sf.SnowflakeDriver{}, *dc)
 	db := sql.OpenDB(connector)
-	db.SetMaxOpenConns(1)
+	// One pinned session writes; queries run on sessions of their own, side
+	// by side: a report reads its scopes at once, each a round trip away,
+	// instead of one after another.
+	db.SetMaxOpenConns(1 + readers)
+	db.SetMaxIdleConns(1 + readers)
 	conn, err := db.Conn(ctx)
 	if err == nil {
 		err = conn.PingContext(ctx)
@@ -657,9 +666,12 @@ func (w *DB) each(ctx context.Context, q string, columns func([]string), fn func
 	if !readVerbs[verb] {
 		return fmt.Errorf("query: only reading statements (SELECT, WITH, SHOW, DESCRIBE, EXPLAIN) run here, not %s", verb)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	rows, err := w.conn.QueryContext(ctx, q)
+	conn, err := w.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("query: %w", explain(err, w.cfg))
+	}
+	defer conn.Close()
+	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return fmt.Errorf("query: %w", err)
 	}

@@ -63,6 +63,13 @@ func runContract(t *testing.T, threshold int) {
 			w.Close()
 			return openT(t, cfgs[w])
 		},
+		BeforeCommit: func(t *testing.T, w warehouse.Warehouse, fn func() error) {
+			db := w.(*DB)
+			db.beforeCommit = func() error {
+				db.beforeCommit = nil
+				return fn()
+			}
+		},
 		BreakCommit: func(t *testing.T, w warehouse.Warehouse) {
 			servers[w].FailNext("COMMIT", "000603", "SQL execution internal error: injected before COMMIT")
 		},

@@ -28,6 +28,9 @@ type Engine struct {
 	// BreakCommit makes the next Land fail after its rows and cursor were
 	// written and before they are committed.
 	BreakCommit func(t *testing.T, w warehouse.Warehouse)
+	// BeforeCommit makes the next Land run fn after its rows and cursor
+	// were written and before they are committed (fn's error fails it).
+	BeforeCommit func(t *testing.T, w warehouse.Warehouse, fn func() error)
 	// BigRows is the size of the large-batch test (1,000,000 unless set).
 	BigRows int
 }
@@ -40,6 +43,7 @@ func Run(t *testing.T, e Engine) {
 	t.Run("ChildMovesToAnotherParent", func(t *testing.T) { testChildMoves(t, e) })
 	t.Run("CursorNeverMovesBack", func(t *testing.T) { testCursor(t, e) })
 	t.Run("CursorAtomicWithRows", func(t *testing.T) { testAtomic(t, e) })
+	t.Run("QueriesBesideAWrite", func(t *testing.T) { testBeside(t, e) })
 	t.Run("RoundTripNullsAndTimeZones", func(t *testing.T) { testRoundTrip(t, e) })
 	t.Run("LoadSelectionNarrowsAndStreams", func(t *testing.T) { testSelection(t, e) })
 	t.Run("LoadForMetricsReadsWhatMetricsUse", func(t *testing.T) { testForMetrics(t, e) })
@@ -282,6 +286,49 @@ func testCursor(t *testing.T, e Engine) {
 	}
 	if c, _, _ := w.Cursor(ctx, keys[2]); !c.Equal(Base.Add(30 * time.Minute)) {
 		t.Errorf("a key not named moved: %v", c)
+	}
+}
+
+// testBeside: a query runs on a connection (a session) of its own, beside
+// the one that writes: it reads what is committed while a batch is being
+// landed, not the batch's rows, instead of waiting for it, and two queries
+// run at once. One pinned connection for everything made a report's scopes
+// read one after another.
+func testBeside(t *testing.T, e Engine) {
+	w := e.Open(t)
+	ctx := context.Background()
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{MR(1, Base, "a")}}, Base)
+	var during []string
+	read := func() error {
+		done := make(chan string, 1)
+		go func() {
+			res, err := w.Query(ctx, "SELECT COUNT(*) FROM merge_requests")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			done <- fmt.Sprint(res.Rows[0][0])
+		}()
+		select {
+		case n := <-done:
+			during = append(during, n)
+			return nil
+		case <-time.After(time.Minute):
+			return fmt.Errorf("a query waited for the landing to finish")
+		}
+	}
+	e.BeforeCommit(t, w, func() error {
+		if err := read(); err != nil {
+			return err
+		}
+		return w.Each(ctx, "SELECT id FROM merge_requests", func([]any) error { return read() })
+	})
+	land(t, w, &models.Batch{MergeRequests: []models.MergeRequest{MR(2, Base.Add(time.Hour), "b"), MR(3, Base.Add(time.Hour), "c")}}, Base.Add(time.Hour))
+	if fmt.Sprint(during) != "[1 1]" {
+		t.Errorf("queries during the landing counted %v MRs, want [1 1]: what was committed before it", during)
+	}
+	if n := Count(t, w, "SELECT COUNT(*) FROM merge_requests"); n != 3 {
+		t.Errorf("%d MRs after the landing, want 3", n)
 	}
 }
 
