@@ -181,6 +181,25 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) (map[string]*ch
 	return out, of
 }
 
+// ShippedSince names the MRs merged before since that a production
+// deployment at or after it ships, by the same attribution as every metric:
+// of the changes merged before a window, the only ones whose commits and
+// reviews its metrics read (lead time and its breakdown are timed by the
+// deployment). A reader of a long history reads the others' children not at
+// all. Only the MRs' own fields and the deployments (with their MR lists)
+// are needed.
+func ShippedSince(in Input, o Options, since time.Time) []string {
+	events, _ := productionEvents(in.Deployments, o)
+	_, of := deployedChanges(in.MergeRequests, events)
+	var out []string
+	for _, c := range of {
+		if c != nil && c.ev != nil && c.mr.MergedAt.Before(since) && !c.ev.at.Before(since) {
+			out = append(out, c.mr.ID)
+		}
+	}
+	return out
+}
+
 // IsIncident: GitLab issue type incident, a Redmine tracker in
 // incidents.redmine_trackers, or a label in incidents.labels.
 func (o Options) IsIncident(x *models.Issue) bool {

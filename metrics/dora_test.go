@@ -4,6 +4,7 @@ import (
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -660,5 +661,28 @@ func TestProductionDeployments_CausesInRecordOrder(t *testing.T) {
 		if got := strings.Join(rows[1].Causes, ", "); got != "reverted by !3, reverted by !4" {
 			t.Fatalf("run %d: causes of deployment 1 %q, want %q", run, got, "reverted by !3, reverted by !4")
 		}
+	}
+}
+
+// TestShippedSince: of the changes merged before the cut (50h), only those a
+// production deployment at or after it ships are named: MR 2 (merged 40h on
+// a branch first deployed at 60h; the staging deployment listing it at 41h
+// does not count) and MR 3 (merged 42h, listed by the deployment at 70h).
+// MR 1 was deployed at 30h, MR 4 merged after the cut, and MR 5's branch is
+// never deployed.
+func TestShippedSince(t *testing.T) {
+	release := func(m *models.MergeRequest) { m.TargetBranch = "release" }
+	legacy := func(m *models.MergeRequest) { m.TargetBranch = "legacy" }
+	rel := func(d models.Deployment) models.Deployment { d.Ref = "release"; return d }
+	in := Input{
+		MergeRequests: []models.MergeRequest{mr(1, 0, 20, []float64{0}), mr(2, 30, 40, []float64{30}, release), mr(3, 35, 42, []float64{35}),
+			mr(4, 50, 55, []float64{50}), mr(5, 10, 20, []float64{10}, legacy)},
+		Deployments: []models.Deployment{dep(1, 1, "production", "success", "a", 30), dep(2, 2, "staging", "success", "b", 41, 2),
+			rel(dep(3, 3, "production", "success", "c", 60)), dep(4, 4, "production", "success", "d", 70, 3, 4)},
+	}
+	got := ShippedSince(in, opts(), at(50))
+	want := []string{models.GitLabID("h", 1, "mr", 2), models.GitLabID("h", 1, "mr", 3)}
+	if !slices.Equal(got, want) {
+		t.Errorf("ShippedSince = %v, want %v", got, want)
 	}
 }

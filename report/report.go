@@ -372,6 +372,10 @@ func ComputeStored(ctx context.Context, wh warehouse.Warehouse, scopes []Scope, 
 	return computeAll(scopes, o, newest, func(s Scope) (metrics.Input, error) {
 		sel := s.selection()
 		sel.PipelinesSince, sel.ForMetrics = from, true
+		sel.ChildrenSince = from
+		sel.KeepChildren = func(b *models.Batch) []string {
+			return metrics.ShippedSince(metrics.Input{MergeRequests: b.MergeRequests, Deployments: b.Deployments}, o, from)
+		}
 		b, err := warehouse.LoadSelection(ctx, wh, sel)
 		if err != nil {
 			return metrics.Input{}, fmt.Errorf("%s %s: %w", s.Kind, s.Name, err)

@@ -69,6 +69,36 @@ func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
 		}
 		b.Pipelines = append(b.Pipelines, pl)
 	}
+	// Changes merged before the earliest period read (2 Feb): one deployed
+	// long before it, whose commits and reviews no metric reads, and one
+	// first deployed inside the window (its branch is deployed rarely),
+	// whose commits make lead time.
+	old := func(iid int64, branch string, merged, deployed time.Time, listed bool) {
+		o := b.MergeRequests[0].Origin
+		id := models.GitLabID(o.Instance, 1, "mr", iid)
+		b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: o, ID: id, ProjectPath: "acme/api", IID: iid, State: "merged",
+			TargetBranch: branch, Author: models.Person{Username: "ann"}, CreatedAt: merged.Add(-48 * time.Hour), UpdatedAt: merged, MergedAt: &merged,
+			Commits: []models.MRCommit{{MRID: id, SHA: id + "c", AuthoredAt: merged.Add(-72 * time.Hour)}},
+			Reviews: []models.MRReview{{MRID: id, ID: id + "r", Reviewer: models.Person{Username: "bob"}, CreatedAt: merged.Add(-24 * time.Hour)}}})
+		d := models.Deployment{Origin: o, ID: id + "d", ProjectPath: "acme/api", Environment: "production", EnvironmentTier: "production",
+			Status: "success", Ref: branch, SHA: id + "sha", PipelineID: 900 + iid, FinishedAt: &deployed, UpdatedAt: deployed}
+		if listed {
+			d.Changes = []models.DeploymentChange{{DeploymentID: d.ID, MRID: id}}
+		}
+		b.Deployments = append(b.Deployments, d)
+	}
+	old(90, "main", time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC), time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC), true)
+	old(91, "release", time.Date(2026, 1, 20, 10, 0, 0, 0, time.UTC), time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC), false)
+	// An open MR that has had its review: not waiting for one, as long as
+	// an open MR's reviews are read.
+	{
+		o := b.MergeRequests[0].Origin
+		id := models.GitLabID(o.Instance, 1, "mr", 95)
+		opened := time.Date(2026, 3, 20, 9, 0, 0, 0, time.UTC)
+		b.MergeRequests = append(b.MergeRequests, models.MergeRequest{Origin: o, ID: id, ProjectPath: "acme/api", IID: 95, State: "opened",
+			TargetBranch: "main", Author: models.Person{Username: "ann"}, CreatedAt: opened, UpdatedAt: opened.Add(time.Hour),
+			Reviews: []models.MRReview{{MRID: id, ID: id + "r", Reviewer: models.Person{Username: "bob"}, CreatedAt: opened.Add(time.Hour)}}})
+	}
 	cleared, _ := pol.Apply(b)
 	if err := wh.Land(ctx, warehouse.StreamKey{Source: "t", Instance: "t", Scope: "all", Stream: "merge_requests"}, cleared, now); err != nil {
 		t.Fatal(err)
@@ -103,6 +133,28 @@ func TestComputeStored_SameAsEverythingLoaded(t *testing.T) {
 	}
 	if n := want[3].Set["mr_throughput"]; n == nil || n.Value == nil || *n.Value == 0 {
 		t.Fatalf("scope %s has no throughput: the comparison compares nothing", want[3].Scope.Name)
+	}
+	// The cut happened: the change deployed long ago came without its
+	// commits and reviews, the one deployed in the window with them.
+	from := time.Date(2026, 2, 2, 0, 0, 0, 0, time.UTC)
+	lean, err := warehouse.LoadSelection(ctx, wh, &warehouse.Selection{Paths: []string{"acme/api"}, ForMetrics: true, ChildrenSince: from,
+		KeepChildren: func(b *models.Batch) []string {
+			return metrics.ShippedSince(metrics.Input{MergeRequests: b.MergeRequests, Deployments: b.Deployments}, o, from)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range lean.MergeRequests {
+		switch m.IID {
+		case 90:
+			if len(m.Commits)+len(m.Reviews) != 0 {
+				t.Errorf("!90, deployed in June 2025, came with %d commits and %d reviews", len(m.Commits), len(m.Reviews))
+			}
+		case 91:
+			if len(m.Commits) != 1 || len(m.Reviews) != 1 {
+				t.Errorf("!91, first deployed in the window, came with %d commits and %d reviews, want 1 and 1", len(m.Commits), len(m.Reviews))
+			}
+		}
 	}
 	// The previous window, 2 Feb - 2 Mar (whole weeks), counts the pipelines
 	// of 2 Feb 00:00, 20 Feb and 1 Mar, not the ones before: the earliest

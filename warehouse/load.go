@@ -34,6 +34,30 @@ type Selection struct {
 	// times and durations. Records read so are not whole; nothing but a
 	// computation may use them.
 	ForMetrics bool
+	// ChildrenSince and KeepChildren (with ForMetrics) leave out the commits
+	// and reviews of MRs merged before ChildrenSince, except the ones
+	// KeepChildren names: it is given the MRs and deployments (with their
+	// changes) and names the MRs merged before ChildrenSince whose commits
+	// or reviews a computation from ChildrenSince on reads (those a
+	// deployment since ships). Issue links are always read: a change never
+	// deployed decides a ticket's lead time whatever its age. When it names
+	// more than maxKeepList, everything is read.
+	ChildrenSince time.Time
+	KeepChildren  func(b *models.Batch) []string
+}
+
+// maxKeepList bounds the ids spelt into one query (Snowflake takes a
+// statement of up to 1 MB).
+const maxKeepList = 5000
+
+// mergedBefore reports whether any MR merged before t.
+func mergedBefore(mrs []models.MergeRequest, t time.Time) bool {
+	for i := range mrs {
+		if m := mrs[i].MergedAt; m != nil && m.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Selection) forMetrics() bool { return s != nil && s.ForMetrics }
@@ -191,58 +215,6 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	for i := range b.MergeRequests {
 		mrIdx[b.MergeRequests[i].ID] = i
 	}
-	commits := `SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits`
-	if lean {
-		commits = `SELECT mr_id, authored_at FROM mr_commits`
-	}
-	var kids children[models.MRCommit]
-	if err := q(commits+` WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
-		if i, ok := mrIdx[r.s(0)]; ok {
-			id := b.MergeRequests[i].ID
-			if lean {
-				kids.add(i, models.MRCommit{MRID: id, AuthoredAt: r.t(1)})
-				return
-			}
-			kids.add(i, models.MRCommit{MRID: id, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	kids.attach(len(b.MergeRequests), func(i int, cs []models.MRCommit) { b.MergeRequests[i].Commits = cs })
-	var links children[models.IssueLink]
-	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`) ORDER BY mr_id, tracker, issue_key`, func(r row) {
-		if i, ok := mrIdx[r.s(0)]; ok {
-			links.add(i, models.IssueLink{MRID: b.MergeRequests[i].ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	links.attach(len(b.MergeRequests), func(i int, ls []models.IssueLink) { b.MergeRequests[i].IssueLinks = ls })
-	var reviews children[models.MRReview]
-	reviewID := "id"
-	if lean {
-		reviewID = "NULL"
-	}
-	if err := q(`SELECT `+reviewID+`, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (SELECT id FROM merge_requests WHERE deleted_at IS NULL AND `+where+`)`, func(r row) {
-		if i, ok := mrIdx[r.s(1)]; ok {
-			reviews.add(i, models.MRReview{ID: r.s(0), MRID: b.MergeRequests[i].ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
-		}
-	}); err != nil {
-		return nil, err
-	}
-	reviews.attach(len(b.MergeRequests), func(i int, rs []models.MRReview) { b.MergeRequests[i].Reviews = rs })
-	// Children come unordered (a sort of millions of rows in the engine costs
-	// more than thousands of small ones here) and are put in the order the
-	// engines' ORDER BY gave: by time, NULL last, then by SHA or id.
-	for i := range b.MergeRequests {
-		m := &b.MergeRequests[i]
-		slices.SortFunc(m.Commits, func(x, y models.MRCommit) int {
-			return cmp.Or(byTime(x.AuthoredAt, y.AuthoredAt), strings.Compare(x.SHA, y.SHA))
-		})
-		slices.SortFunc(m.Reviews, func(x, y models.MRReview) int {
-			return cmp.Or(byTime(x.CreatedAt, y.CreatedAt), strings.Compare(x.ID, y.ID))
-		})
-	}
 	depIdx := map[string]int{}
 	if err := q(`SELECT id, source, instance, project_id, project_path, deployment_id, environment, environment_tier, status,
 		ref, sha, pipeline_id, job_name, deployer, created_at, updated_at, finished_at
@@ -265,6 +237,75 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 		return nil, err
 	}
 	changes.attach(len(b.Deployments), func(i int, cs []models.DeploymentChange) { b.Deployments[i].Changes = cs })
+	// A computation from ChildrenSince on reads the commits and reviews only
+	// of MRs open, merged since, or (merged before) shipped by a deployment
+	// since: which, the caller's attribution says (KeepChildren). The rest of
+	// a long history's children stay in the engine.
+	scopeMRs := `SELECT id FROM merge_requests WHERE deleted_at IS NULL AND ` + where
+	childMRs := scopeMRs
+	if lean && !sel.ChildrenSince.IsZero() && sel.KeepChildren != nil && mergedBefore(b.MergeRequests, sel.ChildrenSince) {
+		keep := sel.KeepChildren(b)
+		if len(keep) <= maxKeepList {
+			lits := make([]string, 0, len(keep)+1)
+			lits = append(lits, "NULL")
+			for _, id := range keep {
+				lits = append(lits, literal(id))
+			}
+			childMRs = scopeMRs + ` AND (merged_at IS NULL OR merged_at >= ` + timestamp(sel.ChildrenSince) + ` OR id IN (` + strings.Join(lits, ", ") + `))`
+		}
+	}
+	commits := `SELECT mr_id, sha, author, authored_at, committed_at FROM mr_commits`
+	if lean {
+		commits = `SELECT mr_id, authored_at FROM mr_commits`
+	}
+	var kids children[models.MRCommit]
+	if err := q(commits+` WHERE mr_id IN (`+childMRs+`)`, func(r row) {
+		if i, ok := mrIdx[r.s(0)]; ok {
+			id := b.MergeRequests[i].ID
+			if lean {
+				kids.add(i, models.MRCommit{MRID: id, AuthoredAt: r.t(1)})
+				return
+			}
+			kids.add(i, models.MRCommit{MRID: id, SHA: r.s(1), Author: models.Person{Token: r.k(2)}, AuthoredAt: r.t(3), CommittedAt: r.t(4)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	kids.attach(len(b.MergeRequests), func(i int, cs []models.MRCommit) { b.MergeRequests[i].Commits = cs })
+	var links children[models.IssueLink]
+	if err := q(`SELECT mr_id, tracker, issue_key, via FROM issue_links WHERE mr_id IN (`+scopeMRs+`) ORDER BY mr_id, tracker, issue_key`, func(r row) {
+		if i, ok := mrIdx[r.s(0)]; ok {
+			links.add(i, models.IssueLink{MRID: b.MergeRequests[i].ID, Tracker: r.k(1), Key: r.s(2), Via: r.k(3)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	links.attach(len(b.MergeRequests), func(i int, ls []models.IssueLink) { b.MergeRequests[i].IssueLinks = ls })
+	var reviews children[models.MRReview]
+	reviewID := "id"
+	if lean {
+		reviewID = "NULL"
+	}
+	if err := q(`SELECT `+reviewID+`, mr_id, kind, reviewer, reviewer_is_bot, created_at FROM mr_reviews WHERE mr_id IN (`+childMRs+`)`, func(r row) {
+		if i, ok := mrIdx[r.s(1)]; ok {
+			reviews.add(i, models.MRReview{ID: r.s(0), MRID: b.MergeRequests[i].ID, Kind: r.k(2), Reviewer: models.Person{Token: r.k(3), IsBot: r.b(4)}, CreatedAt: r.t(5)})
+		}
+	}); err != nil {
+		return nil, err
+	}
+	reviews.attach(len(b.MergeRequests), func(i int, rs []models.MRReview) { b.MergeRequests[i].Reviews = rs })
+	// Children come unordered (a sort of millions of rows in the engine costs
+	// more than thousands of small ones here) and are put in the order the
+	// engines' ORDER BY gave: by time, NULL last, then by SHA or id.
+	for i := range b.MergeRequests {
+		m := &b.MergeRequests[i]
+		slices.SortFunc(m.Commits, func(x, y models.MRCommit) int {
+			return cmp.Or(byTime(x.AuthoredAt, y.AuthoredAt), strings.Compare(x.SHA, y.SHA))
+		})
+		slices.SortFunc(m.Reviews, func(x, y models.MRReview) int {
+			return cmp.Or(byTime(x.CreatedAt, y.CreatedAt), strings.Compare(x.ID, y.ID))
+		})
+	}
 	if lean {
 		if err := q(`SELECT status, updated_at, finished_at, duration_s, queued_duration_s FROM pipelines
 			WHERE `+pipelines, func(r row) {
