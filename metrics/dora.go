@@ -112,8 +112,9 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 // to an older SHA contains nothing newer. The changes of a deployment are
 // then the MRs merged into its ref between the previous deployment's SHA and
 // its own, with no git clone. A SHA that no MR merged (a direct push) leaves
-// the time rule alone.
-func deployedChanges(mrs []models.MergeRequest, events []*event) (map[string]*change, []*change) {
+// the time rule alone. timed works out each change's lead-time breakdown
+// too (from its commits and reviews).
+func deployedChanges(mrs []models.MergeRequest, events []*event, timed bool) (map[string]*change, []*change) {
 	byProject := map[string][]*event{}
 	firstListing := map[string]*event{}
 	for _, ev := range events { // time order: the first listing wins
@@ -163,7 +164,9 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) (map[string]*ch
 			}
 		}
 		c := &change{mr: m, ev: found}
-		c.t = timing(c)
+		if timed {
+			c.t = timing(c)
+		}
 		out[m.ID] = c
 		if found != nil {
 			found.ships = append(found.ships, c)
@@ -190,7 +193,7 @@ func deployedChanges(mrs []models.MergeRequest, events []*event) (map[string]*ch
 // are needed.
 func ShippedSince(in Input, o Options, since time.Time) []string {
 	events, _ := productionEvents(in.Deployments, o)
-	_, of := deployedChanges(in.MergeRequests, events)
+	_, of := deployedChanges(in.MergeRequests, events, false) // where, not how long
 	var out []string
 	for _, c := range of {
 		if c != nil && c.ev != nil && c.mr.MergedAt.Before(since) && !c.ev.at.Before(since) {
@@ -276,7 +279,7 @@ func analyse(in Input, o Options) analysis {
 		return in.shared.a
 	}
 	events, attempts := productionEvents(in.Deployments, o)
-	changes, of := deployedChanges(in.MergeRequests, events)
+	changes, of := deployedChanges(in.MergeRequests, events, true)
 
 	issues := map[string]*models.Issue{}
 	for i := range in.Issues {
