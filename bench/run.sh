@@ -21,6 +21,10 @@ if [ "$mode" = tiny ]; then
   "$out/jira" -projects 2 -issues 150
   "$out/redmine" -projects 2 -issues 150
   "$out/metrics" -mrs 3000 -deployments 600 -pipelines 3000 -incidents 100
+  rm -f "$out/t5.duckdb" "$out/t5.duckdb.wal"
+  "$out/metrics" -mrs 3000 -deployments 600 -pipelines 3000 -incidents 100 -span-days 1825 -db "$out/t5.duckdb"
+  "$out/metrics" -measure-only -db "$out/t5.duckdb"
+  rm -f "$out/t5.duckdb" "$out/t5.duckdb.wal"
   "$out/warehouse" -mrs 5000 -batch 1000
   "$out/schedule" -runs 20
   exit 0
@@ -70,4 +74,10 @@ echo "== Landing and metrics: 100k MRs, 20k deployments"
 echo "== Metrics over 1M MRs and 100k deployments (landed first, then measured in a process of their own)"
 "$out/metrics" -mrs 1000000 -deployments 100000 -pipelines 100000 -incidents 10000 -db "$out/m1.duckdb"
 /usr/bin/time -f "measure-only process: %e s wall, max RSS %M KB" "$out/metrics" -measure-only -db "$out/m1.duckdb"
+echo "== Metrics over 1M MRs + 3M commits + 100k deployments + 1M pipelines (issue 18, target 1): all in the 90-day window, then spread over 5 years"
+for span in 90 1825; do
+  rm -f "$out/m1.duckdb" "$out/m1.duckdb.wal"
+  "$out/metrics" -mrs 1000000 -deployments 100000 -pipelines 1000000 -incidents 10000 -span-days $span -db "$out/m1.duckdb"
+  /usr/bin/time -f "measure-only process, span $span days: %e s wall, %U s user, %S s sys, max RSS %M KB" "$out/metrics" -measure-only -db "$out/m1.duckdb"
+done
 rm -f "$out/m1.duckdb" "$out/mem.duckdb"
