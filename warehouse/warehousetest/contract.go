@@ -755,6 +755,42 @@ func testForMetrics(t *testing.T, e Engine) {
 	if len(whole.Pipelines) != 5 {
 		t.Errorf("a whole load has %d pipelines, want 5", len(whole.Pipelines))
 	}
+
+	// Children since a cut: MRs 3 and 4 merged before it, 5 after, 6 open
+	// (MRs 1 and 2 are open too). Only the MR KeepChildren names (4) of the
+	// ones before the cut comes with its commits; the open ones and the one
+	// after the cut come with theirs. Issue links come with every MR.
+	cut := Base.Add(100 * time.Hour)
+	var more []models.MergeRequest
+	for i, merged := range []time.Duration{10, 20, 200, -1} {
+		m := MR(int64(3+i), Base.Add(300*time.Hour), fmt.Sprintf("m%d", i))
+		if merged >= 0 {
+			at := Base.Add(merged * time.Hour)
+			m.State, m.MergedAt = "merged", &at
+		}
+		m.IssueLinks = []models.IssueLink{{MRID: m.ID, Tracker: "jira", Key: fmt.Sprintf("APP-%d", i), Via: "title"}}
+		more = append(more, m)
+	}
+	land(t, w, &models.Batch{MergeRequests: more}, Base.Add(300*time.Hour))
+	var asked int
+	cutLoad, err := warehouse.LoadSelection(ctx, w, &warehouse.Selection{Paths: []string{"acme/api"}, ForMetrics: true, ChildrenSince: cut,
+		KeepChildren: func(b *models.Batch) []string {
+			asked = len(b.MergeRequests)
+			return []string{more[1].ID}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked != 6 {
+		t.Errorf("KeepChildren saw %d MRs, want all 6", asked)
+	}
+	got = nil
+	for _, m := range cutLoad.MergeRequests {
+		got = append(got, fmt.Sprintf("%d:%d/%d", m.IID, len(m.Commits), len(m.IssueLinks)))
+	}
+	if want := "[1:2/0 2:1/0 3:0/1 4:1/1 5:1/1 6:1/1]"; fmt.Sprint(got) != want {
+		t.Errorf("IID:commits/links after the cut: %v, want %s", got, want)
+	}
 }
 
 // testSelection: a load narrowed to projects returns exactly their records
