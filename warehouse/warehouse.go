@@ -6,10 +6,17 @@ package warehouse
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/devpulse/devpulse/policy"
 )
+
+// Readers is how many queries an engine runs at once beside the connection
+// (or session) that writes: a report computes as many scopes at once as
+// there are cores, and at least two, so that a query can run while another
+// streams its rows. Engines size their connection pools by it.
+var Readers = max(2, runtime.GOMAXPROCS(0))
 
 // StreamKey names one incremental stream: its cursor is kept per key.
 type StreamKey struct {

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -130,8 +129,8 @@ func openLocked(ctx context.Context, path string, readOnly, firstWriter bool) (*
 	// One pinned connection writes; queries run on the others, side by side
 	// (DuckDB reads a committed snapshot on each): a report reads its scopes
 	// in parallel instead of one after another.
-	db.SetMaxOpenConns(1 + readers)
-	db.SetMaxIdleConns(1 + readers)
+	db.SetMaxOpenConns(1 + warehouse.Readers)
+	db.SetMaxIdleConns(1 + warehouse.Readers)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		db.Close()
@@ -170,11 +169,6 @@ func openLocked(ctx context.Context, path string, readOnly, firstWriter bool) (*
 	}
 	return w, nil
 }
-
-// readers is how many queries run at once beside the writing connection:
-// a report computes as many scopes at once as there are cores.
-// At least two, so that a query can run while another streams its rows.
-var readers = max(2, runtime.GOMAXPROCS(0))
 
 // ErrBusy marks the failure to open a file another process holds.
 var ErrBusy = errors.New("warehouse file busy")

@@ -16,7 +16,6 @@ import (
 	"io/fs"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -40,10 +39,6 @@ var migrationFS embed.FS
 // a temporary stage itself; the bound keeps each request well below the
 // service's request size limit either way.
 const maxBinds = 200_000
-
-// readers is how many queries run at once beside the writing session (at
-// least two, so that a query can run while another streams its rows).
-var readers = max(2, runtime.GOMAXPROCS(0))
 
 // DB is a Snowflake warehouse.
 type DB struct {
@@ -79,8 +74,8 @@ func open(ctx context.Context, cfg config.Snowflake, readOnly bool) (*DB, error)
 	// One pinned session writes; queries run on sessions of their own, side
 	// by side: a report reads its scopes at once, each a round trip away,
 	// instead of one after another.
-	db.SetMaxOpenConns(1 + readers)
-	db.SetMaxIdleConns(1 + readers)
+	db.SetMaxOpenConns(1 + warehouse.Readers)
+	db.SetMaxIdleConns(1 + warehouse.Readers)
 	conn, err := db.Conn(ctx)
 	if err == nil {
 		err = conn.PingContext(ctx)
