@@ -264,7 +264,6 @@ type analysis struct {
 	// none), the order every walk over the changes takes: deterministic
 	// (a deployment's causes are listed the same way every run).
 	of       []*change
-	base     *models.MergeRequest // the first of the records of indexes
 	issues   map[string]*models.Issue
 	restores []sample
 	// failedBy maps each incident id to the deployment ids of the
@@ -275,7 +274,7 @@ type analysis struct {
 // analyse applies METRICS.md's rules of a failed deployment: (b) incidents,
 // (c) roll-backs and reverts, and the recoveries each implies.
 func analyse(in Input, o Options) analysis {
-	if in.shared != nil && in.shared.key == o.analysisKey() && in.shared.same(in.MergeRequests) {
+	if in.shared != nil && in.shared.key == o.analysisKey() && in.shared.same(in) {
 		return in.shared.a
 	}
 	events, attempts := productionEvents(in.Deployments, o)
@@ -382,11 +381,7 @@ func analyse(in Input, o Options) analysis {
 	for _, ev := range events {
 		ev.rework = isRework(ev, issues, o)
 	}
-	a := analysis{events: events, attempts: attempts, changes: changes, of: of, issues: issues, restores: restores, failedBy: failed}
-	if len(in.MergeRequests) > 0 {
-		a.base = &in.MergeRequests[0]
-	}
-	return a
+	return analysis{events: events, attempts: attempts, changes: changes, of: of, issues: issues, restores: restores, failedBy: failed}
 }
 
 // recovered is the earliest recovery of a failed event after it finished.

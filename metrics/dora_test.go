@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"regexp"
@@ -685,4 +686,37 @@ func TestShippedSince(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("ShippedSince = %v, want %v", got, want)
 	}
+}
+
+// TestShare_RecordsReplacedAreAnalysedAgain: the shared attribution indexes
+// changes by their records' positions, so an input whose records were
+// replaced after Share is worked out again, never read through the old
+// analysis (which would time the new records by the old ones' deployments).
+func TestShare_RecordsReplacedAreAnalysedAgain(t *testing.T) {
+	deps := []models.Deployment{dep(1, 1, "production", "success", "a", 30, 1), dep(2, 2, "production", "success", "b", 90, 1)}
+	first := Input{MergeRequests: []models.MergeRequest{mr(1, 0, 20, []float64{0})}, Deployments: deps[:1]}
+	second := Input{MergeRequests: []models.MergeRequest{mr(1, 0, 20, []float64{10})}, Deployments: deps[1:]}
+	o := opts()
+	in := Share(first, o)
+	in.MergeRequests, in.Deployments = second.MergeRequests, second.Deployments
+	got := find(DORA(in, o), "lead_time_for_changes").P50
+	want := find(DORA(second, o), "lead_time_for_changes").P50
+	if got == nil || want == nil || *got != *want {
+		t.Errorf("lead time after replacing the records: %s, analysed afresh: %s", show(got), show(want))
+	}
+	// The deployments alone replaced: the same.
+	in = Share(first, o)
+	in.Deployments = deps[1:]
+	got = find(DORA(in, o), "lead_time_for_changes").P50
+	want = find(DORA(Input{MergeRequests: first.MergeRequests, Deployments: deps[1:]}, o), "lead_time_for_changes").P50
+	if got == nil || want == nil || *got != *want {
+		t.Errorf("lead time after replacing the deployments: %s, analysed afresh: %s", show(got), show(want))
+	}
+}
+
+func show(v *float64) string {
+	if v == nil {
+		return "none"
+	}
+	return fmt.Sprint(*v)
 }

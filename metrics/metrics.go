@@ -30,13 +30,21 @@ type Input struct {
 type shared struct {
 	a   analysis
 	key string
+	// The records it was worked out on: an input whose records were
+	// replaced since is analysed again (its changes are indexed by their
+	// MR's position).
+	mrs    []models.MergeRequest
+	deps   []models.Deployment
+	issues []models.Issue
 }
 
-// same reports whether mrs are the records the analysis was worked out on
-// (its changes are indexed by their position): an input whose records were
-// replaced is analysed again.
-func (s *shared) same(mrs []models.MergeRequest) bool {
-	return len(mrs) == len(s.a.of) && (len(mrs) == 0 || &mrs[0] == s.a.base)
+// same reports whether in holds the records the analysis was worked out on.
+func (s *shared) same(in Input) bool {
+	return sameSlice(s.mrs, in.MergeRequests) && sameSlice(s.deps, in.Deployments) && sameSlice(s.issues, in.Issues)
+}
+
+func sameSlice[T any](a, b []T) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
 // analysisKey names the options the attribution depends on; an input
@@ -57,7 +65,7 @@ func (o Options) analysisKey() string {
 // other production, incident or attribution options works its own out.
 func Share(in Input, o Options) Input {
 	in.shared = nil
-	in.shared = &shared{a: analyse(in, o), key: o.analysisKey()}
+	in.shared = &shared{a: analyse(in, o), key: o.analysisKey(), mrs: in.MergeRequests, deps: in.Deployments, issues: in.Issues}
 	return in
 }
 
