@@ -39,8 +39,8 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 			continue
 		}
 		at := *m.MergedAt
-		if !o.inWindow(at) {
-			continue // every sample below is timed by the merge: the window's only are kept
+		if !o.inSeries(at) {
+			continue // every sample below is timed by the merge: the series' range's only are kept
 		}
 		rate = append(rate, hit{at, m.AIAssisted})
 		g := groups[m.AIAssisted]

@@ -17,7 +17,7 @@ func CI(in Input, o Options) []*Metric {
 		if p.FinishedAt != nil {
 			at = *p.FinishedAt
 		}
-		if (p.Status != "success" && p.Status != "failed") || !o.inWindow(at) {
+		if (p.Status != "success" && p.Status != "failed") || !o.inSeries(at) {
 			continue
 		}
 		success = append(success, hit{at, p.Status == "success"})

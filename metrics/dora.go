@@ -432,7 +432,7 @@ func doraOf(a analysis, in Input, o Options) []*Metric {
 	lead := make([]sample, 0, n)
 	coding, pickup, review, deploy := make([]sample, 0, n), make([]sample, 0, n), make([]sample, 0, n), make([]sample, 0, n)
 	for _, c := range changes {
-		if c == nil || c.ev == nil || c.mr.Author.IsBot || !o.inWindow(c.ev.at) { // durations keeps the window's only
+		if c == nil || c.ev == nil || c.mr.Author.IsBot || !o.inSeries(c.ev.at) { // durations keeps the series' range's only
 			continue
 		}
 		at := c.ev.at
@@ -661,16 +661,19 @@ func (o Options) frequency(at []time.Time) *Metric {
 	by := map[time.Time]int{}
 	for _, t := range at {
 		if o.inWindow(t) {
-			by[PeriodStart(t, o.Grain, o.Location)]++
 			m.N++
+		}
+		if o.inSeries(t) {
+			by[PeriodStart(t, o.Grain, o.Location)]++
 		}
 	}
 	if days := o.Until.Sub(o.Since).Hours() / 24; days > 0 {
 		m.Value = ptr(float64(m.N) / days)
 	}
+	since, until := o.seriesSpan()
 	for _, p := range o.periods() {
 		end := NextPeriod(p, o.Grain)
-		lo, hi := maxTime(p, o.Since), minTime(end, o.Until)
+		lo, hi := maxTime(p, since), minTime(end, until)
 		pt := Point{PeriodStart: p, PeriodEnd: end, N: by[p]}
 		if days := hi.Sub(lo).Hours() / 24; days > 0 {
 			pt.Value = ptr(float64(by[p]) / days)

@@ -87,7 +87,15 @@ type Options struct {
 	// Now is when the data was read: a period that had not ended by then is
 	// partial. Zero means Until.
 	Now time.Time
+	// series, when set, is the range the series cover instead of the
+	// window: the whole periods around it (Compute), so that the metrics
+	// built from samples give the window's values and the whole periods'
+	// series in one pass over the records. It always holds the window.
+	series *span
 }
+
+// span is a half-open range of instants.
+type span struct{ since, until time.Time }
 
 // DefaultOptions fills what METRICS.md gives defaults for.
 func DefaultOptions(since, until time.Time) Options {
@@ -266,10 +274,20 @@ func NextPeriod(start time.Time, grain string) time.Time {
 	return start.AddDate(0, 0, 1)
 }
 
-// periods lists the periods that intersect the window.
+// seriesSpan is the range the series cover: the window, unless Compute
+// widened it to whole periods.
+func (o Options) seriesSpan() (since, until time.Time) {
+	if o.series != nil {
+		return o.series.since, o.series.until
+	}
+	return o.Since, o.Until
+}
+
+// periods lists the periods that intersect the series' range.
 func (o Options) periods() []time.Time {
+	since, until := o.seriesSpan()
 	var out []time.Time
-	for p := PeriodStart(o.Since, o.Grain, o.Location); p.Before(o.Until); p = NextPeriod(p, o.Grain) {
+	for p := PeriodStart(since, o.Grain, o.Location); p.Before(until); p = NextPeriod(p, o.Grain) {
 		out = append(out, p)
 	}
 	return out
@@ -277,6 +295,20 @@ func (o Options) periods() []time.Time {
 
 func (o Options) inWindow(t time.Time) bool {
 	return !t.Before(o.Since) && t.Before(o.Until)
+}
+
+// inSeries tells whether t falls in a period of the series. The series'
+// range holds the window, so a sample outside it counts nowhere.
+func (o Options) inSeries(t time.Time) bool {
+	since, until := o.seriesSpan()
+	return !t.Before(since) && t.Before(until)
+}
+
+// windowOnly is o with its series over the window: for the metrics whose
+// series are not bucketed samples (flow's, timed by the window's end).
+func (o Options) windowOnly() Options {
+	o.series = nil
+	return o
 }
 
 // sample is one value, timed by the end event that puts it in a period.
@@ -292,12 +324,13 @@ func (o Options) durations(name string, xs []sample) *Metric {
 	all := make([]float64, 0, len(xs))
 	by := make([][]float64, len(ps))
 	for _, s := range xs {
-		if !o.inWindow(s.at) {
-			continue
+		if o.inWindow(s.at) {
+			all = append(all, s.v)
 		}
-		all = append(all, s.v)
-		i := periodIndex(ps, s.at)
-		by[i] = append(by[i], s.v)
+		if o.inSeries(s.at) {
+			i := periodIndex(ps, s.at)
+			by[i] = append(by[i], s.v)
+		}
 	}
 	m.N = len(all)
 	q := percentiles(all, 0.5, 0.85) // local slices: reordered in place
@@ -329,15 +362,18 @@ func (o Options) ratio(name string, xs []hit) *Metric {
 	by := make([]acc, len(ps))
 	total := acc{}
 	for _, h := range xs {
-		if !o.inWindow(h.at) {
-			continue
+		if o.inWindow(h.at) {
+			total.n++
+			if h.yes {
+				total.yes++
+			}
 		}
-		a := &by[periodIndex(ps, h.at)]
-		a.n++
-		total.n++
-		if h.yes {
-			a.yes++
-			total.yes++
+		if o.inSeries(h.at) {
+			a := &by[periodIndex(ps, h.at)]
+			a.n++
+			if h.yes {
+				a.yes++
+			}
 		}
 	}
 	m.N = total.n
@@ -361,8 +397,10 @@ func (o Options) counts(name string, at []time.Time) *Metric {
 	by := make([]int, len(ps))
 	for _, t := range at {
 		if o.inWindow(t) {
-			by[periodIndex(ps, t)]++
 			m.N++
+		}
+		if o.inSeries(t) {
+			by[periodIndex(ps, t)]++
 		}
 	}
 	m.Value = ptr(float64(m.N))
@@ -377,20 +415,29 @@ func (o Options) counts(name string, at []time.Time) *Metric {
 // (METRICS.md: stored periods are whole periods), so a week's value does
 // not depend on the day the window began.
 func Compute(in Input, o Options) Set {
-	set := compute(in, o)
+	o.series = nil
 	whole, horizon := o.wholePeriods()
 	if whole.Since.Equal(o.Since) && whole.Until.Equal(o.Until) {
+		set := compute(in, o)
 		markPartial(set, horizon)
 		return set
 	}
-	ws := compute(in, whole)
-	for name, m := range set {
-		if w := ws[name]; w != nil && !perSprint[name] {
-			m.Series = w.Series
-			for part, pm := range m.Parts {
-				if wp := w.Parts[part]; wp != nil {
-					pm.Series = wp.Series
-				}
+	// One pass gives the window's values and the whole periods' series of
+	// every metric built from timed samples; flow's series (work in
+	// progress at the window's end, its days) are worked out over the
+	// whole periods on their own.
+	wide := o
+	wide.series = &span{whole.Since, whole.Until}
+	set := compute(in, wide)
+	for _, w := range Flow(in, whole) {
+		m := set[w.Name]
+		if m == nil || perSprint[w.Name] {
+			continue
+		}
+		m.Series = w.Series
+		for part, pm := range m.Parts {
+			if wp := w.Parts[part]; wp != nil {
+				pm.Series = wp.Series
 			}
 		}
 	}
@@ -413,7 +460,7 @@ func compute(in Input, o Options) Set {
 	for _, m := range CI(in, o) {
 		set[m.Name] = m
 	}
-	for _, m := range Flow(in, o) {
+	for _, m := range Flow(in, o.windowOnly()) {
 		set[m.Name] = m
 	}
 	for _, m := range aiOf(a, in, o) {

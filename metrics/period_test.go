@@ -3,6 +3,7 @@ package metrics
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -143,4 +144,99 @@ func TestPeriodIndexIsPeriodStart(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCompute_OnePassIsWindowPlusWholePeriods: Compute works the window's
+// values and the whole periods' series out in one pass; every metric must
+// equal the two computations it replaces — the values over the window, the
+// series (and their parts') over the whole periods around it — in every
+// grain, for windows cut mid-period, with a partial last period, in a zone
+// with DST, shared or not.
+func TestCompute_OnePassIsWindowPlusWholePeriods(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no tz database:", err)
+	}
+	reference := func(in Input, o Options) Set {
+		set := compute(in, o)
+		whole, horizon := o.wholePeriods()
+		ws := compute(in, whole)
+		for name, m := range set {
+			if w := ws[name]; w != nil && !perSprint[name] {
+				m.Series = w.Series
+				for part, pm := range m.Parts {
+					if wp := w.Parts[part]; wp != nil {
+						pm.Series = wp.Series
+					}
+				}
+			}
+		}
+		markPartial(set, horizon)
+		return set
+	}
+	in := mixed()
+	checked, widened := 0, 0
+	for _, loc := range []*time.Location{time.UTC, berlin} {
+		for _, grain := range []string{"day", "week", "month", "quarter"} {
+			for _, c := range []struct{ since, until, now time.Time }{
+				{time.Date(2026, 3, 4, 13, 0, 0, 0, time.UTC), time.Date(2026, 4, 1, 9, 30, 0, 0, time.UTC), time.Date(2026, 4, 1, 9, 30, 0, 0, time.UTC)},
+				{time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)},
+				{time.Date(2026, 2, 20, 0, 0, 0, 0, time.UTC), time.Date(2026, 4, 8, 15, 0, 0, 0, time.UTC), time.Time{}},
+				{time.Date(2026, 3, 10, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 26, 7, 0, 0, 0, time.UTC), time.Date(2026, 3, 27, 0, 0, 0, 0, time.UTC)},
+			} {
+				for _, share := range []bool{false, true} {
+					o := DefaultOptions(c.since, c.until)
+					o.Location, o.Grain, o.Now = loc, grain, c.now
+					x := in
+					if share {
+						x = Share(in, o)
+					}
+					got, want := Compute(x, o), reference(x, o)
+					if whole, _ := o.wholePeriods(); !whole.Since.Equal(o.Since) || !whole.Until.Equal(o.Until) {
+						widened++
+					}
+					if len(got) != len(want) {
+						t.Fatalf("%s/%s %v: %d metrics, want %d", loc, grain, c.since, len(got), len(want))
+					}
+					for name, w := range want {
+						if g := got[name]; !reflect.DeepEqual(g, w) {
+							t.Errorf("%s/%s window %v–%v now %v share %v: %s\n got  %s\n want %s", loc, grain, c.since, c.until, c.now, share, name, describe(g), describe(w))
+						}
+						checked++
+					}
+				}
+			}
+		}
+	}
+	if widened < 8 {
+		t.Fatalf("only %d cases had a window off period boundaries: the one pass was hardly exercised", widened)
+	}
+	t.Logf("%d metrics equal in %d cases cut mid-period", checked, widened)
+}
+
+// describe prints a metric with its series and parts for a failure message.
+func describe(m *Metric) string {
+	if m == nil {
+		return "<nil>"
+	}
+	var b strings.Builder
+	v := func(p *float64) string {
+		if p == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.6g", *p)
+	}
+	fmt.Fprintf(&b, "value %s p50 %s p85 %s n %d;", v(m.Value), v(m.P50), v(m.P85), m.N)
+	for _, p := range m.Series {
+		fmt.Fprintf(&b, " %s:%s/%d%s", p.PeriodStart.Format("01-02"), v(p.Value), p.N, map[bool]string{true: "p"}[p.Partial])
+	}
+	parts := make([]string, 0, len(m.Parts))
+	for k := range m.Parts {
+		parts = append(parts, k)
+	}
+	sort.Strings(parts)
+	for _, k := range parts {
+		fmt.Fprintf(&b, " [%s: %s]", k, describe(m.Parts[k]))
+	}
+	return b.String()
 }

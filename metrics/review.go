@@ -23,7 +23,7 @@ func Review(in Input, o Options) []*Metric {
 			continue
 		}
 		at := *m.MergedAt
-		if !o.inWindow(at) {
+		if !o.inSeries(at) {
 			continue // every value below is timed by the merge
 		}
 		if m.Author.IsBot {
@@ -69,12 +69,13 @@ func (o Options) means(name string, xs []sample) *Metric {
 	var all []float64
 	by := make([][]float64, len(ps))
 	for _, s := range xs {
-		if !o.inWindow(s.at) {
-			continue
+		if o.inWindow(s.at) {
+			all = append(all, s.v)
 		}
-		all = append(all, s.v)
-		i := periodIndex(ps, s.at)
-		by[i] = append(by[i], s.v)
+		if o.inSeries(s.at) {
+			i := periodIndex(ps, s.at)
+			by[i] = append(by[i], s.v)
+		}
 	}
 	m.N = len(all)
 	m.Mean = mean(all)
