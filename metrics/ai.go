@@ -20,8 +20,30 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 		size, pickup, review, lead []sample
 		fixed                      []hit
 	}
-	groups := map[bool]*group{true: {}, false: {}}
-	var rate []hit
+	counted := func(m *models.MergeRequest) bool {
+		return m.MergedAt != nil && (!m.Author.IsBot || o.IncludeBots || m.AIAssisted) && o.inSeries(*m.MergedAt)
+	}
+	// Each group's slices sized by a first count of its MRs and their
+	// commits: grown by appends they would copy their samples at every
+	// doubling, for every scope.
+	groups := map[bool]*group{}
+	var mrs, commits [2]int
+	for i := range in.MergeRequests {
+		if m := &in.MergeRequests[i]; counted(m) {
+			g := 0
+			if m.AIAssisted {
+				g = 1
+			}
+			mrs[g]++
+			commits[g] += len(m.Commits)
+		}
+	}
+	for g, assisted := range []bool{false, true} {
+		n := mrs[g]
+		groups[assisted] = &group{size: make([]sample, 0, n), pickup: make([]sample, 0, n), review: make([]sample, 0, n),
+			lead: make([]sample, 0, commits[g]), fixed: make([]hit, 0, n)}
+	}
+	rate := make([]hit, 0, mrs[0]+mrs[1])
 	revertedAt := map[string][]time.Time{}
 	var hotfixes []*models.MergeRequest // merged hotfix MRs: few, so reworked scans only them
 	for i := range in.MergeRequests {
@@ -35,13 +57,10 @@ func aiOf(a analysis, in Input, o Options) []*Metric {
 	}
 	for i := range in.MergeRequests {
 		m := &in.MergeRequests[i]
-		if m.MergedAt == nil || (m.Author.IsBot && !o.IncludeBots && !m.AIAssisted) {
-			continue
-		}
-		at := *m.MergedAt
-		if !o.inSeries(at) {
+		if !counted(m) {
 			continue // every sample below is timed by the merge: the series' range's only are kept
 		}
+		at := *m.MergedAt
 		rate = append(rate, hit{at, m.AIAssisted})
 		g := groups[m.AIAssisted]
 		if m.Additions != nil && m.Deletions != nil {

@@ -321,17 +321,7 @@ type sample struct {
 func (o Options) durations(name string, xs []sample) *Metric {
 	m := &Metric{Name: name, Unit: "seconds"}
 	ps := o.periods()
-	all := make([]float64, 0, len(xs))
-	by := make([][]float64, len(ps))
-	for _, s := range xs {
-		if o.inWindow(s.at) {
-			all = append(all, s.v)
-		}
-		if o.inSeries(s.at) {
-			i := periodIndex(ps, s.at)
-			by[i] = append(by[i], s.v)
-		}
-	}
+	all, by := o.bucket(xs, ps)
 	m.N = len(all)
 	q := percentiles(all, 0.5, 0.85) // local slices: reordered in place
 	m.P50, m.P85 = q[0], q[1]
@@ -340,6 +330,45 @@ func (o Options) durations(name string, xs []sample) *Metric {
 		m.Series = append(m.Series, Point{PeriodStart: p, PeriodEnd: NextPeriod(p, o.Grain), Value: q[0], P85: q[1], N: len(by[i])})
 	}
 	return m
+}
+
+// bucket splits the samples' values into those of the window (all) and
+// those of each period of the series (by), in sample order. The periods'
+// slices are cut from one array sized by a first count: appends to a slice
+// per period would copy millions of values as they grow.
+func (o Options) bucket(xs []sample, ps []time.Time) (all []float64, by [][]float64) {
+	period := make([]int32, len(xs)) // index in ps, -1 outside the series
+	counts := make([]int, len(ps))
+	nAll, nSeries := 0, 0
+	for j, s := range xs {
+		period[j] = -1
+		if o.inWindow(s.at) {
+			nAll++
+		}
+		if o.inSeries(s.at) {
+			i := periodIndex(ps, s.at)
+			period[j] = int32(i)
+			counts[i]++
+			nSeries++
+		}
+	}
+	all = make([]float64, 0, nAll)
+	buf := make([]float64, nSeries)
+	by = make([][]float64, len(ps))
+	off := 0
+	for i, c := range counts {
+		by[i] = buf[off : off : off+c]
+		off += c
+	}
+	for j, s := range xs {
+		if o.inWindow(s.at) {
+			all = append(all, s.v)
+		}
+		if i := period[j]; i >= 0 {
+			by[i] = append(by[i], s.v)
+		}
+	}
+	return all, by
 }
 
 // periodIndex is the index in ps (o.periods(), ascending) of the period

@@ -12,10 +12,18 @@ import (
 // in the window (each in the period of its merge). Bot-authored MRs are left
 // out, and count in throughput only with include_bots.
 func Review(in Input, o Options) []*Metric {
-	var merged []time.Time
-	var pickup, review []sample
-	var unreviewed []hit
-	var reviewers, size []sample
+	// Sized by a first count: slices grown by appends copy their samples
+	// at every doubling, for every scope.
+	n := 0
+	for i := range in.MergeRequests {
+		if at := in.MergeRequests[i].MergedAt; at != nil && o.inSeries(*at) {
+			n++
+		}
+	}
+	merged := make([]time.Time, 0, n)
+	pickup, review := make([]sample, 0, n), make([]sample, 0, n)
+	unreviewed := make([]hit, 0, n)
+	reviewers, size := make([]sample, 0, n), make([]sample, 0, n)
 	var distinct []string
 	for i := range in.MergeRequests {
 		m := &in.MergeRequests[i]
@@ -66,17 +74,7 @@ func Review(in Input, o Options) []*Metric {
 func (o Options) means(name string, xs []sample) *Metric {
 	m := &Metric{Name: name, Unit: "count"}
 	ps := o.periods()
-	var all []float64
-	by := make([][]float64, len(ps))
-	for _, s := range xs {
-		if o.inWindow(s.at) {
-			all = append(all, s.v)
-		}
-		if o.inSeries(s.at) {
-			i := periodIndex(ps, s.at)
-			by[i] = append(by[i], s.v)
-		}
-	}
+	all, by := o.bucket(xs, ps)
 	m.N = len(all)
 	m.Mean = mean(all)
 	m.Value = m.Mean
