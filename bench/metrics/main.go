@@ -38,6 +38,7 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the landing phase (with -measure-only: of load and compute) here")
 	dbPath := flag.String("db", "", "keep the warehouse in this file (default: a temporary one)")
 	spanDays := flag.Int("span-days", 365, "days before now the records are spread over (90 puts all of them inside the 90-day window)")
+	landOnly := flag.Bool("land-only", false, "generate and land only, without computing the metrics in this process (for -db files too large to read whole)")
 	measureOnly := flag.Bool("measure-only", false, "skip generating and landing: load and compute over -db (run it as its own process to measure the metrics' memory)")
 	flag.Parse()
 	if *measureOnly {
@@ -52,59 +53,8 @@ func main() {
 	span := now.Sub(start)
 	proj := func(i int) string { return fmt.Sprintf("acme/svc-%02d", i%*projects) }
 
-	t0 := time.Now()
-	b := &models.Batch{}
-	for i := 0; i < *nMR; i++ {
-		p := proj(i)
-		id := models.GitLabID(o.Instance, int64(i%*projects), "mr", int64(i))
-		c := start.Add(time.Duration(r.Int64N(int64(span))))
-		m := c.Add(time.Duration(1+r.IntN(96)) * time.Hour)
-		x := models.MergeRequest{Origin: o, ID: id, ProjectPath: p, IID: int64(i), State: "merged", TargetBranch: "main",
-			SourceBranch: "feature/x", Author: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c, UpdatedAt: m, MergedAt: &m}
-		for k := 0; k < 3; k++ {
-			x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: fmt.Sprintf("%s-%d", id, k), AuthoredAt: c.Add(-time.Duration(r.IntN(72)) * time.Hour),
-				Author: models.Person{Email: fmt.Sprintf("u%d@acme.example", r.IntN(500))}})
-		}
-		for k := 0; k < 2; k++ {
-			x.Reviews = append(x.Reviews, models.MRReview{MRID: id, ID: fmt.Sprintf("%s:note:%d", id, k), Kind: "comment",
-				Reviewer: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c.Add(time.Duration(1+r.IntN(40)) * time.Hour)})
-		}
-		b.MergeRequests = append(b.MergeRequests, x)
-	}
-	perProject := map[string][]string{}
-	for _, m := range b.MergeRequests {
-		perProject[m.ProjectPath] = append(perProject[m.ProjectPath], m.ID)
-	}
-	for i := 0; i < *nDep; i++ {
-		p := proj(i)
-		f := start.Add(time.Duration(r.Int64N(int64(span))))
-		d := models.Deployment{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "deployment", int64(i)), ProjectPath: p,
-			Environment: "production", EnvironmentTier: "production", Status: "success", Ref: "main", SHA: fmt.Sprint(i),
-			PipelineID: int64(i), CreatedAt: f, UpdatedAt: f, FinishedAt: &f}
-		ids := perProject[p]
-		for k := 0; k < 5; k++ {
-			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: ids[r.IntN(len(ids))]})
-		}
-		b.Deployments = append(b.Deployments, d)
-	}
-	for i := 0; i < *nPl; i++ {
-		f := start.Add(time.Duration(r.Int64N(int64(span))))
-		dur, q := float64(300+r.IntN(1200)), float64(r.IntN(90))
-		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "pipeline", int64(i)),
-			ProjectPath: proj(i), Status: []string{"success", "success", "success", "failed"}[r.IntN(4)], Ref: "main", IsDefaultBranch: true,
-			CreatedAt: f, UpdatedAt: f, FinishedAt: &f, DurationS: &dur, QueuedDurationS: &q})
-	}
-	for i := 0; i < *nInc; i++ {
-		c := start.Add(time.Duration(r.Int64N(int64(span))))
-		e := c.Add(time.Duration(10+r.IntN(600)) * time.Minute)
-		b.Issues = append(b.Issues, models.Issue{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "issue", int64(i)),
-			ProjectPath: proj(i), Key: fmt.Sprintf("#%d", i), Type: "incident", State: "closed", CreatedAt: c, UpdatedAt: e, ClosedAt: &e})
-	}
-	rows := countRows(b)
-	fmt.Printf("generated %d MRs (%d commits, %d reviews), %d deployments, %d pipelines, %d incidents = %d rows in %v\n",
-		len(b.MergeRequests), 3*len(b.MergeRequests), 2*len(b.MergeRequests), len(b.Deployments), len(b.Pipelines), len(b.Issues), rows,
-		time.Since(t0).Round(time.Millisecond))
-
+	// Generated and landed a batch at a time: ten million MRs with their
+	// commits and reviews would not fit in memory at once.
 	dir, err := os.MkdirTemp("", "devpulse-bench-metrics")
 	if err != nil {
 		log.Fatal(err)
@@ -132,23 +82,101 @@ func main() {
 		}
 		pprof.StartCPUProfile(f)
 	}
-	t1 := time.Now()
 	key := warehouse.StreamKey{Source: "bench", Instance: o.Instance, Scope: "all", Stream: "merge_requests"}
-	var policyTime time.Duration
-	for _, part := range split(b, *batch) {
+	var genTime, policyTime, landTime time.Duration
+	var rows, nMRs, nDeps, nPls, nIncs int
+	b := &models.Batch{}
+	t0 := time.Now()
+	flush := func() {
+		n := len(b.MergeRequests) + len(b.Deployments) + len(b.Pipelines) + len(b.Issues)
+		if n == 0 {
+			return
+		}
+		genTime += time.Since(t0)
+		rows += countRows(b)
+		nMRs, nDeps, nPls, nIncs = nMRs+len(b.MergeRequests), nDeps+len(b.Deployments), nPls+len(b.Pipelines), nIncs+len(b.Issues)
 		tp := time.Now()
-		cleared, _ := pol.Apply(part)
+		cleared, _ := pol.Apply(b)
 		policyTime += time.Since(tp)
+		tl := time.Now()
 		if err := wh.Land(ctx, key, cleared, now); err != nil {
 			log.Fatal(err)
 		}
+		landTime += time.Since(tl)
+		b = &models.Batch{}
+		t0 = time.Now()
 	}
-	land := time.Since(t1)
+	full := func(n int) {
+		if n >= *batch {
+			flush()
+		}
+	}
+	for i := 0; i < *nMR; i++ {
+		p := proj(i)
+		id := models.GitLabID(o.Instance, int64(i%*projects), "mr", int64(i))
+		c := start.Add(time.Duration(r.Int64N(int64(span))))
+		m := c.Add(time.Duration(1+r.IntN(96)) * time.Hour)
+		x := models.MergeRequest{Origin: o, ID: id, ProjectPath: p, IID: int64(i), State: "merged", TargetBranch: "main",
+			SourceBranch: "feature/x", Author: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c, UpdatedAt: m, MergedAt: &m}
+		for k := 0; k < 3; k++ {
+			x.Commits = append(x.Commits, models.MRCommit{MRID: id, SHA: fmt.Sprintf("%s-%d", id, k), AuthoredAt: c.Add(-time.Duration(r.IntN(72)) * time.Hour),
+				Author: models.Person{Email: fmt.Sprintf("u%d@acme.example", r.IntN(500))}})
+		}
+		for k := 0; k < 2; k++ {
+			x.Reviews = append(x.Reviews, models.MRReview{MRID: id, ID: fmt.Sprintf("%s:note:%d", id, k), Kind: "comment",
+				Reviewer: models.Person{Username: fmt.Sprintf("u%d", r.IntN(500))}, CreatedAt: c.Add(time.Duration(1+r.IntN(40)) * time.Hour)})
+		}
+		b.MergeRequests = append(b.MergeRequests, x)
+		full(len(b.MergeRequests))
+	}
+	flush()
+	// The k-th MR of project q is MR q + k*projects: a deployment ships
+	// random MRs of its project without a list of ten million ids.
+	ofProject := func(q int) int { return (*nMR - q + *projects - 1) / *projects }
+	for i := 0; i < *nDep; i++ {
+		p := proj(i)
+		f := start.Add(time.Duration(r.Int64N(int64(span))))
+		d := models.Deployment{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "deployment", int64(i)), ProjectPath: p,
+			Environment: "production", EnvironmentTier: "production", Status: "success", Ref: "main", SHA: fmt.Sprint(i),
+			PipelineID: int64(i), CreatedAt: f, UpdatedAt: f, FinishedAt: &f}
+		q := i % *projects
+		for k := 0; k < 5; k++ {
+			mr := q + r.IntN(ofProject(q))*(*projects)
+			d.Changes = append(d.Changes, models.DeploymentChange{DeploymentID: d.ID, MRID: models.GitLabID(o.Instance, int64(q), "mr", int64(mr))})
+		}
+		b.Deployments = append(b.Deployments, d)
+		full(len(b.Deployments))
+	}
+	flush()
+	for i := 0; i < *nPl; i++ {
+		f := start.Add(time.Duration(r.Int64N(int64(span))))
+		dur, q := float64(300+r.IntN(1200)), float64(r.IntN(90))
+		b.Pipelines = append(b.Pipelines, models.Pipeline{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "pipeline", int64(i)),
+			ProjectPath: proj(i), Status: []string{"success", "success", "success", "failed"}[r.IntN(4)], Ref: "main", IsDefaultBranch: true,
+			CreatedAt: f, UpdatedAt: f, FinishedAt: &f, DurationS: &dur, QueuedDurationS: &q})
+		full(len(b.Pipelines))
+	}
+	flush()
+	for i := 0; i < *nInc; i++ {
+		c := start.Add(time.Duration(r.Int64N(int64(span))))
+		e := c.Add(time.Duration(10+r.IntN(600)) * time.Minute)
+		b.Issues = append(b.Issues, models.Issue{Origin: o, ID: models.GitLabID(o.Instance, int64(i%*projects), "issue", int64(i)),
+			ProjectPath: proj(i), Key: fmt.Sprintf("#%d", i), Type: "incident", State: "closed", CreatedAt: c, UpdatedAt: e, ClosedAt: &e})
+		full(len(b.Issues))
+	}
+	flush()
 	if *cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
+	fmt.Printf("generated %d MRs (%d commits, %d reviews), %d deployments, %d pipelines, %d incidents = %d rows in %v\n",
+		nMRs, 3*nMRs, 2*nMRs, nDeps, nPls, nIncs, rows, genTime.Round(time.Millisecond))
+	land := policyTime + landTime
 	fmt.Printf("landed %d rows in %v: %.0f rows/s (privacy policy %v of it; %d records per transaction)\n",
 		rows, land.Round(time.Millisecond), float64(rows)/land.Seconds(), policyTime.Round(time.Millisecond), *batch)
+	if *landOnly {
+		fmt.Printf("peak RSS: %s\n", peakRSS())
+		return
+	}
 
 	t2 := time.Now()
 	loaded, err := warehouse.Load(ctx, wh)
