@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 // TestPermute_Sorts: moving each record once along its cycle gives the
@@ -60,5 +61,46 @@ func TestChildren_EachParentItsOwnInOrder(t *testing.T) {
 	got[0] = append(got[0], "extra")
 	if got[1][0] != want[1][0] {
 		t.Errorf("an append to parent 0's children overwrote parent 1's: %q", got[1][0])
+	}
+}
+
+// TestAttachAs_MakesEachChildWithItsParent: the compact form a child is
+// held in becomes its record with the index of the parent it belongs to.
+func TestAttachAs_MakesEachChildWithItsParent(t *testing.T) {
+	var c children[int]
+	for i := range chunk + 3 {
+		c.add(i%4, i)
+	}
+	got := map[int][]string{}
+	attachAs(&c, 4, func(p, x int) string { return fmt.Sprintf("%d<-%d", p, x) }, func(i int, kids []string) { got[i] = kids })
+	for p := range 4 {
+		if len(got[p]) == 0 {
+			t.Fatalf("parent %d got no children", p)
+		}
+		for j, k := range got[p] {
+			if want := fmt.Sprintf("%d<-%d", p, p+4*j); k != want {
+				t.Fatalf("parent %d child %d = %q, want %q", p, j, k, want)
+			}
+		}
+	}
+}
+
+// TestInterner_OneCopyPerValue: a value is kept once whichever column it
+// comes in, and a column's repeated value is that copy, not the one read.
+func TestInterner_OneCopyPerValue(t *testing.T) {
+	in := &interner{}
+	fresh := func(s string) string { return string([]byte(s)) } // a copy, as the driver hands out
+	first := in.at(1, fresh("acme/api"))
+	for _, col := range []int{1, 1, 2, 40} {
+		got := in.at(col, fresh("acme/api"))
+		if got != "acme/api" || unsafe.StringData(got) != unsafe.StringData(first) {
+			t.Fatalf("column %d: %q is not the kept copy", col, got)
+		}
+	}
+	if got := in.at(1, fresh("acme/web")); got != "acme/web" {
+		t.Fatalf("a new value in a column read back as %q", got)
+	}
+	if got := in.at(1, fresh("acme/api")); unsafe.StringData(got) != unsafe.StringData(first) {
+		t.Fatal("a value seen before, after another, is not the kept copy")
 	}
 }

@@ -785,6 +785,12 @@ func (w *DB) Query(ctx context.Context, q string) (*warehouse.Result, error) {
 	return warehouse.Gather(func(cols func([]string), row func([]any) error) error { return w.each(ctx, q, cols, row) })
 }
 
+// SemiJoin implements warehouse.SemiJoiner. Columns of table stay
+// unqualified in the statement: a semi join returns only its left side's.
+func (w *DB) SemiJoin(table, column, parents string) string {
+	return table + ` SEMI JOIN (` + parents + `) AS parent ON ` + table + `.` + column + ` = parent.id`
+}
+
 // Each implements warehouse.Warehouse.
 func (w *DB) Each(ctx context.Context, q string, fn func(row []any) error) error {
 	return w.each(ctx, q, nil, fn)
