@@ -41,14 +41,15 @@ type Selection struct {
 	// or reviews a computation from ChildrenSince on reads (those a
 	// deployment since ships). Issue links are always read: a change never
 	// deployed decides a ticket's lead time whatever its age. When it names
-	// more than maxKeepList, everything is read.
+	// more than maxKeepList, those a deployment since lists are named by a
+	// subquery; if the rest are still too many, everything is read.
 	ChildrenSince time.Time
 	KeepChildren  func(b *models.Batch) []string
 }
 
 // maxKeepList bounds the ids spelt into one query (Snowflake takes a
-// statement of up to 1 MB).
-const maxKeepList = 5000
+// statement of up to 1 MB). A variable only so that a test can lower it.
+var maxKeepList = 5000
 
 // mergedBefore reports whether any MR merged before t.
 func mergedBefore(mrs []models.MergeRequest, t time.Time) bool {
@@ -246,13 +247,33 @@ func LoadSelection(ctx context.Context, w Warehouse, sel *Selection) (*models.Ba
 	childMRs := scopeMRs
 	if lean && !sel.ChildrenSince.IsZero() && sel.KeepChildren != nil && mergedBefore(b.MergeRequests, sel.ChildrenSince) {
 		keep := sel.KeepChildren(b)
+		since := timestamp(sel.ChildrenSince)
+		listed := ""
+		if len(keep) > maxKeepList {
+			// Too many to spell out: the ones a deployment since lists (most,
+			// when deployments list their MRs) are named by a subquery, which
+			// may name more (a listing that is not the first), never fewer;
+			// only the rest are spelt out.
+			cut := sel.ChildrenSince
+			byList := map[string]bool{}
+			for i := range b.Deployments {
+				if d := &b.Deployments[i]; d.FinishedAt == nil || !d.FinishedAt.Before(cut) {
+					for _, c := range d.Changes {
+						byList[c.MRID] = true
+					}
+				}
+			}
+			keep = slices.DeleteFunc(slices.Clone(keep), func(id string) bool { return byList[id] })
+			listed = ` OR id IN (SELECT mr_id FROM deployment_changes WHERE deployment_id IN (SELECT id FROM deployments WHERE deleted_at IS NULL AND ` +
+				where + ` AND (finished_at IS NULL OR finished_at >= ` + since + `)))`
+		}
 		if len(keep) <= maxKeepList {
 			lits := make([]string, 0, len(keep)+1)
 			lits = append(lits, "NULL")
 			for _, id := range keep {
 				lits = append(lits, literal(id))
 			}
-			childMRs = scopeMRs + ` AND (merged_at IS NULL OR merged_at >= ` + timestamp(sel.ChildrenSince) + ` OR id IN (` + strings.Join(lits, ", ") + `))`
+			childMRs = scopeMRs + ` AND (merged_at IS NULL OR merged_at >= ` + since + listed + ` OR id IN (` + strings.Join(lits, ", ") + `))`
 		}
 	}
 	commits := `SELECT mr_id, sha, author, authored_at, committed_at FROM `
