@@ -115,17 +115,33 @@ func productionEvents(deps []models.Deployment, o Options) ([]*event, []hit) {
 // the time rule alone. timed works out each change's lead-time breakdown
 // too (from its commits and reviews).
 func deployedChanges(mrs []models.MergeRequest, events []*event, timed bool) (map[string]*change, []*change) {
+	// Keyed by (project, id) and (project, SHA) as pairs rather than as
+	// joined strings: a string built per MR costs an allocation each, and
+	// a history holds millions of MRs.
+	type key struct{ project, id string }
 	byProject := map[string][]*event{}
-	firstListing := map[string]*event{}
+	firstListing := map[key]*event{}
 	for _, ev := range events { // time order: the first listing wins
 		byProject[ev.project] = append(byProject[ev.project], ev)
 		for id := range ev.listed {
-			if k := ev.project + "\x00" + id; firstListing[k] == nil {
+			if k := (key{ev.project, id}); firstListing[k] == nil {
 				firstListing[k] = ev
 			}
 		}
 	}
-	mergedAt := map[string]time.Time{} // project + SHA → when an MR merged it
+	// Each project's finish times side by side, for the binary search
+	// below: the events themselves are scattered in memory. Seconds and
+	// nanoseconds apart, which orders every instant (UnixNano overflows
+	// outside 1678–2262, and a bad record's zero time is one of those).
+	finished := make(map[string][]instant, len(byProject))
+	for p, evs := range byProject {
+		ts := make([]instant, len(evs))
+		for j, ev := range evs {
+			ts[j] = instantOf(ev.at)
+		}
+		finished[p] = ts
+	}
+	mergedAt := map[key]time.Time{} // project + SHA → when an MR merged it
 	for i := range mrs {
 		m := &mrs[i]
 		if m.MergedAt == nil {
@@ -133,12 +149,12 @@ func deployedChanges(mrs []models.MergeRequest, events []*event, timed bool) (ma
 		}
 		for _, sha := range [2]string{m.MergeCommitSHA, m.SquashCommitSHA} {
 			if sha != "" {
-				mergedAt[m.ProjectPath+"\x00"+sha] = *m.MergedAt
+				mergedAt[key{m.ProjectPath, sha}] = *m.MergedAt
 			}
 		}
 	}
 	for _, ev := range events {
-		if t, ok := mergedAt[ev.project+"\x00"+ev.sha]; ok && ev.sha != "" {
+		if t, ok := mergedAt[key{ev.project, ev.sha}]; ok && ev.sha != "" {
 			ev.holds = &t
 		}
 	}
@@ -148,10 +164,14 @@ func deployedChanges(mrs []models.MergeRequest, events []*event, timed bool) (ma
 		if m.MergedAt == nil {
 			continue
 		}
-		found := firstListing[m.ProjectPath+"\x00"+m.ID] // only the MR's own project deploys it
+		var found *event
+		if len(firstListing) > 0 {
+			found = firstListing[key{m.ProjectPath, m.ID}] // only the MR's own project deploys it
+		}
 		if found == nil {
 			evs := byProject[m.ProjectPath]
-			k := sort.Search(len(evs), func(j int) bool { return !evs[j].at.Before(*m.MergedAt) })
+			ts, merged := finished[m.ProjectPath], instantOf(*m.MergedAt)
+			k := sort.Search(len(ts), func(j int) bool { return !ts[j].before(merged) })
 			for ; k < len(evs); k++ {
 				if evs[k].ref != m.TargetBranch {
 					continue
@@ -183,6 +203,16 @@ func deployedChanges(mrs []models.MergeRequest, events []*event, timed bool) (ma
 	}
 	return out, of
 }
+
+// instant is a time as comparable numbers.
+type instant struct {
+	sec  int64
+	nsec int32
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
+
+func (a instant) before(b instant) bool { return a.sec < b.sec || a.sec == b.sec && a.nsec < b.nsec }
 
 // ShippedSince names the MRs merged before since that a production
 // deployment at or after it ships, by the same attribution as every metric:

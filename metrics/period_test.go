@@ -240,3 +240,19 @@ func describe(m *Metric) string {
 	}
 	return b.String()
 }
+
+// TestInstant_OrdersAsTime: the numbers deployedChanges searches order
+// every instant as time does — the zero time of a bad record and instants
+// outside UnixNano's range included.
+func TestInstant_OrdersAsTime(t *testing.T) {
+	ts := []time.Time{{}, time.Date(1600, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 3, 2, 9, 0, 0, 1, time.UTC), time.Date(2026, 3, 2, 9, 0, 0, 2, time.UTC), time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CET", 3600)),
+		time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, a := range ts {
+		for _, b := range ts {
+			if got, want := instantOf(a).before(instantOf(b)), a.Before(b); got != want {
+				t.Errorf("%v before %v: %v, want %v", a, b, got, want)
+			}
+		}
+	}
+}
