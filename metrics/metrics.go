@@ -459,19 +459,22 @@ func Compute(in Input, o Options) Set {
 	wide.series = &span{whole.Since, whole.Until}
 	set := compute(in, wide)
 	for _, w := range Flow(in, whole) {
-		m := set[w.Name]
-		if m == nil || perSprint[w.Name] {
-			continue
-		}
-		m.Series = w.Series
-		for part, pm := range m.Parts {
-			if wp := w.Parts[part]; wp != nil {
-				pm.Series = wp.Series
-			}
+		if m := set[w.Name]; m != nil && !perSprint[w.Name] {
+			takeSeries(m, w)
 		}
 	}
 	markPartial(set, horizon)
 	return set
+}
+
+// takeSeries gives m the series of w, and each of m's parts its twin's.
+func takeSeries(m, w *Metric) {
+	m.Series = w.Series
+	for part, pm := range m.Parts {
+		if wp := w.Parts[part]; wp != nil {
+			pm.Series = wp.Series
+		}
+	}
 }
 
 // perSprint series are per sprint, not per period.

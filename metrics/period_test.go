@@ -163,12 +163,7 @@ func TestCompute_OnePassIsWindowPlusWholePeriods(t *testing.T) {
 		ws := compute(in, whole)
 		for name, m := range set {
 			if w := ws[name]; w != nil && !perSprint[name] {
-				m.Series = w.Series
-				for part, pm := range m.Parts {
-					if wp := w.Parts[part]; wp != nil {
-						pm.Series = wp.Series
-					}
-				}
+				takeSeries(m, w)
 			}
 		}
 		markPartial(set, horizon)
