@@ -267,23 +267,6 @@ func countRows(b *models.Batch) int {
 	return n
 }
 
-func split(b *models.Batch, size int) []*models.Batch {
-	var out []*models.Batch
-	for i := 0; i < len(b.MergeRequests); i += size {
-		out = append(out, &models.Batch{MergeRequests: b.MergeRequests[i:min(i+size, len(b.MergeRequests))]})
-	}
-	for i := 0; i < len(b.Deployments); i += size {
-		out = append(out, &models.Batch{Deployments: b.Deployments[i:min(i+size, len(b.Deployments))]})
-	}
-	for i := 0; i < len(b.Pipelines); i += size {
-		out = append(out, &models.Batch{Pipelines: b.Pipelines[i:min(i+size, len(b.Pipelines))]})
-	}
-	for i := 0; i < len(b.Issues); i += size {
-		out = append(out, &models.Batch{Issues: b.Issues[i:min(i+size, len(b.Issues))]})
-	}
-	return out
-}
-
 func peakRSS() string {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
